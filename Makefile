@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a helper of theirs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test venv models browser lint screenshot clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Build the default models from what the project ships (seed examples, packaged corpora).
+models: venv
+	$(BIN)/yuqing models build
+
+## Set up and start the whole service embedded, with demo sources served locally.
+run: models
+	$(BIN)/yuqing up --demo
+
+## Debian's chromium and CJK fonts for the browser tests, where missing (never a browser download).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium and fonts-noto-cjk from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+## Set up and run the whole test suite.
+test: venv browser
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Screenshot of the running dashboard into docs/ (needs Debian's chromium).
+screenshot: venv
+	$(BIN)/python -m yuqing.screenshot --out docs/dashboard.png
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

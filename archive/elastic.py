@@ -1,0 +1,302 @@
+"""The Elasticsearch 8 archive: monthly indices ``<index>-YYYY.MM`` behind the read alias ``<index>``.
+
+A post goes to the month of its ``published_at`` in China time, with the post id as document id, so
+a replay overwrites instead of duplicating. Because the month comes from ``published_at``, a post
+whose time changes between two indexings would land in a second index; :meth:`ElasticArchive.index`
+looks every id of a batch up first and deletes a copy found in another month in the same bulk
+request (one extra ``ids`` search per batch). That search sees refreshed documents only, so a
+post indexed twice with different months within one refresh interval (1 s by default), or whose
+delete failed after the new copy was written, keeps both copies until it is indexed again.
+
+Searches use the pre-tokenised ``*_tokens`` fields (see :mod:`archive.mappings`), so they match
+exactly what the embedded archive matches. Times are sent with a ``+08:00`` offset, never a named
+time zone (noida-db ignores ``Asia/Shanghai``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from elasticsearch import ApiError, Elasticsearch, helpers
+
+from archive import mappings
+from archive.ast import NOTHING, Node
+from archive.base import INTERVALS, Interval, SearchQuery, SearchResult, check_field
+from archive.buckets import fill
+from archive.documents import Indexed, extract_all
+from archive.elastic_support import READ_OPTIONS, hit_post, raise_for_bulk, translated
+from archive.errors import ArchiveError, QueryError
+from archive.escompile import build_sort, compile_es
+from archive.plan import condition, decode_cursor, encode_cursor, highlights
+from stream.messages import EnrichedPost
+
+
+def build_query(query: SearchQuery, *, cache_dir: Path | None = None) -> tuple[dict[str, Any] | None, Node]:
+    """The query DSL of ``query`` (None when no post can match) and its resolved condition."""
+    node = condition(query, cache_dir=cache_dir)
+    if node == NOTHING:
+        return None, node
+    return compile_es(node), node
+
+
+class ElasticArchive:
+    """An :class:`archive.base.Archive` on an Elasticsearch 8 cluster at ``url``.
+
+    ``index`` names the read alias and prefixes the monthly indices. ``request_timeout`` and
+    ``max_retries`` bound how long a call may take before it raises ``ArchiveUnavailable``;
+    ``cache_dir`` is for jieba's dictionary cache (see :func:`archive.tokens.tokenizer`).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        index: str,
+        request_timeout: float = 30.0,
+        max_retries: int = 3,
+        replicas: int = 1,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.alias = index
+        self._replicas = replicas
+        self._cache_dir = cache_dir
+        self._client = Elasticsearch(
+            url, request_timeout=request_timeout, max_retries=max_retries, retry_on_timeout=max_retries > 0
+        )
+        self._ensured = False
+        self._months: dict[str, str] = {}  # YYYY.MM -> the concrete index behind the alias
+
+    def ensure(self) -> None:
+        """Install the index template (idempotent) and check that the alias name is free for it."""
+        with translated("install the index template"):
+            if self._client.indices.exists(index=self.alias) and not self._client.indices.exists_alias(
+                name=self.alias
+            ):
+                raise ArchiveError(
+                    f"an index named {self.alias!r} exists; the archive needs that name for its read alias"
+                )
+            template = mappings.index_template(self.alias, replicas=self._replicas)
+            self._client.indices.put_index_template(name=self.alias, **template)
+        self._ensured = True
+
+    def _load_months(self) -> None:
+        """Learn which concrete index serves each month (after a reindex it is a ``-r<stamp>`` copy)."""
+        with translated("list the monthly indices"):
+            if not self._client.indices.exists_alias(name=self.alias):
+                return
+            names = self._client.indices.get_alias(name=self.alias)
+        for name in sorted(names):  # sorted: a reindexed copy sorts after the original it replaced
+            self._months[name[len(self.alias) + 1 : len(self.alias) + 8]] = name
+
+    def _month_index(self, item: Indexed) -> str:
+        return self._months.get(item.month, f"{self.alias}-{item.month}")
+
+    def _create_months(self, months: set[str]) -> None:
+        # Created explicitly, joining the read alias here rather than through the template: a
+        # reindex creates its copies from the same template and must keep them out of the alias
+        # until they are complete.
+        for month in sorted(months - set(self._months)):
+            name = f"{self.alias}-{month}"
+            with translated(f"create index {name}"):
+                if not self._client.indices.exists(index=name):
+                    try:
+                        self._client.indices.create(index=name, aliases={self.alias: {}})
+                    except ApiError as exc:
+                        if exc.error != "resource_already_exists_exception":  # another writer won
+                            raise
+            self._months[month] = name
+
+    def reindex(self) -> int:
+        """Copy every month into a new index under the current template, swapping the alias atomically.
+
+        See :func:`archive.elastic_reindex.reindex`; returns the number of posts copied.
+        """
+        from archive.elastic_reindex import reindex
+
+        self.ensure()
+        self._months.clear()
+        self._load_months()
+        with translated("reindex"):
+            return reindex(self._client, self.alias, self._months, cache_dir=self._cache_dir)
+
+    def _locate(self, ids: list[str]) -> dict[str, set[str]]:
+        """The indices that already hold each of ``ids``."""
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            with translated("look up posts"):
+                response = self._client.search(
+                    index=self.alias,
+                    query={"ids": {"values": chunk}},
+                    source=False,
+                    size=min(len(chunk) * 4, 10_000),
+                    **READ_OPTIONS,
+                )
+            for hit in response["hits"]["hits"]:
+                found.setdefault(hit["_id"], set()).add(hit["_index"])
+        return found
+
+    def index(self, posts: Sequence[EnrichedPost]) -> None:
+        """Upsert ``posts`` by id with the bulk helper; a post's older copy in another month is deleted."""
+        items = extract_all(posts, cache_dir=self._cache_dir)
+        if not items:
+            return
+        if not self._ensured:
+            self.ensure()
+            self._load_months()
+        self._create_months({item.month for item in items})
+        existing = self._locate([item.post_id for item in items])
+        actions: list[dict[str, Any]] = []
+        for item in items:
+            target = self._month_index(item)
+            for stale in sorted(existing.get(item.post_id, set()) - {target}):
+                actions.append({"_op_type": "delete", "_index": stale, "_id": item.post_id})
+            document = dict(item.post)
+            document["title_tokens"] = " ".join(item.title_tokens)
+            document["text_tokens"] = " ".join(item.text_tokens)
+            actions.append({"_op_type": "index", "_index": target, "_id": item.post_id, "_source": document})
+        with translated("index posts"):
+            _, errors = helpers.bulk(self._client, actions, raise_on_error=False, chunk_size=500)
+        raise_for_bulk(cast(list[dict[str, Any]], errors))
+
+    def refresh(self) -> None:
+        """Make everything indexed so far visible to search."""
+        with translated("refresh"):
+            self._client.indices.refresh(index=self.alias, **READ_OPTIONS)
+
+    def get(self, post_id: str) -> EnrichedPost | None:
+        """One post by id, found through the alias (its month is unknown to the caller)."""
+        with translated("read a post"):
+            response = self._client.search(
+                index=self.alias, query={"ids": {"values": [post_id]}}, size=1, **READ_OPTIONS
+            )
+        hits = response["hits"]["hits"]
+        return hit_post(hits[0]) if hits else None
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """One page of posts matching ``query``, how many match in all, highlights and the next cursor."""
+        body, node = build_query(query, cache_dir=self._cache_dir)
+        if body is None:
+            return SearchResult(total=0, hits=[])
+        extra: dict[str, Any] = {}
+        if query.after is not None:
+            extra["search_after"] = decode_cursor(query.after, query.sort)
+        with translated("search", reading_query=True):
+            response = self._client.search(
+                index=self.alias,
+                query=body,
+                sort=build_sort(query.sort),
+                from_=query.offset,
+                size=query.size,
+                track_total_hits=True,
+                **extra,
+                **READ_OPTIONS,
+            )
+        found = response["hits"]["hits"]
+        hits = [hit_post(hit) for hit in found]
+        more = len(found) == query.size and query.size > 0
+        cursor = encode_cursor(query.sort, found[-1]["sort"]) if more else None
+        total = int(response["hits"]["total"]["value"])
+        return SearchResult(total=total, hits=hits, highlights=highlights(hits, node), next_after=cursor)
+
+    def scan(self, query: SearchQuery, *, batch: int = 1000) -> Iterator[EnrichedPost]:
+        """Every post matching ``query`` in its sort order: ``search_after`` pages in one point in time.
+
+        The point in time pins the indices' state, so posts indexed during a long export neither
+        appear twice nor shift pages.
+        """
+        body, _ = build_query(query, cache_dir=self._cache_dir)
+        if body is None:
+            return
+        with translated("export"):
+            if not self._client.indices.exists_alias(name=self.alias):
+                return
+            # Opened on the concrete indices: on an alias, noida-db's point in time covers only one
+            # of them (docs/archive-gaps.md); Elasticsearch accepts either.
+            names = ",".join(sorted(self._client.indices.get_alias(name=self.alias)))
+            pit = self._client.open_point_in_time(index=names, keep_alive="2m")["id"]
+        try:
+            search_after: list[Any] | None = None
+            while True:
+                extra: dict[str, Any] = {} if search_after is None else {"search_after": search_after}
+                with translated("export", reading_query=True):
+                    response = self._client.search(
+                        pit={"id": pit, "keep_alive": "2m"},
+                        query=body,
+                        sort=build_sort(query.sort),
+                        size=batch,
+                        track_total_hits=False,
+                        **extra,
+                    )
+                found = response["hits"]["hits"]
+                pit = response.get("pit_id", pit)
+                yield from (hit_post(hit) for hit in found)
+                if len(found) < batch:
+                    return
+                search_after = found[-1]["sort"]
+        finally:
+            with translated("close the export's point in time"):
+                self._client.close_point_in_time(id=pit)
+
+    def count(self, query: SearchQuery | None = None) -> int:
+        """How many posts match ``query`` (all posts without one)."""
+        body, _ = build_query(query or SearchQuery(), cache_dir=self._cache_dir)
+        if body is None:
+            return 0
+        with translated("count", reading_query=True):
+            response = self._client.count(index=self.alias, query=body, **READ_OPTIONS)
+        return int(response["count"])
+
+    def _aggregate(self, query: SearchQuery | None, aggregation: dict[str, Any]) -> dict[str, Any] | None:
+        body, _ = build_query(query or SearchQuery(), cache_dir=self._cache_dir)
+        if body is None:
+            return None
+        with translated("aggregate", reading_query=True):
+            response = self._client.search(
+                index=self.alias, query=body, size=0, aggs={"agg": aggregation}, **READ_OPTIONS
+            )
+        aggregations = response.get("aggregations")
+        return None if not aggregations else cast(dict[str, Any], aggregations["agg"])
+
+    def shares(self, field_name: str, query: SearchQuery | None = None, size: int = 20) -> dict[str, int]:
+        """Post counts per value of ``field_name`` via a terms aggregation, largest first, ties by value."""
+        path = check_field(field_name)
+        if size < 1:
+            raise QueryError("分组数量至少为 1")
+        terms = {
+            "field": path,
+            "size": size,
+            # Each monthly index is a shard that reports its own top terms; asking each for more
+            # than ``size`` keeps the merged counts exact for all but very long-tailed fields.
+            "shard_size": max(size * 5, 100),
+            "order": [{"_count": "desc"}, {"_key": "asc"}],
+        }
+        result = self._aggregate(query, {"terms": terms})
+        if result is None:  # nothing can match, or no index behind the alias yet
+            return {}
+        return {str(bucket["key"]): int(bucket["doc_count"]) for bucket in result["buckets"]}
+
+    def histogram(
+        self, query: SearchQuery | None = None, interval: Interval = "day"
+    ) -> list[tuple[datetime, int]]:
+        """Posts per hour, day or week in China time via ``date_histogram``, empty buckets as 0."""
+        if interval not in INTERVALS:
+            raise QueryError(f"未知的时间粒度“{interval}”；可选：{'、'.join(INTERVALS)}")
+        histogram = {
+            "field": "published_at",
+            "calendar_interval": interval,
+            # An offset, never "Asia/Shanghai": noida-db ignores zone names (docs/archive-gaps.md).
+            "time_zone": "+08:00",
+            "min_doc_count": 1,  # the gaps are filled in Python, exactly as the embedded archive does
+        }
+        result = self._aggregate(query, {"date_histogram": histogram})
+        if result is None:
+            return []
+        return fill([(int(b["key"]), int(b["doc_count"])) for b in result["buckets"]], interval)
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._client.close()

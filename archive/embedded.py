@@ -1,0 +1,279 @@
+"""The embedded archive: SQLite (WAL) with an FTS5 index over jieba tokens, for one machine.
+
+One row per post in ``posts`` (the filterable fields as columns, the whole post as zlib-compressed
+JSON) and one row in the contentless ``posts_fts`` with the space-joined jieba tokens of its title
+and text, under the same rowid. A writer process (the index sink) and reader processes (the
+dashboard) may use the file at once: WAL lets readers go on while a batch commits, and the busy
+timeout makes writers queue, not fail.
+
+The FTS5 table stores neither the tokens nor their positions (``content=''``, ``detail=column``):
+that halves the file. Two consequences: phrases are verified against the stored post (see
+:mod:`archive.sqlcompile`), and a token row cannot be deleted without its old tokens, so a
+re-indexed post gets a new rowid (``AUTOINCREMENT`` never reuses one) and its stale token row
+simply joins no post. ``optimize`` drops such rows by rebuilding the index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from archive.base import FILTER_FIELDS, INTERVALS, Interval, SearchQuery, SearchResult, check_field
+from archive.buckets import bucket_sql, fill
+from archive.documents import Indexed, extract_all
+from archive.embedded_schema import INSERT_POST, SCHEMA, SCHEMA_VERSION, connect, pack, unpack
+from archive.errors import ArchiveError, ArchiveUnavailable, QueryError
+from archive.plan import condition, decode_cursor, encode_cursor, highlights
+from archive.sqlcompile import COLUMNS, SqlPlan, after, compile_sql, order_by, sort_keys
+from archive.tokens import tokenize
+from stream.messages import EnrichedPost
+
+
+class EmbeddedArchive:
+    """An :class:`archive.base.Archive` in one SQLite file.
+
+    ``cache_dir`` is where jieba keeps its dictionary cache if this archive is the first user of
+    the tokenizer in the process (see :func:`archive.tokens.tokenizer`).
+    """
+
+    def __init__(self, path: Path, *, cache_dir: Path | None = None, busy_timeout_s: float = 30.0) -> None:
+        self.path = path
+        self._cache_dir = cache_dir
+        self._lock = threading.RLock()  # one connection, shared by the threads of a dashboard
+        try:
+            self._conn = connect(path, busy_timeout_s)
+        except sqlite3.Error as exc:
+            raise ArchiveUnavailable(f"cannot open the archive at {path}: {exc}") from exc
+        try:
+            self.ensure()
+        except ArchiveError:
+            self._conn.close()
+            raise
+
+    def ensure(self) -> None:
+        """Create the tables and indices that are missing."""
+        with self._lock, _translated("create the archive tables"):
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise ArchiveError(
+                    f"{self.path} has archive schema {version}; this code needs {SCHEMA_VERSION}: "
+                    "index the posts again into a new file"
+                )
+            self._conn.executescript(SCHEMA)
+            if version == 0:
+                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def index(self, posts: Sequence[EnrichedPost]) -> None:
+        """Upsert ``posts`` by id in one transaction: all of them are stored or none is."""
+        self.write(extract_all(posts, cache_dir=self._cache_dir))
+
+    def write(self, items: Sequence[Indexed]) -> None:
+        """Upsert posts already checked and tokenised by :func:`archive.documents.extract_all`.
+
+        A bulk loader calls this with items extracted in other processes (tokenising is most of
+        the cost of indexing), so the single writer only writes.
+        """
+        if not items:
+            return
+        rows = [
+            (
+                item.post_id,
+                item.published_ms,
+                *[item.filters[name] for name in FILTER_FIELDS],
+                item.risk,
+                pack(item.post),
+            )
+            for item in items
+        ]
+        with self._lock, _translated("index posts"):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                # A replaced post gets a new rowid; its old token row then matches no post.
+                self._conn.executemany("DELETE FROM posts WHERE id = ?", [(row[0],) for row in rows])
+                first = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'posts'").fetchone()
+                self._conn.executemany(INSERT_POST, rows)
+                start = (first[0] if first else 0) + 1
+                last = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'posts'").fetchone()[
+                    0
+                ]
+                if last != start + len(rows) - 1:  # the token rows must take the posts' rowids
+                    raise ArchiveError(f"rowids {start}..{last} are not the {len(rows)} new posts'")
+                self._conn.executemany(
+                    "INSERT INTO posts_fts (rowid, title, body) VALUES (?, ?, ?)",
+                    [
+                        (start + n, " ".join(item.title_tokens), " ".join(item.text_tokens))
+                        for n, item in enumerate(items)
+                    ],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                # SQLite may have rolled back already (a full disk does); a second ROLLBACK would
+                # hide the real error.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def refresh(self) -> None:
+        """Nothing to do: a committed batch is visible to every reader at once."""
+
+    def optimize(self) -> None:
+        """Merge the full-text index, drop stale token rows' space, and refresh planner statistics."""
+        with self._lock, _translated("optimize the archive"):
+            self._conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('optimize')")
+            self._conn.execute("ANALYZE")
+
+    def reindex(self) -> int:
+        """Re-tokenise every stored post into a new full-text index (after a dictionary change).
+
+        One write transaction: readers keep the old index (WAL snapshots) until it commits, so
+        searches never see a half-built one. Returns the number of posts reindexed.
+        """
+        with self._lock, _translated("reindex"):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('delete-all')")
+                cursor = self._conn.execute("SELECT rowid, doc FROM posts")
+                count = 0
+                while rows := cursor.fetchmany(1000):
+                    tokens = []
+                    for rowid, doc in rows:
+                        post = unpack(doc)
+                        title = tokenize(post.get("title") or "", cache_dir=self._cache_dir)
+                        text = tokenize(post.get("text") or "", cache_dir=self._cache_dir)
+                        tokens.append((rowid, " ".join(title), " ".join(text)))
+                    self._conn.executemany(
+                        "INSERT INTO posts_fts (rowid, title, body) VALUES (?, ?, ?)", tokens
+                    )
+                    count += len(rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+        return count
+
+    def get(self, post_id: str) -> EnrichedPost | None:
+        """One post by id."""
+        with self._lock, _translated("read a post"):
+            row = self._conn.execute("SELECT doc FROM posts WHERE id = ?", (post_id,)).fetchone()
+        return None if row is None else unpack(row[0])
+
+    def _plan(self, query: SearchQuery) -> tuple[SqlPlan, Any]:
+        node = condition(query, cache_dir=self._cache_dir)
+        return compile_sql(node), node
+
+    def _page(self, query: SearchQuery, plan: SqlPlan) -> tuple[list[EnrichedPost], str | None]:
+        keys = sort_keys(query.sort, plan)
+        params = plan.all_params
+        where = plan.sql
+        if query.after is not None:
+            values = decode_cursor(query.after, query.sort)
+            extra: list[object] = []
+            condition_sql = after(keys, values, extra)
+            where = plan.sql_with(condition_sql)
+            params = [*params, *extra]
+        columns = ", ".join(expression for expression, _ in keys)
+        # Rowids first, documents after: sorting thousands of matches then reads only the sort
+        # keys (often from a covering index), and just one page of documents is fetched.
+        sql = f"SELECT p.rowid, {columns} {where} ORDER BY {order_by(keys)} LIMIT ? OFFSET ?"
+        rows = self._conn.execute(sql, [*params, query.size, query.offset]).fetchall()
+        rowids = [row[0] for row in rows]
+        marks = ", ".join("?" for _ in rowids)
+        docs = dict(self._conn.execute(f"SELECT rowid, doc FROM posts WHERE rowid IN ({marks})", rowids))
+        posts = [unpack(docs[rowid]) for rowid in rowids]
+        more = len(rows) == query.size and query.size > 0
+        cursor = encode_cursor(query.sort, list(rows[-1][1:])) if more else None
+        return posts, cursor
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """One page of posts matching ``query``, how many match in all, highlights and the next cursor."""
+        plan, node = self._plan(query)
+        if plan.nothing:
+            return SearchResult(total=0, hits=[])
+        with self._lock, _translated("search"):
+            # One read transaction: the total and the page come from the same snapshot even while
+            # a writer commits between the two statements.
+            self._conn.execute("BEGIN")
+            try:
+                total = self._conn.execute(f"SELECT count(*) {plan.sql}", plan.all_params).fetchone()[0]
+                hits, cursor = self._page(query, plan)
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+        return SearchResult(total=int(total), hits=hits, highlights=highlights(hits, node), next_after=cursor)
+
+    def scan(self, query: SearchQuery, *, batch: int = 1000) -> Iterator[EnrichedPost]:
+        """Every post matching ``query`` in its sort order, by keyset pages of ``batch``."""
+        plan, _ = self._plan(query)
+        if plan.nothing:
+            return
+        page = replace(query, size=batch, offset=0)
+        while True:
+            with self._lock, _translated("export"):
+                posts, cursor = self._page(page, plan)
+            yield from posts
+            if cursor is None:
+                return
+            page = replace(page, after=cursor)
+
+    def count(self, query: SearchQuery | None = None) -> int:
+        """How many posts match ``query`` (all posts without one)."""
+        plan, _ = self._plan(query or SearchQuery())
+        if plan.nothing:
+            return 0
+        with self._lock, _translated("count"):
+            return int(self._conn.execute(f"SELECT count(*) {plan.sql}", plan.all_params).fetchone()[0])
+
+    def shares(self, field_name: str, query: SearchQuery | None = None, size: int = 20) -> dict[str, int]:
+        """Post counts per value of ``field_name``, largest first, ties by value (byte order)."""
+        check_field(field_name)
+        if size < 1:
+            raise QueryError("分组数量至少为 1")
+        plan, _ = self._plan(query or SearchQuery())
+        if plan.nothing:
+            return {}
+        column = f"p.{COLUMNS[field_name]}"
+        where = plan.sql_with(f"{column} IS NOT NULL")
+        sql = (
+            f"SELECT {column}, count(*) AS n {where} GROUP BY {column} ORDER BY n DESC, {column} ASC LIMIT ?"
+        )
+        with self._lock, _translated("count shares"):
+            rows = self._conn.execute(sql, [*plan.all_params, size]).fetchall()
+        return {str(value): int(n) for value, n in rows}
+
+    def histogram(
+        self, query: SearchQuery | None = None, interval: Interval = "day"
+    ) -> list[tuple[datetime, int]]:
+        """Posts per hour, day or week in China time, oldest first, empty buckets as 0."""
+        if interval not in INTERVALS:
+            raise QueryError(f"未知的时间粒度“{interval}”；可选：{'、'.join(INTERVALS)}")
+        plan, _ = self._plan(query or SearchQuery())
+        if plan.nothing:
+            return []
+        bucket = bucket_sql("p.published_ms", interval)
+        sql = f"SELECT {bucket} AS b, count(*) {plan.sql} GROUP BY b ORDER BY b"
+        with self._lock, _translated("count volume"):
+            rows = self._conn.execute(sql, plan.all_params).fetchall()
+        return fill([(int(key), int(n)) for key, n in rows], interval)
+
+    def close(self) -> None:
+        """Close the connection (a second close does nothing)."""
+        with self._lock:
+            self._conn.close()
+
+
+@contextmanager
+def _translated(doing: str) -> Iterator[None]:
+    """Turn sqlite3 errors into the archive's: a busy or failing file is worth retrying later."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise ArchiveUnavailable(f"embedded archive cannot {doing} now: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise ArchiveError(f"embedded archive failed to {doing}: {exc}") from exc

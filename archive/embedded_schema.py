@@ -1,0 +1,90 @@
+"""The embedded archive's SQLite file: its schema, how a post is stored, and the connection set-up."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from pathlib import Path
+from typing import cast
+
+from archive.ast import normalise
+from archive.base import FILTER_FIELDS
+from archive.sqlcompile import COLUMNS
+from stream.messages import EnrichedPost
+
+_ESCAPED = frozenset('"\\') | frozenset(chr(code) for code in range(32))
+
+SCHEMA_VERSION = 2
+FILTER_COLUMNS = [COLUMNS[name] for name in FILTER_FIELDS]
+INDEXED = ("source", "sentiment", "topic", "region", "event_id")
+_SHARED = ("source", "sentiment", "topic", "region", "risk", "reply_status")
+
+
+def _covering(column: str) -> str:
+    return ", ".join([column, "published_ms", *(c for c in _SHARED if c != column)])
+
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS posts (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    published_ms INTEGER NOT NULL,
+    {", ".join(f"{column} TEXT" for column in FILTER_COLUMNS)},
+    risk INTEGER NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS posts_by_time ON posts (published_ms DESC, id);
+CREATE INDEX IF NOT EXISTS posts_by_risk ON posts (risk DESC, published_ms DESC, id);
+-- (field, time, the share fields) serves a filter with a time range, and a share of another
+-- field over that filter, from the index alone (no row lookups). Channel, appeal type and reply
+-- status go without: each index costs load time and disk, and those filters come with text or
+-- another field in practice.
+{"".join(f"CREATE INDEX IF NOT EXISTS posts_by_{c} ON posts ({_covering(c)});" for c in INDEXED)}
+-- Tokens are already cut by jieba and joined by spaces; unicode61 then only splits on the spaces.
+-- tokenchars keeps jieba words such as c++ or covid-19 whole instead of splitting them again.
+CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(
+    title, body, content = '', detail = column,
+    tokenize = "unicode61 remove_diacritics 0 tokenchars '-_.+#&%'"
+);
+"""
+INSERT_POST = f"""
+INSERT INTO posts (id, published_ms, {", ".join(FILTER_COLUMNS)}, risk, doc)
+VALUES (?, ?, {", ".join("?" for _ in FILTER_COLUMNS)}, ?, ?)
+"""
+
+
+def pack(post: EnrichedPost) -> bytes:
+    """A post as stored: compact JSON, zlib level 1 (Chinese text shrinks by about half)."""
+    return zlib.compress(json.dumps(post, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+
+
+def unpack(doc: bytes) -> EnrichedPost:
+    """A stored post."""
+    return cast(EnrichedPost, json.loads(zlib.decompress(doc)))
+
+
+def phrase_in(doc: bytes, phrase: str) -> bool:
+    """``yq_phrase``: whether the stored post's title or text contains the normalised phrase."""
+    raw = zlib.decompress(doc).decode()
+    # Most candidates lack the phrase anywhere: rule them out on the raw JSON before parsing it.
+    # JSON escapes only quotes, backslashes and control characters, so for a phrase without
+    # them, absent from the normalised JSON means absent from every field.
+    if not _ESCAPED.intersection(phrase) and phrase not in normalise(raw):
+        return False
+    post = cast(EnrichedPost, json.loads(raw))
+    return any(phrase in normalise(str(post.get(name) or "")) for name in ("title", "text"))
+
+
+def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """A connection in WAL mode with the archive's pragmas and SQL functions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode survives a process crash (only a power loss can drop the last commits).
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of a large archive stay hot
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.create_function("yq_phrase", 2, phrase_in, deterministic=True)
+    return conn

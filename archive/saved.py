@@ -1,0 +1,93 @@
+"""Saved searches: named queries kept in the embedded home, reusable as searches and alert rules.
+
+A file of JSON (``saved_searches.json`` under the service's home), written whole to a temporary
+file and renamed, so a reader never sees half of it. A query is parsed when saved: a saved search
+is always one the archive can run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from archive.base import SORT_ORDERS, SearchQuery, SortOrder
+from archive.errors import ArchiveError, QueryError
+from archive.querylang import parse
+
+
+@dataclass(frozen=True)
+class SavedSearch:
+    """A named query; ``alert_threshold`` makes it an alert rule (fire at that many new posts)."""
+
+    name: str
+    query: str
+    sort: SortOrder = "time"
+    alert_threshold: int | None = None
+    created_at: str = ""
+
+    def to_query(self, **overrides: Any) -> SearchQuery:
+        """The :class:`SearchQuery` of this saved search; ``overrides`` set since, size and so on."""
+        return SearchQuery(text=self.query, sort=self.sort, **overrides)
+
+
+class SavedSearches:
+    """The saved searches in one JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _load(self) -> dict[str, SavedSearch]:
+        if not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return {item["name"]: SavedSearch(**item) for item in data["searches"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ArchiveError(f"保存的查询文件 {self.path} 已损坏：{exc}") from exc
+
+    def _store(self, searches: dict[str, SavedSearch]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = {"version": 1, "searches": [asdict(item) for item in searches.values()]}
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
+        temporary.replace(self.path)
+
+    def save(self, search: SavedSearch, *, replace: bool = False) -> None:
+        """Store ``search``; an invalid query or (without ``replace``) a taken name is a QueryError."""
+        if not search.name.strip():
+            raise QueryError("查询名称不能为空")
+        if search.sort not in SORT_ORDERS:
+            raise QueryError(f"未知的排序方式“{search.sort}”；可选：{'、'.join(SORT_ORDERS)}")
+        if search.alert_threshold is not None and search.alert_threshold < 1:
+            raise QueryError("预警阈值至少为 1")
+        parse(search.query)  # raises QueryError with the position of the fault
+        searches = self._load()
+        if search.name in searches and not replace:
+            raise QueryError(f"已有名为“{search.name}”的查询；如需覆盖请使用替换")
+        searches[search.name] = search
+        self._store(searches)
+
+    def get(self, name: str) -> SavedSearch:
+        """The saved search called ``name``; a QueryError naming the saved ones if there is none."""
+        searches = self._load()
+        if name not in searches:
+            known = "、".join(searches) or "（无）"
+            raise QueryError(f"没有名为“{name}”的保存查询；已保存：{known}")
+        return searches[name]
+
+    def all(self) -> list[SavedSearch]:
+        """Every saved search, in the order they were saved."""
+        return list(self._load().values())
+
+    def alert_rules(self) -> list[SavedSearch]:
+        """The saved searches that carry an alert threshold."""
+        return [item for item in self.all() if item.alert_threshold is not None]
+
+    def delete(self, name: str) -> None:
+        """Remove the saved search called ``name`` (a QueryError if there is none)."""
+        searches = self._load()
+        self.get(name)
+        del searches[name]
+        self._store(searches)

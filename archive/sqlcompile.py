@@ -1,0 +1,211 @@
+"""The resolved query AST as SQL over the embedded archive's ``posts`` and ``posts_fts`` tables.
+
+Text conditions that FTS5 can express (tokens under AND/OR, and NOT beside a positive term) at the
+top level of the query become one ``MATCH`` that drives the query through the full-text index, so
+a rare word reads only its own posts. Anything else (text under an OR with a field, a lone NOT, a
+phrase inside an OR) becomes a ``rowid IN (SELECT ... MATCH ?)`` subquery. The FTS5 table keeps no
+positions (``detail=column``), so a phrase is found by its tokens and then checked against the
+stored title and text by the ``yq_phrase`` function the archive registers on its connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from archive.ast import And, Constant, Match, Node, Not, Or, Range, Words, positive_words
+
+# FILTER_FIELDS name (and the two range fields) -> column of ``posts``.
+COLUMNS: dict[str, str] = {
+    "source": "source",
+    "channel": "channel",
+    "region": "region",
+    "sentiment": "sentiment",
+    "topic": "topic",
+    "appeal_type": "appeal_type",
+    "reply_status": "reply_status",
+    "event": "event_id",
+    "risk": "risk",
+    "time": "published_ms",
+}
+_IN_FTS = "p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)"
+
+
+@dataclass
+class SqlPlan:
+    """The FROM/WHERE of a query, shared by search, count and aggregations so they always agree."""
+
+    nothing: bool = False
+    match: str | None = None  # the driving FTS5 expression, if any
+    score_tokens: tuple[str, ...] = ()  # the matched tokens that relevance counts
+    conditions: list[str] = field(default_factory=list)
+    params: list[object] = field(default_factory=list)
+
+    @property
+    def sql(self) -> str:
+        """``FROM ... WHERE ...`` with ``p`` as the posts alias."""
+        return self.sql_with()
+
+    def sql_with(self, *extra: str) -> str:
+        """:attr:`sql` with ``extra`` conditions (parameters bound after :attr:`all_params`)."""
+        if self.match is not None:
+            source = "posts_fts JOIN posts p ON p.rowid = posts_fts.rowid"
+            conditions = ["posts_fts MATCH ?", *self.conditions, *extra]
+        else:
+            source, conditions = "posts p", [*self.conditions, *extra]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return f"FROM {source}{where}"
+
+    @property
+    def all_params(self) -> list[object]:
+        """The bound parameters of :attr:`sql`, in order."""
+        return [self.match, *self.params] if self.match is not None else list(self.params)
+
+
+def _quote(token: str) -> str:
+    # Quoted, a token is a string to FTS5, never an operator (AND, NOT, NEAR) or a column filter.
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _tokens(words: Words) -> str:
+    return " AND ".join(_quote(token) for token in words.tokens)
+
+
+def fts_expression(node: Node) -> str | None:
+    """``node`` as an FTS5 query, or None where FTS5 cannot say it (fields, phrases, a lone NOT)."""
+    if isinstance(node, Words):
+        return _tokens(node) if node.phrase is None else None
+    if isinstance(node, Or):
+        parts = [fts_expression(item) for item in node.items]
+        return None if any(part is None for part in parts) else " OR ".join(f"({part})" for part in parts)
+    if isinstance(node, And):
+        positive = [item for item in node.items if not isinstance(item, Not)]
+        negative = [item.item for item in node.items if isinstance(item, Not)]
+        pos = [fts_expression(item) for item in positive]
+        neg = [fts_expression(item) for item in negative]
+        if not pos or any(part is None for part in [*pos, *neg]):
+            return None
+        expression = "(" + " AND ".join(f"({part})" for part in pos) + ")"
+        return expression + "".join(f" NOT ({part})" for part in neg)
+    return None
+
+
+def _sql(node: Node, params: list[object]) -> str:
+    if isinstance(node, Words):
+        params.append(_tokens(node))
+        if node.phrase is None:
+            return _IN_FTS
+        params.append(node.phrase)
+        return f"({_IN_FTS} AND yq_phrase(p.doc, ?))"
+    if isinstance(node, Match):
+        params.append(node.value)
+        return f"p.{COLUMNS[node.field]} = ?"
+    if isinstance(node, Range):
+        column = f"p.{COLUMNS[node.field]}"
+        parts = []
+        if node.low is not None:
+            parts.append(f"{column} >= ?")
+            params.append(node.low)
+        if node.high is not None:
+            parts.append(f"{column} < ?")
+            params.append(node.high)
+        return "(" + " AND ".join(parts) + ")" if parts else "1"
+    if isinstance(node, And | Or):
+        joiner = " AND " if isinstance(node, And) else " OR "
+        return "(" + joiner.join(_sql(item, params) for item in node.items) + ")"
+    if isinstance(node, Not):
+        # A NULL column makes "region = ?" NULL, and NOT NULL is NULL (no row); Elasticsearch's
+        # must_not keeps posts without the field, so NULL counts as false here.
+        return f"NOT coalesce({_sql(node.item, params)}, 0)"
+    if isinstance(node, Constant):
+        return "1" if node.value else "0"
+    raise TypeError(f"unresolved node {node!r}")  # the parser's Term/Phrase: resolve() first
+
+
+def compile_sql(node: Node) -> SqlPlan:
+    """The :class:`SqlPlan` of a resolved condition."""
+    if isinstance(node, Constant):
+        return SqlPlan(nothing=not node.value)
+    tokens = dict.fromkeys(token for words in positive_words(node) for token in words.tokens)
+    plan = SqlPlan(score_tokens=tuple(tokens)[:_MAX_SCORED])
+    conjuncts = node.items if isinstance(node, And) else (node,)
+    positive: list[str] = []
+    negative: list[str] = []
+    rest: list[Node] = []
+    for item in conjuncts:
+        if isinstance(item, Words) and item.phrase is not None:
+            positive.append(_tokens(item))  # candidates by token, checked by yq_phrase below
+            plan.conditions.append("yq_phrase(p.doc, ?)")
+            plan.params.append(item.phrase)
+        elif (expression := fts_expression(item)) is not None:
+            positive.append(expression)
+        elif isinstance(item, Not) and (expression := fts_expression(item.item)) is not None:
+            negative.append(expression)
+        else:
+            rest.append(item)
+    if positive:
+        match = "(" + " AND ".join(f"({part})" for part in positive) + ")"
+        plan.match = match + "".join(f" NOT ({part})" for part in negative)
+    else:
+        for expression in negative:  # a NOT with no positive term beside it
+            plan.conditions.append(f"NOT coalesce({_IN_FTS}, 0)")
+            plan.params.append(expression)
+    for item in rest:
+        plan.conditions.append(_sql(item, plan.params))
+    return plan
+
+
+_MAX_SCORED = 8  # relevance costs one set lookup per token and column: cap it
+SortKey = tuple[str, str]  # (SQL expression, "ASC" | "DESC")
+_NEWEST: list[SortKey] = [("p.published_ms", "DESC"), ("p.id", "ASC")]
+
+
+def sort_keys(sort: str, plan: SqlPlan) -> list[SortKey]:
+    """The ORDER BY keys of a sort; ties always fall back to newest first, then id ascending."""
+    if sort == "risk":
+        return [("p.risk", "DESC"), *_NEWEST]
+    if sort == "relevance" and plan.score_tokens:
+        return [(relevance(plan.score_tokens), "DESC"), *_NEWEST]
+    return list(_NEWEST)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def relevance(tokens: tuple[str, ...]) -> str:
+    """A score per post: 2 for each token in the title, 1 for each in the text.
+
+    FTS5's bm25() needs token counts that ``detail=column`` does not keep (it returns 0), so the
+    score counts matched columns instead: a title match weighs double, as the ^2 boost on
+    ``title_tokens`` does in Elasticsearch. Tokens are inlined as quoted literals because the
+    expression appears in SELECT, WHERE and ORDER BY alike.
+    """
+    terms = []
+    for token in tokens:
+        for column, weight in (("title", 2), ("body", 1)):
+            expression = _literal(f"{column} : {_quote(token)}")
+            terms.append(
+                f"(p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH {expression})) * {weight}"
+            )
+    return "(" + " + ".join(terms) + ")"
+
+
+def order_by(keys: list[SortKey]) -> str:
+    """``ORDER BY`` text of ``keys``."""
+    return ", ".join(f"{expression} {direction}" for expression, direction in keys)
+
+
+def after(keys: list[SortKey], values: Sequence[object], params: list[object]) -> str:
+    """The keyset condition "sorts after ``values``" (mixed directions, so spelled out)."""
+    if len(values) != len(keys):
+        from archive.errors import QueryError
+
+        raise QueryError("翻页游标与当前排序方式不符：请从第一页重新查询")
+    alternatives = []
+    for index, (expression, direction) in enumerate(keys):
+        equal = [f"{keys[i][0]} = ?" for i in range(index)]
+        params.extend(values[:index])
+        alternatives.append(" AND ".join([*equal, f"{expression} {'<' if direction == 'DESC' else '>'} ?"]))
+        params.append(values[index])
+    return "(" + " OR ".join(f"({part})" for part in alternatives) + ")"

@@ -1,0 +1,242 @@
+"""``yuqing bench archive --posts N``: load N realistic posts into the embedded archive and query them.
+
+Posts are drawn from the real public data in ``../shared/data`` (never copied into the repository):
+texts of Weibo posts, 留言板 messages and 12345 complaints in the sources' real proportions, times
+of day from the real posts spread over two years, topics from the labelled messages. The load goes
+through :meth:`EmbeddedArchive.index` in batches, tokenising every post with jieba (no caching of
+repeated texts). Then a mix of 20 analyst queries (full text, field filters, phrases, boolean
+operators, sorting, shares and volume histograms) runs three times. One JSON line is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import multiprocessing
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from archive.documents import Indexed, extract_all
+from yuqing.commands import Subparsers
+from yuqing.settings import Settings
+
+REGIONS = ["朝阳区", "海淀区", "丰台区", "东城区", "西城区", "通州区", "昌平区", "大兴区", "顺义区", "房山区"]
+TOPICS = ["劳动保障", "城乡建设", "环境保护", "交通运输", "教育文体", "卫生计生", "商贸旅游"]
+# The 泰迪杯 labels, mapped to the department's remit topics.
+_TEDDY_TOPICS = {label: label for label in TOPICS} | {"劳动和社会保障": "劳动保障"}
+START = datetime(2024, 7, 1)  # naive: China time, written with +08:00 below
+# The analyst mix: 15 searches and 5 aggregations, in the query language of docs/search.md.
+QUERIES: list[tuple[str, str, str]] = [
+    ("search", "欠薪", "time"),
+    ("search", "拖欠工资 OR 欠薪 source:hotline", "time"),
+    ("search", '"物业管理" region:朝阳区', "time"),
+    ("search", "噪音 -装修 time:2025-03-01..2025-06-30", "relevance"),
+    ("search", "sentiment:negative risk:>=60", "risk"),
+    ("search", "topic:劳动保障 reply:pending", "time"),
+    ("search", "(停车 OR 车位) AND 小区", "relevance"),
+    ("search", "学校 source:board time:2025", "time"),
+    ("search", "source:weibo sentiment:negative 医院", "time"),
+    ("search", '"垃圾分类"', "time"),
+    ("search", "疫情 OR 口罩", "time"),
+    ("search", "region:海淀区 topic:交通运输 -source:weibo", "risk"),
+    ("search", "房屋 漏水 reply:replied", "time"),
+    ("search", "工资 risk:40..80 time:2025-01..2025-12", "relevance"),
+    ("search", "", "time"),
+    ("shares", "topic", "time:2025-01..2025-06"),
+    ("shares", "source", "欠薪"),
+    ("shares", "region", "sentiment:negative"),
+    ("histogram", "day", "欠薪 OR 拖欠工资"),
+    ("histogram", "week", "time:2025"),
+]
+
+
+@dataclass(frozen=True)
+class _Text:
+    source: str
+    title: str
+    text: str
+    clock: tuple[int, int, int]  # the real post's time of day
+    topic: str | None = None
+    sentiment: str | None = None
+
+
+def _rows(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        yield from csv.DictReader(handle)
+
+
+def _clock(stamp: str, rng: random.Random) -> tuple[int, int, int]:
+    try:
+        moment = datetime.fromisoformat(stamp.strip())
+    except ValueError:
+        return rng.randrange(8, 22), rng.randrange(60), rng.randrange(60)
+    return moment.hour, moment.minute, moment.second
+
+
+def load_corpus(data: Path, rng: random.Random) -> list[_Text]:
+    """Real texts of every source (weibo, board, hotline) with their times of day and labels."""
+    texts: list[_Text] = []
+    for row in _rows(data / "stream" / "weibo_2020_10k.csv"):
+        texts.append(_Text("weibo", "", row["text"], _clock(row["post_time"], rng)))
+    clocks = [text.clock for text in texts]
+    for row in _rows(data / "sentiment" / "weibo_senti_100k_partial.csv"):
+        label = "positive" if row["label"] == "1" else "negative"
+        texts.append(_Text("weibo", "", row["text"], rng.choice(clocks), sentiment=label))
+    for name in ("teddy2020_messages_with_replies.csv", "teddy2020_messages_with_votes.csv"):
+        for row in _rows(data / "boards" / name):
+            texts.append(_Text("board", row["留言主题"], row["留言详情"], _clock(row["留言时间"], rng)))
+    board_clocks = [text.clock for text in texts if text.source == "board"]
+    for row in _rows(data / "topic" / "teddy2020_train.csv"):
+        topic = _TEDDY_TOPICS.get(row["label"])
+        texts.append(_Text("board", "", row["text"], rng.choice(board_clocks), topic=topic))
+    for row in _rows(data / "hotline" / "dongguan_wenzheng_complaints.csv"):
+        texts.append(_Text("hotline", row["title"], row["content"], rng.choice(board_clocks)))
+    return [text for text in texts if text.text.strip()]
+
+
+def generate(corpus: list[_Text], n: int, rng: random.Random) -> Iterator[dict[str, object]]:
+    """``n`` enriched posts drawn from ``corpus`` over two years from 1 July 2024 (China time)."""
+    for number in range(n):
+        real = rng.choice(corpus)
+        day = START + timedelta(days=rng.randrange(730))
+        moment = day.replace(hour=real.clock[0], minute=real.clock[1], second=real.clock[2])
+        sentiment = real.sentiment or rng.choices(["negative", "neutral", "positive"], [5, 3, 2])[0]
+        risk = min(100, int(rng.expovariate(1 / 25)) + (20 if sentiment == "negative" else 0))
+        post: dict[str, object] = {
+            "schema": 1,
+            "id": f"{real.source}:bench:{number}",
+            "source": real.source,
+            "channel": {"weibo": "微博", "board": "市长信箱", "hotline": "12345"}[real.source],
+            "url": f"https://example.gov.cn/{number}",
+            "title": real.title,
+            "text": real.text,
+            "published_at": moment.isoformat() + "+08:00",
+            "fetched_at": moment.isoformat() + "+08:00",
+            "region": rng.choice(REGIONS) if real.source != "weibo" or rng.random() < 0.3 else None,
+            "metrics": {"reposts": rng.randrange(50), "likes": rng.randrange(500)},
+            "sentiment": {"label": sentiment, "score": 0.8},
+            "topic": {
+                "label": real.topic or rng.choice(TOPICS),
+                "score": 0.7,
+                "in_remit": True,
+                "unit": None,
+            },
+            "appeal_type": rng.choice(["投诉", "咨询", "求助", "建议", None]),
+            "risk": {"score": risk, "reasons": []},
+            "event_id": f"ev-{rng.randrange(max(n // 20, 1))}",
+            "models": {},
+        }
+        if real.source != "weibo":
+            post["reply"] = {"status": rng.choice(["pending", "replied", "replied"]), "replied_at": None}
+        yield post
+
+
+def _timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def _chunks(posts: Iterator[dict[str, object]], size: int) -> Iterator[list[dict[str, object]]]:
+    chunk: list[dict[str, object]] = []
+    for post in posts:
+        chunk.append(post)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _extract(chunk: list[dict[str, object]]) -> list[Indexed]:
+    return extract_all(chunk)  # type: ignore[arg-type]
+
+
+def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: int = 1) -> dict[str, object]:
+    """Load ``n`` posts into a fresh archive under ``directory``, run the query mix, return the figures."""
+    from archive.base import SearchQuery
+    from archive.embedded import EmbeddedArchive
+
+    rng = random.Random(seed)
+    corpus = load_corpus(data, rng)
+    path = directory / "bench-archive.db"
+    archive = EmbeddedArchive(path, cache_dir=directory / "jieba")
+    archive.search(SearchQuery(text="预热"))  # load jieba's dictionary before the clock starts
+    started = time.perf_counter()
+    chunks = _chunks(generate(corpus, n, rng), batch)
+    if workers > 1:
+        # Tokenising is most of the cost: worker processes extract, this one only writes.
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for items in pool.imap(_extract, chunks):
+                archive.write(items)
+    else:
+        for chunk in chunks:
+            archive.write(_extract(chunk))
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    archive.optimize()
+    optimize_s = time.perf_counter() - started
+    calls: list[Callable[[], object]] = []
+    for kind, first, second in QUERIES:
+        if kind == "search":
+            query = SearchQuery(text=first, sort=second, size=20)  # type: ignore[arg-type]
+            calls.append(functools.partial(archive.search, query))
+        elif kind == "shares":
+            calls.append(functools.partial(archive.shares, first, SearchQuery(text=second)))
+        else:
+            calls.append(functools.partial(archive.histogram, SearchQuery(text=second), first))  # type: ignore[arg-type]
+    timings = [_timed(call) for _ in range(3) for call in calls]
+    archive.close()
+    size = sum(part.stat().st_size for part in directory.glob("bench-archive.db*"))
+    quantiles = statistics.quantiles(timings, n=20)
+    return {
+        "bench": "archive",
+        "posts": n,
+        "workers": workers,
+        "load_posts_per_second": round(n / load_s),
+        "optimize_seconds": round(optimize_s, 1),
+        "query_p50_ms": round(statistics.median(timings), 1),
+        "query_p95_ms": round(quantiles[18], 1),
+        "query_max_ms": round(max(timings), 1),
+        "disk_mb_per_million": round(size / 1e6 / n * 1e6, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    data: Path = args.data_dir
+    if not (data / "stream" / "weibo_2020_10k.csv").exists():
+        print(f"跳过：找不到共享数据目录 {data}（需要 ../shared/data 里的真实数据）", file=sys.stderr)
+        return 0
+    if args.dir is not None:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        figures = run(args.posts, data, args.dir, batch=args.batch, seed=args.seed, workers=args.workers)
+    else:
+        with tempfile.TemporaryDirectory(prefix="yuqing-bench-") as tmp:
+            figures = run(args.posts, data, Path(tmp), batch=args.batch, seed=args.seed, workers=args.workers)
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``bench archive``."""
+    parser = sub.add_parser(
+        "archive", help="load N real-distribution posts into the embedded archive and query"
+    )
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2, help="processes that tokenise (1 = this one)")
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--dir", type=Path, default=None, help="keep the archive here instead of a temp dir")
+    parser.set_defaults(handler=_bench)

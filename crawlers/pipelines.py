@@ -1,0 +1,222 @@
+"""Item pipelines, in this order: validate → normalise → dedup → publish (priorities in crawlers/settings.py).
+
+Each class decides one thing. A bad item is dropped with ``DropItem("<short reason>")``; the reason is
+counted per board in the crawl's stats (``yuqing/dropped/<reason>``), so keep it free of values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem, NotConfigured
+
+from crawlers.errors import ItemRejected
+from crawlers.feeds import FeedSource
+from crawlers.items import BoardItem, HotlineItem, WeiboItem
+from crawlers.normalise import normalise_line, to_raw_post
+from crawlers.normalise_feeds import hotline_post, weibo_post
+from crawlers.observe import PUBLISHED_STAT
+from crawlers.sources import BoardSource
+from crawlers.state import SeenStore, content_fingerprint
+from stream.errors import MessageError
+from stream.messages import CHINA_TZ, encode, validate_raw
+from yuqing.backends import make_broker
+from yuqing.settings import Settings
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from stream.broker import Broker, Producer
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_ITEM_FIELDS = ("native_id", "title", "published_at", "text")
+SEEN_FILE = "published.sqlite"
+DEFAULT_FLUSH_EVERY = 200
+
+
+def _now() -> datetime:
+    return datetime.now(CHINA_TZ)
+
+
+def _yuqing_settings(crawler: Crawler) -> Settings | None:
+    value = crawler.settings.get("YUQING_SETTINGS")
+    if value is not None and not isinstance(value, Settings):
+        raise TypeError(f"YUQING_SETTINGS must be a yuqing.settings.Settings, not {type(value).__name__}")
+    return value
+
+
+class ValidatePipeline:
+    """Drops an item that lacks something every message needs: an id, a title, a time and a text."""
+
+    def process_item(self, item: Any) -> Any:
+        """Pass a complete item on; raise ``DropItem("missing <field>")`` otherwise."""
+        if isinstance(item, BoardItem):
+            for name in REQUIRED_ITEM_FIELDS:
+                if not normalise_line(getattr(item, name)):
+                    raise DropItem(f"missing {name}")
+        return item
+
+
+class NormalisePipeline:
+    """Turns a board, hotline or Weibo-like item into a posts.raw dict: clean text, ISO times, masking."""
+
+    def __init__(
+        self,
+        *,
+        salt: str = "",
+        source: BoardSource | FeedSource | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.salt = salt
+        self.source = source
+        self.clock = clock
+        self._crawler: Crawler | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Read the author salt (Scrapy setting ``YUQING_AUTHOR_SALT``) and remember the crawler."""
+        pipeline = cls(salt=crawler.settings.get("YUQING_AUTHOR_SALT") or "")
+        pipeline._crawler = crawler
+        return pipeline
+
+    def open_spider(self) -> None:
+        """Take the source's configuration (time formats, labels, region) from the running spider."""
+        spider = self._crawler.spider if self._crawler is not None else None
+        source = getattr(spider, "source", None)
+        if self.source is None and isinstance(source, BoardSource | FeedSource):
+            self.source = source
+
+    def process_item(self, item: Any) -> Any:
+        """Return the message dict; ``DropItem("unparseable published_at")`` if the time does not parse."""
+        if not isinstance(item, BoardItem | HotlineItem | WeiboItem):
+            return item
+        source = self.source
+        try:
+            if isinstance(item, BoardItem) and isinstance(source, BoardSource):
+                return to_raw_post(item, source, salt=self.salt, fetched_at=self.clock())
+            if isinstance(item, HotlineItem) and isinstance(source, FeedSource):
+                return hotline_post(item, source, salt=self.salt, fetched_at=self.clock())
+            if isinstance(item, WeiboItem) and isinstance(source, FeedSource):
+                return weibo_post(item, source, salt=self.salt, fetched_at=self.clock())
+        except ItemRejected as exc:
+            raise DropItem(exc.reason) from exc
+        raise RuntimeError(f"NormalisePipeline has no configuration for {type(item).__name__} items")
+
+
+class DedupPipeline:
+    """Drops a post seen earlier in this crawl, or published by an earlier crawl with the same content."""
+
+    def __init__(self, store: SeenStore | None = None) -> None:
+        self._store = store
+        self._seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Use the crawl-state file under ``Settings.crawl_state_path``; without settings, dedup one crawl."""
+        settings = _yuqing_settings(crawler)
+        return cls(None if settings is None else SeenStore(settings.crawl_state_path / SEEN_FILE))
+
+    def process_item(self, item: Any) -> Any:
+        """Pass a new or changed post on."""
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            return item
+        post_id: str = item["id"]
+        if post_id in self._seen:
+            raise DropItem("duplicate in this crawl", log_level="INFO")
+        self._seen.add(post_id)
+        if self._store is not None and self._store.fingerprint(post_id) == content_fingerprint(item):
+            raise DropItem("unchanged since the last crawl", log_level="DEBUG")
+        return item
+
+    def close_spider(self) -> None:
+        """Close the crawl-state file."""
+        if self._store is not None:
+            self._store.close()
+
+
+class PublishPipeline:
+    """Sends each post to ``Settings.topic_raw`` keyed by its id; flushes every N posts and at the end.
+
+    Only after a flush (the broker acknowledged) are the posts counted as ``yuqing/published`` and
+    remembered as published, so a crash re-publishes rather than loses them.
+    """
+
+    def __init__(
+        self,
+        topic: str,
+        producer: Producer,
+        *,
+        flush_every: int = DEFAULT_FLUSH_EVERY,
+        store: SeenStore | None = None,
+        stats: StatsCollector | None = None,
+        broker: Broker | None = None,
+    ) -> None:
+        self.topic = topic
+        self._producer = producer
+        self._flush_every = max(flush_every, 1)
+        self._store = store
+        self._stats = stats
+        self._broker = broker
+        self._pending: list[tuple[str, str, str | None]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Build a producer for the configured broker; ``NotConfigured`` without ``YUQING_SETTINGS``."""
+        settings = _yuqing_settings(crawler)
+        if settings is None:
+            raise NotConfigured("YUQING_SETTINGS is not set, so there is no broker to publish to")
+        broker = make_broker(settings)
+        broker.ensure_topics([settings.topic_raw])
+        return cls(
+            settings.topic_raw,
+            broker.producer(),
+            flush_every=crawler.settings.getint("YUQING_FLUSH_EVERY", DEFAULT_FLUSH_EVERY),
+            store=SeenStore(settings.crawl_state_path / SEEN_FILE),
+            stats=crawler.stats,
+            broker=broker,
+        )
+
+    def process_item(self, item: Any) -> Any:
+        """Check the message against the schema and queue it; ``DropItem`` if it is not a valid message."""
+        try:
+            post = validate_raw(item)
+        except MessageError as exc:
+            logger.warning("stage=crawl source=%s event=invalid error=%s", item.get("source", "-"), exc)
+            raise DropItem(f"invalid message: {exc.field}" if exc.field else "invalid message") from exc
+        self._producer.send(self.topic, post["id"], encode(post))
+        signature = post.get("raw", {}).get("list_signature")
+        self._pending.append((post["id"], content_fingerprint(post), signature))
+        if len(self._pending) >= self._flush_every:
+            self.flush()
+        return post
+
+    def flush(self) -> None:
+        """Wait until the broker holds every queued post, then count and remember them."""
+        if not self._pending:
+            return
+        # This blocks the crawl's event loop until the broker answers; batching keeps that rare.
+        self._producer.flush()
+        done, self._pending = self._pending, []
+        if self._store is not None:
+            self._store.remember(done)
+        if self._stats is not None:
+            self._stats.inc_value(PUBLISHED_STAT, len(done))
+        logger.info("stage=crawl topic=%s event=flushed count=%d", self.topic, len(done))
+
+    def close_spider(self) -> None:
+        """Flush what is queued, then release the producer, the broker and the state file."""
+        try:
+            self.flush()
+        finally:
+            self._producer.close()
+            if self._broker is not None:
+                self._broker.close()
+            if self._store is not None:
+                self._store.close()

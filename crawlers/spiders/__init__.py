@@ -1,0 +1,1 @@
+"""Scrapy spiders: one configuration-driven class serves every message board."""

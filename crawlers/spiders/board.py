@@ -1,0 +1,118 @@
+"""The message-board spider: list page → detail pages → next page, driven entirely by a BoardSource.
+
+It parses and nothing more: it yields requests and :class:`~crawlers.items.BoardItem` objects with the
+page's text. Validation, normalisation, masking, dedup and publishing are the pipelines' business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawlers.extract import extract_first, extract_text, select
+from crawlers.items import BoardItem, FailedPage
+from crawlers.normalise import normalise_line
+from crawlers.sources import BoardSource, FieldSelector
+from crawlers.spiders.common import failed_page
+from stream.messages import post_id
+
+# Request meta the incremental middleware reads: the post a detail page is, and its list row's signature.
+POST_ID_META = "yuqing_post_id"
+SIGNATURE_META = "yuqing_signature"
+
+
+class BoardSpider(Spider):
+    """Crawls one configured board once; the crawler's name is ``board-<channel>``."""
+
+    name = "board"
+
+    def __init__(self, source: BoardSource, **kwargs: Any) -> None:
+        super().__init__(name=f"board-{source.name}", **kwargs)
+        self.source = source
+
+    async def start(self) -> AsyncIterator[Request]:
+        """The board's first list page."""
+        yield Request(
+            self.source.start_url, callback=self.parse, errback=self.on_error, cb_kwargs={"page": 1}
+        )
+
+    def parse(self, response: Response, page: int = 1) -> Iterator[Request]:
+        """A list page: a request per row's detail link, then one for the next list page."""
+        if not isinstance(response, TextResponse):
+            return
+        for row in select(response.selector, self.source.rows):
+            link = extract_first(row, self.source.detail_link)
+            if link is not None:
+                yield self._detail_request(response, row.xpath("string(.)").get() or "", link)
+        next_page = self.source.next_page
+        within_limit = self.source.max_pages is None or page < self.source.max_pages
+        if next_page is not None and within_limit:
+            link = extract_first(response.selector, next_page)
+            if link is not None:
+                yield response.follow(
+                    link, callback=self.parse, errback=self.on_error, cb_kwargs={"page": page + 1}
+                )
+
+    def _detail_request(self, response: TextResponse, row_text: str, link: str) -> Request:
+        # The list row shows what changes when a message is answered or edited (状态, 时间): its
+        # signature lets the incremental middleware skip a detail page that cannot have changed.
+        url = response.urljoin(link)
+        meta: dict[str, str] = {}
+        match = re.search(self.source.id_pattern, url) if self.source.id_pattern else None
+        if match is not None:
+            signature = hashlib.sha256(normalise_line(row_text).encode("utf-8")).hexdigest()[:32]
+            meta = {
+                POST_ID_META: post_id("board", self.source.name, match.group(1)),
+                SIGNATURE_META: signature,
+            }
+        return Request(url, callback=self.parse_detail, errback=self.on_error, meta=meta)
+
+    def on_error(self, failure: Failure) -> Iterator[FailedPage]:
+        """A list or detail page that failed for good (404, 500 after retries, a redirect loop, ...)."""
+        item = failed_page(self.source.name, failure)
+        if item is not None:
+            yield item
+
+    def parse_detail(self, response: Response) -> Iterator[BoardItem]:
+        """A detail page: one item with every configured field's text."""
+        if not isinstance(response, TextResponse):
+            return
+        page = response.selector
+        fields = self.source.fields
+
+        def text(selector: FieldSelector | None) -> str | None:
+            return None if selector is None else extract_text(page, selector)
+
+        yield BoardItem(
+            channel=self.source.name,
+            url=response.url,
+            signature=response.request.meta.get(SIGNATURE_META) if response.request is not None else None,
+            native_id=self._native_id(response),
+            title=text(fields.title),
+            published_at=text(fields.published_at),
+            author=text(fields.author),
+            text=text(fields.text),
+            status=text(fields.status),
+            reply_unit=text(fields.reply_unit),
+            replied_at=text(fields.replied_at),
+            reply_text=text(fields.reply_text),
+        )
+
+    def _native_id(self, response: TextResponse) -> str | None:
+        # The page's own message number wins; the URL pattern covers boards that only number their URLs.
+        selector = self.source.fields.native_id
+        if selector is not None:
+            found = extract_text(response.selector, selector)
+            if found is not None and found.strip():
+                return found.strip()
+        if self.source.id_pattern is not None:
+            match = re.search(self.source.id_pattern, response.url)
+            if match is not None:
+                return match.group(1)
+        return None

@@ -1,0 +1,1 @@
+"""The dashboard's pages: each a ``render(settings)`` function that the router in ``app.py`` runs."""

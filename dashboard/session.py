@@ -1,0 +1,72 @@
+"""Who is signed in: the sign-in form, session expiry and the role check every page makes first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from dashboard.accounts import Accounts, SignInRefused
+from dashboard.auth import Page, User, may_open, session_expired
+from stream.messages import CHINA_TZ
+from yuqing.settings import Settings
+
+USER_KEY = "user"
+SEEN_KEY = "last_seen"
+
+
+@st.cache_resource(show_spinner=False)
+def accounts(settings: Settings) -> Accounts:
+    """The accounts repository of this settings' database, one per process."""
+    return Accounts(settings.ledger_sqlalchemy_url)
+
+
+def current_user(settings: Settings, now: datetime | None = None) -> User | None:
+    """The signed-in user, or None when nobody is or the session has been idle too long."""
+    now = now or datetime.now(CHINA_TZ)
+    user = st.session_state.get(USER_KEY)
+    seen = st.session_state.get(SEEN_KEY)
+    if not isinstance(user, User) or not isinstance(seen, datetime):
+        return None
+    if session_expired(seen, now, timedelta(minutes=settings.session_idle_minutes)):
+        sign_out()
+        st.session_state["expired"] = True
+        return None
+    st.session_state[SEEN_KEY] = now
+    return user
+
+
+def sign_out() -> None:
+    """Forget the signed-in user."""
+    for key in (USER_KEY, SEEN_KEY):
+        st.session_state.pop(key, None)
+
+
+def render_sign_in(settings: Settings) -> None:
+    """The sign-in page: username and password; failures are rate-limited and logged by the repository."""
+    st.title("舆情监测与回应系统")
+    if st.session_state.pop("expired", False):
+        st.warning("长时间未操作，已自动退出，请重新登录。")
+    with st.form("sign_in"):
+        username = st.text_input("用户名")
+        password = st.text_input("密码", type="password")
+        submitted = st.form_submit_button("登录", type="primary")
+    if not submitted:
+        return
+    now = datetime.now(CHINA_TZ)
+    try:
+        user = accounts(settings).sign_in(username.strip(), password, now)
+    except SignInRefused as exc:
+        st.error(str(exc))
+        return
+    st.session_state[USER_KEY] = user
+    st.session_state[SEEN_KEY] = now
+    st.rerun()
+
+
+def require(user: User | None, page: Page) -> User:
+    """Stop the page unless ``user`` may open it (every page calls this before reading anything)."""
+    if user is None or not may_open(user.role, page):
+        st.error("无权访问此页面。")
+        st.stop()
+    return user

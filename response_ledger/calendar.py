@@ -1,0 +1,74 @@
+"""Working days on the State Council's schedule: chinesecalendar plus the admin's holiday table.
+
+``chinesecalendar`` knows 2004–2026 and raises for later years. The admin's table (stored in the
+ledger, edited from the CLI) overrides single days and, once it holds any day of a year, declares
+that year scheduled. A day in a year nobody scheduled counts weekends only, and every deadline that
+touches such a day is marked provisional so the office knows to re-check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+
+import chinese_calendar
+
+CHINA_TZ = timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class HolidayEntry:
+    """One row of the admin's table: a day that is off (假日) or a 调休 working day."""
+
+    day: date
+    is_workday: bool
+    name: str = ""
+
+
+@lru_cache(maxsize=64)
+def _package_covers(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+class WorkCalendar:
+    """Answers "is this a working day?" and "do we actually know this year's schedule?"."""
+
+    def __init__(self, entries: Iterable[HolidayEntry] = ()) -> None:
+        self._overrides = {entry.day: entry.is_workday for entry in entries}
+        self._table_years = frozenset(day.year for day in self._overrides)
+
+    @property
+    def table_years(self) -> frozenset[int]:
+        """Years the admin's table declares."""
+        return self._table_years
+
+    def is_scheduled(self, day: date) -> bool:
+        """Whether ``day``'s year has an official schedule (package or table)."""
+        return day.year in self._table_years or _package_covers(day.year)
+
+    def is_workday(self, day: date) -> bool:
+        """A working day: the table first, then the package, else Monday to Friday."""
+        override = self._overrides.get(day)
+        if override is not None:
+            return override
+        if day.year not in self._table_years and _package_covers(day.year):
+            return bool(chinese_calendar.is_workday(day))
+        return day.weekday() < 5
+
+
+def china_time(moment: datetime) -> datetime:
+    """``moment`` in China time; a naive moment is taken as China time already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=CHINA_TZ)
+    return moment.astimezone(CHINA_TZ)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last second of ``day`` in China time, which is how a day-based limit ends (民法典 203)."""
+    return datetime.combine(day, time(23, 59, 59), CHINA_TZ)

@@ -1,0 +1,101 @@
+"""Read-side queries (Cosmic "views"): a unit's work list and the metrics, straight from the tables.
+
+Staff screens and the dashboard read here; they change tickets only through :mod:`services`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, select
+
+from response_ledger import tables as t
+from response_ledger.workflow import OPEN_STATUSES, TicketStatus
+
+SATISFIED = ("满意", "基本满意")
+_LIST_COLUMNS = (
+    t.tickets.c.id, t.tickets.c.status, t.tickets.c.summary, t.tickets.c.source, t.tickets.c.found_at,
+    t.tickets.c.sign_due_at, t.tickets.c.due_at, t.tickets.c.provisional, t.tickets.c.escalations,
+    t.tickets.c.version,
+)  # fmt: skip
+
+
+def unit_worklist(engine: Engine, unit: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    """A unit's unclosed tickets, the most urgent first (paused ones, with no due moment, last)."""
+    live = [s.value for s in OPEN_STATUSES] + [TicketStatus.ANSWERED.value]
+    query = (
+        select(*_LIST_COLUMNS)
+        .where(and_(t.tickets.c.unit == unit, t.tickets.c.status.in_(live)))
+        .order_by(t.tickets.c.due_at.is_(None), t.tickets.c.due_at)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class UnitMetrics:
+    """A unit's figures over the tickets opened in a period; a rate is None when nothing counts."""
+
+    unit: str
+    tickets: int
+    sign_rate: float | None  # 签收率: signed within the signing limit
+    response_rate: float | None  # 响应率: answered within the response limit
+    on_time_close_rate: float | None  # 按时办结率: closed by the due moment
+    overdue: int  # 超期数: closed late, or open past due at ``now``
+    avg_handling_hours: float | None  # 平均办理时长
+    satisfaction_rate: float | None  # 满意率: 满意 or 基本满意 among follow-ups
+
+
+def metrics(
+    engine: Engine, *, start: datetime, end: datetime, now: datetime, unit: str | None = None
+) -> list[UnitMetrics]:
+    """Per-unit metrics of tickets opened in ``[start, end)``, in one aggregate query."""
+    c = t.tickets.c
+
+    def count_if(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    respond_by = func.coalesce(c.respond_due_at, c.due_at)
+    query = (
+        select(
+            c.unit,
+            func.count(),
+            count_if(
+                and_(c.signed_at.is_not(None), c.signed_at <= func.coalesce(c.sign_due_at, c.signed_at))
+            ),
+            count_if(c.sign_due_at.is_not(None)),
+            count_if(
+                and_(c.answered_at.is_not(None), c.answered_at <= func.coalesce(respond_by, c.answered_at))
+            ),
+            count_if(and_(c.closed_at.is_not(None), c.closed_at <= func.coalesce(c.due_at, c.closed_at))),
+            count_if((c.closed_at > c.due_at) | (c.closed_at.is_(None) & (c.due_at < now))),
+            func.avg(c.handling_s),
+            count_if(c.satisfaction.is_not(None)),
+            count_if(c.satisfaction.in_(SATISFIED)),
+        )
+        .where(and_(c.opened_at >= start, c.opened_at < end))
+        .group_by(c.unit)
+        .order_by(c.unit)
+    )
+    if unit is not None:
+        query = query.where(c.unit == unit)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    out = []
+    for name, total, signed, with_sign, responded, closed, overdue, avg_s, followed, satisfied in rows:
+        out.append(
+            UnitMetrics(
+                unit=name, tickets=int(total), sign_rate=_rate(signed, with_sign),
+                response_rate=_rate(responded, total), on_time_close_rate=_rate(closed, total),
+                overdue=int(overdue or 0), avg_handling_hours=None if avg_s is None else float(avg_s) / 3600,
+                satisfaction_rate=_rate(satisfied, followed),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _rate(part: Any, whole: Any) -> float | None:
+    return None if not whole else int(part or 0) / int(whole)

@@ -1,0 +1,130 @@
+"""Reminders and escalation: due-soon and overdue notices to the assignee, then the unit's leader.
+
+Each limit (签收, 答复, 办结) is chased in turn, and each level is sent once per limit: sending is
+recorded as a ``remind`` event after delivery, so a failed delivery is tried again on the next run
+and a delivered one is never repeated. Reaching the leader also records 督办 on the ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from response_ledger.calendar import china_time
+from response_ledger.model import Ticket
+from response_ledger.policy import Policy
+from response_ledger.unit_of_work import UnitOfWork
+from response_ledger.workflow import Action, TicketStatus
+
+SYSTEM_ACTOR = "系统提醒"
+
+
+class Level(StrEnum):
+    """How urgent a notice is, in the order they escalate."""
+
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    LEADER = "leader"
+
+
+_TITLES = {Level.DUE_SOON: "即将到期提醒", Level.OVERDUE: "超期提醒", Level.LEADER: "超期督办"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to the people of a unit about one ticket."""
+
+    ticket_id: str
+    unit: str
+    level: Level
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+
+
+class Notifier(Protocol):
+    """Delivers a notice to every recipient, or raises :class:`DeliveryError`."""
+
+    def send(self, notice: Notice) -> None:
+        """Deliver ``notice``."""
+        ...
+
+
+def pending_limit(ticket: Ticket) -> tuple[str, datetime, datetime] | None:
+    """The limit the ticket is working towards: (its name, when its clock started, its due moment).
+
+    Signing first, then the first answer, then closing; None for a closed or paused ticket.
+    """
+    if ticket.status is TicketStatus.CLOSED:
+        return None
+    if ticket.signed_at is None and ticket.sign_due_at is not None:
+        started = max((e.at for e in ticket.events if e.action is Action.REASSIGN), default=ticket.opened_at)
+        return "签收", started, ticket.sign_due_at
+    if ticket.answered_at is None and ticket.respond_due_at is not None:
+        return "答复", ticket.opened_at, ticket.respond_due_at
+    if ticket.due_at is not None:
+        return "办结", ticket.opened_at, ticket.due_at
+    return None
+
+
+def reminder_level(ticket: Ticket, now: datetime, policy: Policy) -> tuple[str, Level] | None:
+    """The pending limit's name and the highest level it has reached at ``now`` (pure); None if none."""
+    pending = pending_limit(ticket)
+    if pending is None:
+        return None
+    name, started, due = pending
+    if now >= due + timedelta(hours=policy.leader_after_hours):
+        return name, Level.LEADER
+    if now > due:
+        return name, Level.OVERDUE
+    allowed, used = (due - started).total_seconds(), (now - started).total_seconds()
+    return (name, Level.DUE_SOON) if allowed > 0 and used / allowed >= policy.due_soon_fraction else None
+
+
+def sent_levels(ticket: Ticket) -> set[str]:
+    """``limit:level`` keys already delivered for this ticket."""
+    return {
+        f"{e.data.get('limit')}:{e.data.get('level')}" for e in ticket.events if e.action is Action.REMIND
+    }
+
+
+def notice_for(ticket: Ticket, level: Level, policy: Policy, limit: str = "办结") -> Notice:
+    """The notice text for ``level``; the leader level goes to the leader and the assignee."""
+    contacts = policy.contacts.get(ticket.unit)
+    assignee = contacts.assignee if contacts else ()
+    recipients = (*contacts.leader, *assignee) if contacts and level is Level.LEADER else assignee
+    pending = pending_limit(ticket)
+    due = china_time(pending[2]).strftime("%Y-%m-%d %H:%M") if pending else "暂停计时"
+    mark = "（暂定，节假日安排未公布）" if ticket.provisional else ""
+    text = (
+        f"【{_TITLES[level]}】{ticket.unit}：工单 {ticket.id}（{ticket.status.value}）"
+        f"{limit}时限 {due}{mark}。摘要：{ticket.summary[:80]}"
+    )
+    return Notice(ticket.id, ticket.unit, level, tuple(recipients), f"舆情回应台账{_TITLES[level]}", text)
+
+
+def send_reminders(uow: UnitOfWork, notifier: Notifier, *, now: datetime, policy: Policy) -> list[Notice]:
+    """Send every notice that is due at ``now`` and record each; returns what was delivered.
+
+    One ticket at a time, committed after its delivery, so a failure stops without losing the
+    record of what already went out.
+    """
+    delivered: list[Notice] = []
+    for ticket_id in uow.tickets.open_ticket_ids():
+        ticket = uow.tickets.get(ticket_id)
+        reached = reminder_level(ticket, now, policy)
+        if reached is None or f"{reached[0]}:{reached[1].value}" in sent_levels(ticket):
+            continue
+        limit, level = reached
+        notice = notice_for(ticket, level, policy, limit)
+        if notice.recipients:
+            notifier.send(notice)
+        data = {"limit": limit, "level": level.value}
+        ticket.act(Action.REMIND, actor=SYSTEM_ACTOR, at=now, comment=notice.text, data=data)
+        if level is Level.LEADER:
+            ticket.act(Action.ESCALATE, actor=SYSTEM_ACTOR, at=now, comment=f"{limit}超期自动督办")
+        uow.commit()
+        delivered.append(notice)
+    return delivered

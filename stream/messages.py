@@ -1,0 +1,208 @@
+"""The messages on every topic, defined once: posts.raw, posts.enriched and posts.dlq.
+
+Values are UTF-8 JSON objects carrying ``schema``; keys are the post id. A version bump is a
+documented migration in ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, NotRequired, TypedDict
+
+from stream.errors import MessageError
+
+SCHEMA_VERSION = 1
+CHINA_TZ = timezone(timedelta(hours=8))
+SOURCES = ("hotline", "board", "weibo", "news")
+Source = Literal["hotline", "board", "weibo", "news"]
+
+
+class Author(TypedDict, total=False):
+    """Who wrote a post; ``id_hash`` is a salted hash, never the raw account or phone number."""
+
+    id_hash: str
+    name: str
+    followers: int
+    verified: bool
+
+
+class Metrics(TypedDict, total=False):
+    """Engagement counters as the source reports them."""
+
+    reposts: int
+    comments: int
+    likes: int
+    views: int
+    votes_up: int
+    votes_down: int
+
+
+class Reply(TypedDict, total=False):
+    """The department's reply on a board or hotline item."""
+
+    status: str  # "replied" | "pending"
+    replied_at: str | None
+    unit: str | None
+    text: str | None
+
+
+class Hotline(TypedDict, total=False):
+    """12345 work-order fields."""
+
+    order_no: str
+    appeal_type: str
+    caller: str
+    unit: str
+    status: str
+
+
+class RawPost(TypedDict):
+    """A post as crawled: the value of posts.raw."""
+
+    schema: int
+    id: str
+    source: Source
+    channel: str
+    url: str
+    title: str
+    text: str
+    published_at: str
+    fetched_at: str
+    author: NotRequired[Author]
+    region: NotRequired[str | None]
+    metrics: NotRequired[Metrics]
+    reply: NotRequired[Reply]
+    hotline: NotRequired[Hotline]
+    raw: NotRequired[dict[str, Any]]
+
+
+class Label(TypedDict):
+    """A classifier's answer with its score in [0, 1]."""
+
+    label: str
+    score: float
+
+
+class TopicLabel(Label):
+    """A remit topic with whether it is in the department's remit and the responsible unit."""
+
+    in_remit: bool
+    unit: str | None
+
+
+class Risk(TypedDict):
+    """Risk 0–100 with the reasons that produced it."""
+
+    score: int
+    reasons: list[str]
+
+
+class EnrichedPost(RawPost):
+    """A classified post: the value of posts.enriched and the archive's document."""
+
+    sentiment: Label
+    topic: TopicLabel
+    appeal_type: str | None
+    risk: Risk
+    event_id: str
+    models: dict[str, str]
+
+
+class DeadLetter(TypedDict):
+    """What lands on posts.dlq: the stage, the reason and the original bytes (as text)."""
+
+    schema: int
+    stage: str
+    error: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    payload: str
+    failed_at: str
+
+
+REQUIRED_TEXT = ("id", "source", "channel", "title", "text", "published_at")
+
+
+def post_id(source: str, channel: str, native_id: str) -> str:
+    """The stable id ``<source>:<channel>:<native id>`` that survives re-crawls."""
+    return f"{source}:{channel}:{native_id}"
+
+
+def now_iso() -> str:
+    """The current moment as ISO 8601 in China time; only entry points and adapters call this."""
+    return datetime.now(CHINA_TZ).isoformat(timespec="seconds")
+
+
+def parse_time(value: str, *, field: str = "published_at") -> datetime:
+    """Parse an ISO 8601 moment; a naive one is taken as China time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise MessageError(f"not an ISO 8601 time: {value!r}", field=field) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA_TZ)
+
+
+def validate_raw(obj: object) -> RawPost:
+    """Check a decoded posts.raw value and return it typed; raise :class:`MessageError` if it is poison."""
+    if not isinstance(obj, dict):
+        raise MessageError("message is not a JSON object")
+    schema = obj.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise MessageError(f"unsupported schema version {schema!r}", field="schema")
+    obj.setdefault("title", "")  # social posts have none
+    for name in REQUIRED_TEXT:
+        value = obj.get(name)
+        if not isinstance(value, str) or (name != "title" and not value.strip()):
+            raise MessageError("missing or not text", field=name)
+    if obj["source"] not in SOURCES:
+        raise MessageError(f"unknown source {obj['source']!r}", field="source")
+    parse_time(obj["published_at"])
+    obj.setdefault("url", "")
+    obj.setdefault("fetched_at", obj["published_at"])
+    return obj  # type: ignore[return-value]
+
+
+def decode(value: bytes) -> dict[str, Any]:
+    """Decode a message value; undecodable bytes or JSON are a :class:`MessageError`."""
+    try:
+        obj = json.loads(value.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MessageError(f"value is not UTF-8 (byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise MessageError(f"value is not JSON: {exc.msg} at char {exc.pos}") from exc
+    if not isinstance(obj, dict):
+        raise MessageError("message is not a JSON object")
+    return obj
+
+
+def encode(message: RawPost | EnrichedPost | DeadLetter | dict[str, Any]) -> bytes:
+    """Encode a message value as compact UTF-8 JSON."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def dead_letter(
+    *,
+    stage: str,
+    error: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: str | None,
+    payload: bytes,
+    failed_at: str,
+) -> DeadLetter:
+    """Build the posts.dlq message for a record that a stage could not process."""
+    return DeadLetter(
+        schema=SCHEMA_VERSION,
+        stage=stage,
+        error=error,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        payload=payload.decode("utf-8", errors="replace"),
+        failed_at=failed_at,
+    )

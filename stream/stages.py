@@ -1,0 +1,100 @@
+"""The stages of the pipeline, wired from pure functions to their sinks.
+
+- classify: posts.raw → :class:`classifiers.enrich.Enricher` → posts.enriched
+- index: posts.enriched → the archive (bulk, idempotent by post id)
+- ledger: posts.enriched → the response ledger's intake rules (tickets, idempotent by post id)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from stream.broker import Producer, Record
+from stream.errors import MessageError, PartialFailure, TransientError
+from stream.messages import CHINA_TZ, EnrichedPost, RawPost, decode, encode, validate_raw
+from stream.worker import Stage
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from archive.base import Archive
+    from classifiers.enrich import Enricher
+    from response_ledger.policy import Policy
+
+ENRICHED_FIELDS = ("sentiment", "topic", "risk", "event_id", "models")
+
+
+def parse_raw(record: Record) -> RawPost:
+    """A posts.raw record as a valid raw post, or :class:`MessageError`."""
+    post = validate_raw(decode(record.value))
+    if record.key is not None and record.key != post["id"]:
+        raise MessageError(f"key {record.key!r} differs from id {post['id']!r}", field="id")
+    return post
+
+
+def parse_enriched(record: Record) -> EnrichedPost:
+    """A posts.enriched record as an enriched post, or :class:`MessageError`."""
+    post = validate_raw(decode(record.value))
+    missing = [name for name in ENRICHED_FIELDS if name not in post]
+    if missing:
+        raise MessageError(f"not enriched: missing {', '.join(missing)}")
+    return post  # type: ignore[return-value]
+
+
+def classify_stage(enricher: Enricher, producer: Producer, *, source: str, target: str) -> Stage[RawPost]:
+    """raw → enriched: classify the batch, produce it and wait for the broker's acknowledgement."""
+
+    def sink(posts: Sequence[RawPost]) -> None:
+        for post in enricher.enrich_many(posts):
+            producer.send(target, post["id"], encode(post))
+        producer.flush()
+
+    return Stage(name="classify", group="yuqing-classify", topic=source, parse=parse_raw, sink=sink)
+
+
+def index_stage(archive: Archive, *, source: str) -> Stage[EnrichedPost]:
+    """enriched → archive: one bulk write per batch; an unreachable archive is transient."""
+    from archive.errors import ArchiveUnavailable, DocumentRejected
+
+    def sink(posts: Sequence[EnrichedPost]) -> None:
+        # A post seen twice in one batch (a re-crawl) is indexed once, as its latest version.
+        latest = {post["id"]: post for post in posts}
+        try:
+            try:
+                archive.index(list(latest.values()))
+            except DocumentRejected as exc:
+                # Store the rest (idempotent by id), then hand the refused posts to the dead-letter topic.
+                rest = [post for post_id, post in latest.items() if post_id not in exc.rejected]
+                if rest:
+                    archive.index(rest)
+                raise PartialFailure(exc.rejected) from exc
+        except ArchiveUnavailable as exc:
+            raise TransientError(f"archive unavailable: {exc}", retry_after=2.0) from exc
+
+    return Stage(name="index", group="yuqing-index", topic=source, parse=parse_enriched, sink=sink)
+
+
+def ledger_stage(engine: Engine, *, source: str, policy: Policy | None = None) -> Stage[EnrichedPost]:
+    """enriched → ledger: the intake rules open or merge tickets; replays are recognised by post id.
+
+    A database that is down, or a staff edit racing the intake on the same ticket, is transient: the
+    batch is retried as a whole (the intake skips posts it has already ticketed).
+    """
+    from sqlalchemy.exc import OperationalError
+
+    from response_ledger.errors import ConcurrencyConflict
+    from response_ledger.intake import open_tickets
+    from response_ledger.unit_of_work import SqlUnitOfWork
+
+    def sink(posts: Sequence[EnrichedPost]) -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                open_tickets(uow, posts, datetime.now(CHINA_TZ), policy=policy)
+        except ConcurrencyConflict as exc:
+            raise TransientError(f"ticket changed meanwhile: {exc}", retry_after=0.2) from exc
+        except OperationalError as exc:
+            raise TransientError(f"ledger database unavailable: {exc}", retry_after=2.0) from exc
+
+    return Stage(name="ledger", group="yuqing-ledger", topic=source, parse=parse_enriched, sink=sink)

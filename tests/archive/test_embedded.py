@@ -1,0 +1,116 @@
+"""What only the embedded archive does: one file shared by a writer process and its readers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.base import SearchQuery
+from archive.embedded import EmbeddedArchive
+from archive.errors import ArchiveError, ArchiveUnavailable
+from tests.archive.samples import dataset, enriched
+
+REPO = Path(__file__).resolve().parents[2]
+WRITER = """
+import sys
+from pathlib import Path
+from archive.embedded import EmbeddedArchive
+from tests.archive.samples import enriched
+
+archive = EmbeddedArchive(Path(sys.argv[1]), cache_dir=Path(sys.argv[2]))
+for batch in range(40):
+    archive.index([
+        enriched("weibo", "压测", f"{batch}-{n}", published_at="2024-05-01T08:00:00+08:00",
+                 text=f"第{batch}批第{n}条 小区停车难")
+        for n in range(50)
+    ])
+archive.close()
+"""
+
+
+def test_posts_survive_closing_and_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "archive.db"
+    first = EmbeddedArchive(path)
+    first.index(list(dataset().values()))
+    first.close()
+    again = EmbeddedArchive(path)
+    assert again.count() == 10
+    assert again.search(SearchQuery(text="公租房")).total == 1
+    again.close()
+
+
+def test_a_reindexed_post_matches_only_its_new_text(embedded_archive: EmbeddedArchive) -> None:
+    posts = dataset()
+    for _ in range(3):
+        embedded_archive.index(list(posts.values()))
+    changed = posts["parking_board"]
+    changed["title"], changed["text"] = "物业答复", "物业答复下周划线。"
+    embedded_archive.index([changed])
+    # The stale token rows stay in the contentless index but join no post.
+    assert embedded_archive.count(SearchQuery(text="停车")) == 2
+    assert embedded_archive.count(SearchQuery(text="物业")) == 1
+    embedded_archive.optimize()
+    assert embedded_archive.count(SearchQuery(text="协调 OR 物业")) == 1
+    with sqlite3.connect(embedded_archive.path) as conn:
+        assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 10
+
+
+def test_a_reader_process_searches_while_a_writer_process_indexes(tmp_path: Path, jieba_cache: Path) -> None:
+    path = tmp_path / "archive.db"
+    reader = EmbeddedArchive(path)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(jieba_cache)], cwd=REPO, stderr=subprocess.PIPE
+    )
+    seen: list[int] = []
+    while writer.poll() is None:
+        seen.append(reader.search(SearchQuery(text="停车难", size=5)).total)
+        time.sleep(0.01)
+    assert writer.returncode == 0, writer.stderr.read().decode() if writer.stderr else ""
+    if writer.stderr:
+        writer.stderr.close()
+    assert reader.count() == 2000
+    # Each batch commits as a whole: a reader only ever sees whole batches.
+    assert all(total % 50 == 0 for total in seen)
+    assert seen == sorted(seen)
+    assert len(set(seen)) > 1  # the reader really ran while batches were landing
+    reader.close()
+
+
+def test_a_writer_that_waits_too_long_for_the_lock_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    archive = EmbeddedArchive(path, busy_timeout_s=0.2)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(ArchiveUnavailable, match="locked"):
+            archive.index([dataset()["parking_board"]])
+        assert archive.count() == 0  # reads go on while another connection writes
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    archive.index([dataset()["parking_board"]])
+    assert archive.count() == 1
+    archive.close()
+
+
+def test_a_file_from_another_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    EmbeddedArchive(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version=99")
+    with pytest.raises(ArchiveError, match="schema 99"):
+        EmbeddedArchive(path)
+
+
+def test_a_post_with_a_non_object_field_is_rejected(embedded_archive: EmbeddedArchive) -> None:
+    post = enriched(
+        "weibo", "城市观察", "9003", published_at="2024-05-01T08:00:00+08:00", text="作者字段坏了"
+    )
+    post["author"] = "张三"  # type: ignore[typeddict-item]
+    with pytest.raises(ArchiveError, match="author must be an object"):
+        embedded_archive.index([post])

@@ -1,0 +1,79 @@
+"""Chinese tokenisation: search-mode jieba words for matching, character bigrams for recall."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from archive import tokens
+from archive.tokens import bigrams, tokenize
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_search_mode_emits_the_words_inside_a_long_word() -> None:
+    assert tokenize("中华人民共和国成立") == [
+        "中华",
+        "华人",
+        "人民",
+        "共和",
+        "共和国",
+        "中华人民共和国",
+        "成立",
+    ]
+    assert tokenize("停车位") == ["停车", "车位", "停车位"]
+
+
+def test_whitespace_and_punctuation_are_dropped() -> None:
+    assert tokenize("噪音扰民！！  要求，查处。") == ["噪音", "扰民", "要求", "查处"]
+    assert tokenize("#停车难#【求助】") == ["停车", "停车难", "求助"]
+    assert tokenize("！？…… ，。") == []
+    assert tokenize("") == []
+
+
+def test_latin_is_lowercased_and_full_width_is_folded() -> None:
+    assert tokenize("COVID 疫情") == ["covid", "疫情"]
+    assert tokenize("Ｃ＋＋ 与 ＡＢＣ") == tokenize("c++ 与 abc") == ["c++", "与", "abc"]
+    assert tokenize("１２３４５热线") == ["12345", "热线"]
+
+
+def test_segmentation_does_not_depend_on_neighbouring_text() -> None:
+    # HMM guessing is off, so a query cuts exactly as the same words inside a post did.
+    query = tokenize("张小明")
+    post = tokenize("市民张小明来电反映")
+    assert set(query) <= set(post)
+
+
+def test_bigrams_pair_adjacent_ideographs_only() -> None:
+    assert bigrams("停车难") == ["停车", "车难"]
+    assert bigrams("停车 难") == ["停车", "难"]
+    assert bigrams("a停b车难c") == ["停", "车难"]
+    assert bigrams("ABC，123") == []
+    assert bigrams("") == []
+
+
+def test_the_tokenizer_is_built_once_per_process() -> None:
+    assert tokens.tokenizer() is tokens.tokenizer()
+
+
+def test_the_tokenizer_is_lazy_quiet_and_caches_where_told(tmp_path: Path) -> None:
+    script = (
+        "import sys, archive.tokens as t, jieba\n"
+        "assert t._tokenizer is None and not jieba.dt.initialized, 'initialised at import'\n"
+        "t.tokenizer(__import__('pathlib').Path(sys.argv[1]))\n"
+        "print(' '.join(t.tokenize('小区停车难')))\n"
+    )
+    for _ in range(2):  # first run writes the cache, second loads it
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", script, str(tmp_path / "cache")],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["小区", "停车", "停车难"]
+        assert done.stderr == ""  # jieba's "Building prefix dict..." chatter is silenced
+        assert (tmp_path / "cache" / "jieba.cache").is_file()

@@ -1,0 +1,103 @@
+"""The default models: built from what the project ships, loaded only from our own directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from classifiers.enrich import Enricher
+from classifiers.errors import ClassifierError, ModelNotFound, UntrustedModelPath
+from classifiers.sentiment import labels_from_probabilities, predict_sentiment
+from classifiers.store import load_model, read_card
+from tests.stream.samples import raw_post
+
+
+def test_the_built_sentiment_model_has_a_card_with_its_data_hash(models_dir: Path) -> None:
+    card = read_card(models_dir / "sentiment")
+    assert card.task == "sentiment" and len(card.data_sha256) == 64 and card.artifact_sha256
+    assert card.params["seed_rows"] >= 40 and card.params["packaged_rows"] > 30_000
+
+
+def test_sentiment_separates_clear_complaints_from_clear_praise(models_dir: Path) -> None:
+    model, _ = load_model(models_dir / "sentiment", root=models_dir)
+    labels = predict_sentiment(
+        model,
+        [
+            "垃圾堆了一个星期没人清理，臭气熏天，投诉了也没用，太失望了",
+            "社区工作人员服务热情周到，问题当天就解决了，非常满意，点赞",
+        ],
+    )
+    assert [label["label"] for label in labels] == ["negative", "positive"]
+
+
+def test_probabilities_map_to_three_labels_with_a_neutral_band() -> None:
+    assert [x["label"] for x in labels_from_probabilities([0.1, 0.5, 0.9])] == [
+        "negative",
+        "neutral",
+        "positive",
+    ]
+
+
+def test_a_model_outside_the_project_directory_is_refused(models_dir: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(models_dir / "sentiment", elsewhere)
+    with pytest.raises(UntrustedModelPath):
+        load_model(elsewhere, root=models_dir)
+
+
+def test_a_tampered_artifact_is_refused(models_dir: Path, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    shutil.copytree(models_dir, root)
+    with (root / "sentiment" / "model.pkl").open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ClassifierError, match="does not match"):
+        load_model(root / "sentiment", root=root)
+
+
+def test_a_missing_model_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match="yuqing models build"):
+        Enricher.load(tmp_path)
+
+
+def test_enrichment_adds_every_enriched_field(models_dir: Path) -> None:
+    enricher = Enricher.load(models_dir)
+    post = raw_post(1, text="公司拖欠工资三个月，工友们准备集体上访")
+    enriched = enricher.enrich(post)
+    assert enriched["id"] == post["id"] and enriched["text"] == post["text"]
+    assert enriched["sentiment"]["label"] == "negative"
+    assert enriched["topic"]["label"] == "劳动保障"
+    assert enriched["appeal_type"] == "投诉"
+    assert enriched["risk"]["score"] > 40
+    assert enriched["event_id"].startswith("ev-")
+    assert enriched["models"]["sentiment"] == "sentiment-char-ngram@3"
+    assert enriched["models"]["topic"] == "keyword-topic@1"  # no trained topic model yet: keywords
+
+
+def test_a_trained_topic_model_in_the_models_directory_is_loaded(models_dir: Path, tmp_path: Path) -> None:
+    from classifiers.store import save_model
+    from classifiers.training import train
+    from tests.classifiers.test_training import TOPICS
+
+    root = tmp_path / "models"
+    shutil.copytree(models_dir, root)
+    rows = [(text, label) for label, texts in TOPICS.items() for text in texts]
+    model, card = train("topic", [t for t, _ in rows], [label for _, label in rows])
+    save_model(model, card, root / "topic")
+    enricher = Enricher.load(root)
+    enriched = enricher.enrich(raw_post(2, text="老板拖欠工资三个月，社保也不交"))
+    assert enriched["models"]["topic"] == "topic-word-char-svm@1"
+    assert enriched["topic"]["label"] == "劳动保障"
+
+
+def test_copies_of_a_story_in_a_stream_share_one_event_and_raise_its_risk(models_dir: Path) -> None:
+    enricher = Enricher.load(models_dir)
+    story = "化工厂发生爆炸，附近居民听到巨响，现场浓烟滚滚，已有多人受伤送医"
+    posts = [raw_post(10 + n, text=f"//@网友{n}: {story}") for n in range(6)]
+    enriched = enricher.enrich_many(posts)
+    assert len({e["event_id"] for e in enriched}) == 1
+    event = enricher.events.event(enriched[0]["event_id"])
+    assert event is not None and event.count == 6 and event.representative_id == posts[0]["id"]
+    assert enriched[-1]["risk"]["score"] > enriched[0]["risk"]["score"]
+    assert any(reason.startswith("事件升温") for reason in enriched[-1]["risk"]["reasons"])

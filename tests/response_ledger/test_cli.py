@@ -1,0 +1,88 @@
+"""``yuqing ledger …`` end to end through the real entry point, on a SQLite ledger under a temp home."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from yuqing.cli import main
+
+
+def run(monkeypatch: pytest.MonkeyPatch, home: Path, *argv: str) -> int:
+    monkeypatch.setenv("YUQING_HOME", str(home))
+    with pytest.raises(SystemExit) as caught:
+        main(["ledger", *argv])
+    return int(caught.value.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "printed"),
+    [
+        ("workdays:3", "2026-09-29T10:00:00+08:00", "2026-10-09T23:59:59+08:00"),
+        ("hours:48", "2026-09-30T20:00:00+08:00", "2026-10-02T20:00:00+08:00"),
+        ("months:1", "2026-01-31T10:00:00+08:00", "2026-02-28T23:59:59+08:00"),
+        ("workdays:20", "2026-12-20T09:00:00+08:00", "2027-01-15T23:59:59+08:00 provisional"),
+    ],
+)
+def test_due_prints_the_due_moment_with_its_offset(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    rule: str,
+    start: str,
+    printed: str,
+) -> None:
+    assert run(monkeypatch, tmp_path, "due", "--rule", rule, "--start", start, "--no-table") == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == printed
+    assert ("暂定" in err) == printed.endswith("provisional")
+
+
+def test_the_holiday_table_feeds_due_and_a_bad_rule_is_a_chinese_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(monkeypatch, tmp_path, "holiday", "add", "2027-01-01", "--name", "元旦") == 0
+    assert (
+        run(monkeypatch, tmp_path, "due", "--rule", "workdays:20", "--start", "2026-12-20T09:00:00+08:00")
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines()[-1] == "2027-01-18T23:59:59+08:00"
+    assert run(monkeypatch, tmp_path, "due", "--rule", "weeks:2", "--start", "2026-12-20T09:00:00+08:00") == 2
+    assert "台账操作失败" in capsys.readouterr().err
+
+
+def test_staff_open_sign_and_a_stale_version_is_a_conflict_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(
+            monkeypatch,
+            tmp_path,
+            "open",
+            "--class",
+            "12345-help",
+            "--unit",
+            "区教育局",
+            "--summary",
+            "校车晚点",
+            "--actor",
+            "值班员",
+            "--post-id",
+            "board:demo:9",
+        )
+        == 0
+    )
+    found = re.search(r"YQ-[0-9a-f]{16}", capsys.readouterr().out)
+    assert found is not None
+    ticket_id = found.group()
+    assert run(monkeypatch, tmp_path, "act", ticket_id, "sign", "--actor", "李四", "--version", "1") == 0
+    assert "办理中" in capsys.readouterr().out
+    assert run(monkeypatch, tmp_path, "act", ticket_id, "pause", "--actor", "赵六", "--version", "1") == 3
+    assert "已被他人修改" in capsys.readouterr().err
+    assert run(monkeypatch, tmp_path, "act", ticket_id, "close", "--actor", "李四") == 2
+    assert run(monkeypatch, tmp_path, "act", ticket_id, "finish", "--actor", "李四") == 2
+    assert "未知的办理动作" in capsys.readouterr().err
+    assert run(monkeypatch, tmp_path, "export", str(tmp_path / "台账.xlsx")) == 0
+    assert "已导出 1 条" in capsys.readouterr().out

@@ -1,0 +1,142 @@
+"""The transition table, walked exhaustively: every allowed move works, every other one is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from response_ledger.errors import ExtensionNotAllowed, InvalidActionData, TransitionNotAllowed
+from response_ledger.workflow import TRANSITIONS, Action, TicketStatus, target_of
+from tests.response_ledger.samples import at, ticket
+
+DATA: dict[Action, dict[str, Any]] = {
+    Action.REASSIGN: {"unit": "区交通运输局"},
+    Action.REQUEST_EXTENSION: {"amount": "workdays:5"},
+    Action.APPROVE_EXTENSION: {"amount": "workdays:5"},
+    Action.FOLLOW_UP: {"satisfaction": "满意"},
+    Action.MERGE: {"post_id": "hotline:demo:2"},
+    Action.REMIND: {"level": "due_soon"},
+}
+MOVES = [(status, action) for status in TicketStatus for action in Action if action is not Action.OPEN]
+
+
+@pytest.mark.parametrize(("status", "action"), MOVES, ids=[f"{s.name}-{a.name}" for s, a in MOVES])
+def test_every_action_is_allowed_exactly_where_the_table_says(status: TicketStatus, action: Action) -> None:
+    subject = ticket()
+    subject.status = status
+    expected = target_of(action, status)
+    if expected is None:
+        with pytest.raises(TransitionNotAllowed) as caught:
+            subject.act(
+                action, actor="张三", at=at("2026-09-02T10:00"), comment="意见", data=DATA.get(action)
+            )
+        assert (caught.value.status, caught.value.action) == (status.value, action.value)
+        assert len(subject.events) == 1  # nothing recorded
+    else:
+        subject.act(action, actor="张三", at=at("2026-09-02T10:00"), comment="意见", data=DATA.get(action))
+        assert subject.status is expected
+        assert subject.events[-1].action is action
+
+
+def test_the_table_declares_every_action_but_open_once() -> None:
+    assert set(TRANSITIONS) == set(Action) - {Action.OPEN}
+
+
+def test_the_happy_path_is_sign_respond_follow_up_close() -> None:
+    subject = ticket()
+    for action, data in [
+        (Action.SIGN, None),
+        (Action.RESPOND, None),
+        (Action.FOLLOW_UP, {"satisfaction": "基本满意"}),
+        (Action.CLOSE, None),
+    ]:
+        subject.act(action, actor="李四", at=at("2026-09-03T10:00"), comment="已处理", data=data)
+    assert subject.status is TicketStatus.CLOSED
+    assert subject.satisfaction == "基本满意" and subject.answer_text == "已处理"
+    assert subject.handling_s == 2 * 86400 + 3600
+
+
+def test_every_step_is_an_event_with_actor_time_and_comment() -> None:
+    subject = ticket()
+    subject.act(Action.SIGN, actor="李四", at=at("2026-09-01T10:00"), comment="收到")
+    subject.act(Action.ESCALATE, actor="王主任", at=at("2026-09-02T10:00"), comment="请加快办理")
+    assert [(e.seq, e.action, e.actor, e.comment) for e in subject.events] == [
+        (1, Action.OPEN, "值班员", ""),
+        (2, Action.SIGN, "李四", "收到"),
+        (3, Action.ESCALATE, "王主任", "请加快办理"),
+    ]
+    assert subject.events[2].at == at("2026-09-02T10:00") and subject.escalations == 1
+    assert subject.status is TicketStatus.IN_PROGRESS
+
+
+def test_a_returned_ticket_is_reassigned_and_must_be_signed_again_by_the_new_unit() -> None:
+    subject = ticket()
+    subject.act(Action.SIGN, actor="李四", at=at("2026-09-01T10:00"))
+    subject.act(Action.RETURN, actor="李四", at=at("2026-09-01T11:00"), comment="不属于本单位职责")
+    subject.act(Action.REASSIGN, actor="值班员", at=at("2026-09-01T12:00"), data={"unit": "区交通运输局"})
+    assert (subject.status, subject.unit, subject.signed_at) == (
+        TicketStatus.PENDING_SIGN,
+        "区交通运输局",
+        None,
+    )
+    assert subject.events[-1].data["from_unit"] == "区生态环境分局"
+
+
+def test_reassigning_without_a_unit_is_refused() -> None:
+    subject = ticket()
+    with pytest.raises(InvalidActionData):
+        subject.act(Action.REASSIGN, actor="值班员", at=at("2026-09-01T12:00"))
+
+
+def test_a_response_needs_its_text_and_a_follow_up_its_satisfaction() -> None:
+    subject = ticket()
+    subject.act(Action.SIGN, actor="李四", at=at("2026-09-01T10:00"))
+    with pytest.raises(InvalidActionData):
+        subject.act(Action.RESPOND, actor="李四", at=at("2026-09-01T11:00"), comment="  ")
+    subject.act(Action.RESPOND, actor="李四", at=at("2026-09-01T11:00"), comment="已协调施工方停工")
+    with pytest.raises(InvalidActionData):
+        subject.act(
+            Action.FOLLOW_UP, actor="回访员", at=at("2026-09-02T11:00"), data={"satisfaction": "还行"}
+        )
+
+
+def test_an_unsatisfied_follow_up_can_reopen_the_ticket() -> None:
+    subject = ticket()
+    subject.act(Action.SIGN, actor="李四", at=at("2026-09-01T10:00"))
+    subject.act(Action.RESPOND, actor="李四", at=at("2026-09-01T11:00"), comment="已处理")
+    subject.act(Action.FOLLOW_UP, actor="回访员", at=at("2026-09-02T11:00"), data={"satisfaction": "不满意"})
+    subject.act(Action.REOPEN, actor="回访员", at=at("2026-09-02T11:05"), comment="群众不满意，重办")
+    assert subject.status is TicketStatus.IN_PROGRESS and subject.satisfaction == "不满意"
+
+
+def test_an_extension_beyond_the_class_maximum_is_refused() -> None:
+    subject = ticket()
+    subject.act(Action.SIGN, actor="李四", at=at("2026-09-01T10:00"))
+    subject.act(
+        Action.REQUEST_EXTENSION, actor="李四", at=at("2026-09-02T10:00"), data={"amount": "workdays:6"}
+    )
+    subject.act(Action.APPROVE_EXTENSION, actor="王主任", at=at("2026-09-02T11:00"))
+    subject.act(
+        Action.REQUEST_EXTENSION, actor="李四", at=at("2026-09-03T10:00"), data={"amount": "workdays:4"}
+    )
+    with pytest.raises(ExtensionNotAllowed):
+        subject.act(
+            Action.APPROVE_EXTENSION, actor="王主任", at=at("2026-09-03T11:00"), data={"amount": "workdays:5"}
+        )
+    subject.act(Action.REJECT_EXTENSION, actor="王主任", at=at("2026-09-03T11:00"), comment="不予延期")
+    with pytest.raises(ExtensionNotAllowed):
+        subject.act(
+            Action.REQUEST_EXTENSION, actor="李四", at=at("2026-09-04T10:00"), data={"amount": "months:1"}
+        )
+    assert [str(rule) for rule in subject.extensions] == ["workdays:6"]
+
+
+def test_an_open_ticket_past_its_due_moment_is_overdue_and_a_closed_one_stays_late() -> None:
+    subject = ticket()  # 15 working days, Sunday 2026-09-20 being a 调休 working day
+    assert subject.due_at == at("2026-09-21T23:59:59")
+    assert not subject.is_overdue(at("2026-09-21T23:59"))
+    assert subject.is_overdue(at("2026-09-22T00:00"))
+    for action in (Action.SIGN, Action.RESPOND, Action.CLOSE):
+        subject.act(action, actor="李四", at=at("2026-09-24T10:00"), comment="已处理")
+    assert subject.is_overdue(at("2026-09-24T10:00")) and not subject.is_open

@@ -1,0 +1,43 @@
+"""Builds the configured backends from settings: the only place that maps configuration to adapters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from yuqing.settings import Settings
+
+if TYPE_CHECKING:
+    from archive.base import Archive
+    from stream.broker import Broker
+
+
+def make_broker(settings: Settings) -> Broker:
+    """The embedded broker or a Kafka cluster, as ``settings.broker_url`` says."""
+    if settings.broker_url == "embedded":
+        from stream.embedded import EmbeddedBroker
+
+        return EmbeddedBroker(settings.broker_path)
+    from stream.kafka import KafkaBroker, KafkaOptions
+
+    timeout = settings.kafka_session_timeout_ms
+    return KafkaBroker(
+        KafkaOptions(
+            bootstrap=tuple(settings.kafka_bootstrap),
+            partitions=settings.topic_partitions,
+            session_timeout_ms=timeout,
+            heartbeat_interval_ms=max(timeout // 6, 500),
+        )
+    )
+
+
+def make_archive(settings: Settings) -> Archive:
+    """The embedded archive or Elasticsearch, as ``settings.archive_url`` says."""
+    if settings.archive_url == "embedded":
+        from archive.embedded import EmbeddedArchive
+
+        return EmbeddedArchive(settings.archive_path, cache_dir=settings.home / "cache")
+    from archive.elastic import ElasticArchive
+
+    return ElasticArchive(
+        settings.archive_url, index=settings.archive_index, cache_dir=settings.home / "cache"
+    )

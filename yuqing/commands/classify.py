@@ -1,0 +1,122 @@
+"""``yuqing classify``: classify texts, train a model from labelled CSV, evaluate one.
+
+- ``yuqing classify text [TEXT ...]`` (or texts one per line on stdin) prints one JSON line per text;
+- ``yuqing classify train --task T --data FILE.csv --out DIR`` trains and saves a model with its card;
+- ``yuqing classify evaluate --task T --model DIR --data FILE.csv`` prints one JSON line of figures;
+- ``yuqing classify curve --task T --data TRAIN.csv --test TEST.csv`` prints the learning curve.
+
+A model directory named on the command line by the operator (``--out``, ``--model``) is its own
+trusted root: it is loaded only if its artifact matches the hash its card recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from yuqing.commands import Subparsers
+from yuqing.settings import Settings
+
+
+def _text(settings: Settings, args: argparse.Namespace) -> int:
+    from classifiers.enrich import Enricher
+    from stream.messages import SCHEMA_VERSION, RawPost, now_iso, post_id
+
+    enricher = Enricher.load(settings.model_path)
+    texts = args.text or [line.strip() for line in sys.stdin if line.strip()]
+    now = now_iso()
+    posts = [
+        RawPost(
+            schema=SCHEMA_VERSION,
+            id=post_id("news", "cli", str(index)),
+            source="news",
+            channel="cli",
+            url="",
+            title="",
+            text=text,
+            published_at=now,
+            fetched_at=now,
+        )
+        for index, text in enumerate(texts)
+    ]
+    for text, out in zip(texts, enricher.enrich_many(posts), strict=True):
+        labels = {key: out[key] for key in ("sentiment", "topic", "appeal_type", "risk", "event_id")}
+        print(json.dumps({"text": text, **labels}, ensure_ascii=False))
+    return 0
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from classifiers.store import save_model
+    from classifiers.training import evaluate, read_labelled, train
+
+    texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    model, card = train(args.task, texts, labels)
+    figures = evaluate(args.task, model, texts, labels)
+    card = replace(card, params={**card.params, "data": str(args.data)}, metrics={"training": figures})
+    sealed = save_model(model, card, args.out)
+    print(json.dumps({"model": sealed.ref, "out": str(args.out), **sealed.params}, ensure_ascii=False))
+    return 0
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from classifiers.store import load_model
+    from classifiers.training import evaluate, read_labelled
+
+    model, card = load_model(args.model, root=args.model)
+    if card.task != args.task:
+        print(f"{args.model} holds a {card.task} model, not {args.task}", file=sys.stderr)
+        return 2
+    texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    figures = evaluate(args.task, model, texts, labels)
+    print(json.dumps({"model": card.ref, "data": str(args.data), **figures}, ensure_ascii=False))
+    return 0
+
+
+def _curve(settings: Settings, args: argparse.Namespace) -> int:
+    from classifiers.training import learning_curve, read_labelled
+
+    train_data = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    test_data = read_labelled(args.test, text_column=args.text_column, label_column=args.label_column)
+    sizes = [n for n in args.sizes if n < len(train_data[0])] + [len(train_data[0])]
+    for point in learning_curve(args.task, train_data, test_data, sizes):
+        print(json.dumps({"task": args.task, **point}))
+    return 0
+
+
+def _labelled(parser: argparse.ArgumentParser, *, data_help: str) -> None:
+    from classifiers.training import TASKS
+
+    parser.add_argument("--task", choices=TASKS, required=True)
+    parser.add_argument("--data", type=Path, required=True, help=data_help)
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", default="label")
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``classify`` with ``text``, ``train``, ``evaluate`` and ``curve``."""
+    classify = sub.add_parser("classify", help="classify texts; train and evaluate models on labelled CSV")
+    actions = classify.add_subparsers(dest="classify_command", required=True)
+
+    text = actions.add_parser("text", help="classify texts given as arguments or one per line on stdin")
+    text.add_argument("text", nargs="*")
+    text.set_defaults(handler=_text)
+
+    train = actions.add_parser("train", help="train a model on a labelled CSV and save it with its card")
+    _labelled(train, data_help="UTF-8 CSV with a header")
+    train.add_argument("--out", type=Path, required=True, help="the model directory to write")
+    train.set_defaults(handler=_train)
+
+    evaluate = actions.add_parser("evaluate", help="print one JSON line of figures on a labelled CSV")
+    _labelled(evaluate, data_help="UTF-8 CSV with a header, held out from training")
+    evaluate.add_argument("--model", type=Path, required=True, help="a directory written by `train`")
+    evaluate.set_defaults(handler=_evaluate)
+
+    curve = actions.add_parser("curve", help="test figures against the amount of training data")
+    _labelled(curve, data_help="the training CSV")
+    curve.add_argument("--test", type=Path, required=True, help="the held-out CSV")
+    curve.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000, 4000])
+    curve.set_defaults(handler=_curve)

@@ -1,0 +1,95 @@
+"""``yuqing worker``, ``ingest`` and ``dlq``: the stream's processes and tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from yuqing.commands import Subparsers
+from yuqing.settings import Settings
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from yuqing.signals import stop_on_signals
+    from yuqing.wiring import build_worker
+
+    worker = build_worker(settings, args.stage, stop=stop_on_signals())
+    worker.run(max_batches=args.max_batches, idle_exit_s=args.idle_exit)
+    return 0
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from stream.ingest import ingest_file
+    from yuqing.backends import make_broker
+
+    broker = make_broker(settings)
+    broker.ensure_topics([settings.topic_raw, settings.topic_enriched, settings.topic_dlq])
+    producer = broker.producer()
+    try:
+        report = ingest_file(args.file, producer, topic=settings.topic_raw, dlq_topic=settings.topic_dlq)
+    finally:
+        producer.close()
+        broker.close()
+    for error in report.errors[:20]:
+        print(f"已转入死信队列：{error}", file=sys.stderr)
+    print(json.dumps({"published": report.published, "dead_lettered": report.dead_lettered}))
+    return 0 if report.published or not report.dead_lettered else 1
+
+
+def _dlq_list(settings: Settings, args: argparse.Namespace) -> int:
+    from stream.messages import decode
+    from yuqing.backends import make_broker
+
+    broker = make_broker(settings)
+    try:
+        for record in broker.read(settings.topic_dlq, limit=args.limit):
+            letter = decode(record.value)
+            print(json.dumps({"offset": record.offset, **letter}, ensure_ascii=False))
+    finally:
+        broker.close()
+    return 0
+
+
+def _dlq_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from stream.replay import replay_dead_letters
+    from yuqing.backends import make_broker
+
+    broker = make_broker(settings)
+    try:
+        report = replay_dead_letters(
+            broker,
+            dlq_topic=settings.topic_dlq,
+            stage=args.stage,
+            topics={settings.topic_raw, settings.topic_enriched},
+            fallback_topic=settings.topic_raw,
+            limit=args.limit,
+        )
+    finally:
+        broker.close()
+    print(json.dumps({"replayed": report.replayed, "unreadable": report.unreadable}))
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``worker``, ``ingest`` and ``dlq``."""
+    worker = sub.add_parser("worker", help="run one stage of the stream as a consumer-group member")
+    worker.add_argument("stage", choices=["classify", "index", "ledger"])
+    worker.add_argument("--max-batches", type=int, default=None)
+    worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS", help="stop after idling")
+    worker.set_defaults(handler=_worker)
+
+    ingest = sub.add_parser("ingest", help="publish posts from a JSONL or CSV file to posts.raw")
+    ingest.add_argument("file", type=Path)
+    ingest.set_defaults(handler=_ingest)
+
+    dlq = sub.add_parser("dlq", help="inspect the dead-letter topic")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_sub.add_parser("list", help="print dead letters as JSON lines")
+    dlq_list.add_argument("--limit", type=int, default=100)
+    dlq_list.set_defaults(handler=_dlq_list)
+    dlq_replay = dlq_sub.add_parser("replay", help="publish a stage's dead letters again (each once)")
+    dlq_replay.add_argument("--stage", required=True, help="classify, index, ingest, …")
+    dlq_replay.add_argument("--limit", type=int, default=100_000)
+    dlq_replay.set_defaults(handler=_dlq_replay)

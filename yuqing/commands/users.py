@@ -1,0 +1,77 @@
+"""``yuqing users add|disable|passwd|list``: dashboard accounts, managed from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import datetime
+
+from yuqing.commands import Subparsers
+from yuqing.settings import Settings
+
+
+def _password(args: argparse.Namespace) -> str:
+    """From stdin with ``--password-stdin`` (scripts), else asked twice without echo."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("新密码：")
+    if getpass.getpass("再次输入：") != first:
+        raise SystemExit("两次输入的密码不一致")
+    return first
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from dashboard.accounts import AccountError, Accounts
+    from dashboard.auth import Role
+    from stream.messages import CHINA_TZ
+
+    accounts = Accounts(settings.ledger_sqlalchemy_url)
+    now = datetime.now(CHINA_TZ)
+    try:
+        if args.users_command == "add":
+            user = accounts.add(
+                args.username,
+                args.name or args.username,
+                Role(args.role),
+                _password(args),
+                now,
+                unit=args.unit,
+            )
+            print(f"已添加用户 {user.username}（{user.role.label}）")
+        elif args.users_command == "passwd":
+            accounts.set_password(args.username, _password(args), now)
+            print(f"已修改用户 {args.username} 的密码")
+        elif args.users_command == "disable":
+            accounts.disable(args.username, now)
+            print(f"已停用用户 {args.username}")
+        else:
+            for account in accounts.all():
+                user = account.user
+                state = "启用" if account.active else "停用"
+                print(f"{user.username}\t{user.display_name}\t{user.role.label}\t{user.unit or '—'}\t{state}")
+    except (AccountError, ValueError) as exc:
+        print(f"操作失败：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``users`` and its subcommands."""
+    from dashboard.auth import Role
+
+    users = sub.add_parser("users", help="manage dashboard accounts")
+    commands = users.add_subparsers(dest="users_command", required=True)
+    add = commands.add_parser("add", help="create an account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--name", help="display name")
+    add.add_argument("--unit", help="the unit a staff member belongs to")
+    passwd = commands.add_parser("passwd", help="set a new password")
+    passwd.add_argument("username")
+    for command in (add, passwd):
+        command.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    disable = commands.add_parser("disable", help="stop an account from signing in")
+    disable.add_argument("username")
+    commands.add_parser("list", help="list accounts")
+    users.set_defaults(handler=_run)

@@ -1,0 +1,40 @@
+"""Logging an operator can read: one line per event, ``key=value`` pairs after the logger name."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from yuqing.settings import Settings
+
+_QUIET = ("kafka", "elastic_transport", "urllib3", "scrapy.core.engine", "scrapy.middleware", "jieba")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
+
+
+def configure_logging(settings: Settings) -> None:
+    """Configure the root logger once per process, at its entry point."""
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # The handler filters too: Scrapy sets its own loggers to DEBUG, which a root level alone would not stop.
+    handler.setLevel(settings.log_level.upper())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

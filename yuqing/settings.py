@@ -1,0 +1,135 @@
+"""The one frozen settings object of a process, built from ``YUQING_*`` variables at its entry point."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "YUQING_"
+
+
+class SettingsError(ValueError):
+    """A ``YUQING_*`` variable holds a value the service cannot use."""
+
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        super().__init__(f"{PREFIX}{name.upper()}={value!r}: {reason}")
+        self.name = name
+        self.value = value
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Which backends to use and where the embedded ones keep their files.
+
+    ``broker_url`` is ``embedded`` (a durable SQLite log under ``home``) or ``kafka://host:port[,host:port]``;
+    ``archive_url`` is ``embedded`` (SQLite FTS5 under ``home``) or an Elasticsearch ``http(s)://`` URL;
+    ``ledger_url`` is a SQLAlchemy URL (SQLite under ``home`` by default, PostgreSQL at scale).
+    """
+
+    home: Path = Path("var")
+    broker_url: str = "embedded"
+    archive_url: str = "embedded"
+    ledger_url: str = ""
+    # The ledger's policy YAML (ticket classes, intake, reminders, contacts); the shipped one if unset.
+    ledger_policy_file: Path | None = None
+    topic_raw: str = "posts.raw"
+    topic_enriched: str = "posts.enriched"
+    topic_dlq: str = "posts.dlq"
+    topic_partitions: int = 3
+    # Tansu joins a group in about half the session timeout, so tests shorten it.
+    kafka_session_timeout_ms: int = 10_000
+    archive_index: str = "yuqing-posts"
+    models_dir: Path | None = None
+    sources_file: Path | None = None
+    user_agent: str = "yuqing-monitor/0.1 (+public-opinion monitoring for a government office)"
+    dashboard_port: int = 8501
+    demo_port: int = 8600
+    crawl_every_s: int = 60
+    batch_size: int = 500
+    # Salt for hashing authors and callers; a per-deployment secret from the environment, never the repo.
+    author_salt: str = ""
+    # A dashboard session idle longer than this signs out by itself.
+    session_idle_minutes: int = 30
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    @property
+    def broker_path(self) -> Path:
+        """The embedded broker's database file."""
+        return self.home / "broker.db"
+
+    @property
+    def archive_path(self) -> Path:
+        """The embedded archive's database file."""
+        return self.home / "archive.db"
+
+    @property
+    def model_path(self) -> Path:
+        """The directory the default models are built into and loaded from."""
+        return self.models_dir if self.models_dir is not None else self.home / "models"
+
+    @property
+    def crawl_state_path(self) -> Path:
+        """Where crawlers keep watermarks and seen ids between runs."""
+        return self.home / "crawl"
+
+    @property
+    def ledger_sqlalchemy_url(self) -> str:
+        """The ledger database, SQLite under ``home`` unless configured."""
+        return self.ledger_url or f"sqlite:///{(self.home / 'ledger.db').resolve()}"
+
+    @property
+    def kafka_bootstrap(self) -> list[str]:
+        """``host:port`` pairs of a ``kafka://`` broker URL."""
+        if not self.broker_url.startswith("kafka://"):
+            raise SettingsError("broker_url", self.broker_url, "not a kafka:// URL")
+        return [part for part in self.broker_url.removeprefix("kafka://").split(",") if part]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from ``YUQING_<FIELD>`` variables; unknown ``YUQING_`` names are ignored."""
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            raw = environ.get(PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _coerce(field.name, str(field.type), raw)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Reject combinations no backend can serve, with the variable that is wrong."""
+        if self.broker_url != "embedded" and not self.broker_url.startswith("kafka://"):
+            raise SettingsError("broker_url", self.broker_url, "use 'embedded' or kafka://host:port")
+        if self.archive_url != "embedded" and not self.archive_url.startswith(("http://", "https://")):
+            raise SettingsError("archive_url", self.archive_url, "use 'embedded' or an http(s):// URL")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("log_format", self.log_format, "use 'text' or 'json'")
+        if self.batch_size < 1 or self.topic_partitions < 1:
+            raise SettingsError("batch_size", str(self.batch_size), "batch size and partitions must be >= 1")
+
+
+def _coerce(name: str, type_name: str, raw: str) -> object:
+    if "int" in type_name:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise SettingsError(name, raw, "not a whole number") from exc
+    if "Path" in type_name:
+        return Path(raw)
+    return raw
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``YUQING_*`` variables that rebuild ``settings`` in a child process."""
+    out: dict[str, str] = {}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if value is None:
+            continue
+        out[PREFIX + field.name.upper()] = str(value.resolve() if isinstance(value, Path) else value)
+    return out

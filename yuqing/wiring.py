@@ -1,0 +1,48 @@
+"""Wires a stage's worker from settings: broker, topics, the enricher or the archive."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from stream.worker import Worker
+from yuqing.backends import make_archive, make_broker
+from yuqing.settings import Settings
+
+STAGES = ("classify", "index", "ledger")
+GROUPS = {"classify": "yuqing-classify", "index": "yuqing-index", "ledger": "yuqing-ledger"}
+# The topic each stage's group reads, by settings field.
+SOURCE_TOPICS = {"classify": "topic_raw", "index": "topic_enriched", "ledger": "topic_enriched"}
+
+
+def build_worker(settings: Settings, stage: str, *, stop: threading.Event | None = None) -> Worker[Any]:
+    """A ready worker for ``stage`` (topics are created when missing)."""
+    broker = make_broker(settings)
+    broker.ensure_topics([settings.topic_raw, settings.topic_enriched, settings.topic_dlq])
+    if stage == "classify":
+        from classifiers.enrich import Enricher
+        from stream.stages import classify_stage
+
+        enricher = Enricher.load(settings.model_path)
+        definition: Any = classify_stage(
+            enricher, broker.producer(), source=settings.topic_raw, target=settings.topic_enriched
+        )
+    elif stage == "index":
+        from stream.stages import index_stage
+
+        archive = make_archive(settings)
+        archive.ensure()
+        definition = index_stage(archive, source=settings.topic_enriched)
+    elif stage == "ledger":
+        from response_ledger.policy import load_policy
+        from response_ledger.unit_of_work import engine_from_settings
+        from stream.stages import ledger_stage
+
+        definition = ledger_stage(
+            engine_from_settings(settings),
+            source=settings.topic_enriched,
+            policy=load_policy(settings.ledger_policy_file),  # read once per worker process
+        )
+    else:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    return Worker(broker, definition, dlq_topic=settings.topic_dlq, batch_size=settings.batch_size, stop=stop)
