@@ -11,7 +11,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard.app_pages import admin, latest, search
+from dashboard.app_pages import admin, briefing, latest, ledger, search
 from dashboard.auth import Page, User, may_open
 from dashboard.session import current_user, render_sign_in, sign_out
 from yuqing.settings import PREFIX, Settings, SettingsError
@@ -55,10 +55,18 @@ def pages_for(settings: Settings, user: User) -> list[st.Page]:
         (
             Page.MONITOR,
             partial(latest.render, settings, user),
-            "最新舆情",
-            ":material/dynamic_feed:",
-            "latest",
+            "值班监测",
+            ":material/monitoring:",
+            "monitor",
         ),
+        (
+            Page.BRIEFING,
+            partial(briefing.render, settings, user),
+            "领导简报",
+            ":material/summarize:",
+            "briefing",
+        ),
+        (Page.LEDGER, partial(ledger.render, settings, user), "回应台账", ":material/assignment:", "ledger"),
         (Page.SEARCH, partial(search.render, settings, user), "舆情检索", ":material/search:", "search"),
         (Page.ADMIN, partial(admin.render, settings, user), "系统管理", ":material/settings:", "admin"),
     ]

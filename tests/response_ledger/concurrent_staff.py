@@ -17,7 +17,7 @@ def sign_after_barrier(db: LedgerDb, ticket_id: str, actor: str, barrier: Any, r
     try:
         with SqlUnitOfWork(engine) as uow:
             ticket = uow.tickets.get(ticket_id)
-            barrier.wait(timeout=30)
+            barrier.wait(timeout=120)  # a spawned child can take long to start on a loaded machine
             ticket.act(Action.SIGN, actor=actor, at=at("2026-09-01T10:00"), comment=f"{actor}签收")
             try:
                 uow.commit()
@@ -25,5 +25,8 @@ def sign_after_barrier(db: LedgerDb, ticket_id: str, actor: str, barrier: Any, r
                 results.put((actor, "conflict"))
                 return
             results.put((actor, "ok"))
+    except BaseException as exc:  # reported to the parent, whose assertion then names the cause
+        results.put((actor, f"error: {exc!r}"))
+        raise
     finally:
         engine.dispose()

@@ -117,7 +117,7 @@ def test_two_staff_in_two_processes_signing_at_once_one_succeeds_the_other_confl
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join(timeout=60)
+        worker.join(timeout=180)
     outcomes = sorted(results.get(timeout=5)[1] for _ in workers)
     assert outcomes == ["conflict", "ok"]
     with SqlUnitOfWork(engine) as uow:
