@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from archive.documents import Indexed, extract_all
+from archive.embedded import EmbeddedArchive
 from yuqing.commands import Subparsers
 from yuqing.settings import Settings
 
@@ -104,11 +105,16 @@ def load_corpus(data: Path, rng: random.Random) -> list[_Text]:
     return [text for text in texts if text.text.strip()]
 
 
-def generate(corpus: list[_Text], n: int, rng: random.Random) -> Iterator[dict[str, object]]:
-    """``n`` enriched posts drawn from ``corpus`` over two years from 1 July 2024 (China time)."""
-    for number in range(n):
+def generate(
+    corpus: list[_Text], n: int, rng: random.Random, *, start: datetime = START, first: int = 0
+) -> Iterator[dict[str, object]]:
+    """``n`` enriched posts drawn from ``corpus`` over the two years from ``start`` (China time).
+
+    Ids run from ``first``, so a data set can be grown by a later call without replacing posts.
+    """
+    for number in range(first, first + n):
         real = rng.choice(corpus)
-        day = START + timedelta(days=rng.randrange(730))
+        day = start + timedelta(days=rng.randrange(730))
         moment = day.replace(hour=real.clock[0], minute=real.clock[1], second=real.clock[2])
         sentiment = real.sentiment or rng.choices(["negative", "neutral", "positive"], [5, 3, 2])[0]
         risk = min(100, int(rng.expovariate(1 / 25)) + (20 if sentiment == "negative" else 0))
@@ -162,18 +168,9 @@ def _extract(chunk: list[dict[str, object]]) -> list[Indexed]:
     return extract_all(chunk)  # type: ignore[arg-type]
 
 
-def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: int = 1) -> dict[str, object]:
-    """Load ``n`` posts into a fresh archive under ``directory``, run the query mix, return the figures."""
-    from archive.base import SearchQuery
-    from archive.embedded import EmbeddedArchive
-
-    rng = random.Random(seed)
-    corpus = load_corpus(data, rng)
-    path = directory / "bench-archive.db"
-    archive = EmbeddedArchive(path, cache_dir=directory / "jieba")
-    archive.search(SearchQuery(text="预热"))  # load jieba's dictionary before the clock starts
-    started = time.perf_counter()
-    chunks = _chunks(generate(corpus, n, rng), batch)
+def load(archive: EmbeddedArchive, posts: Iterator[dict[str, object]], *, batch: int, workers: int) -> None:
+    """Write ``posts`` into ``archive`` in batches, tokenising in ``workers`` processes."""
+    chunks = _chunks(posts, batch)
     if workers > 1:
         # Tokenising is most of the cost: worker processes extract, this one only writes.
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -182,6 +179,19 @@ def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: 
     else:
         for chunk in chunks:
             archive.write(_extract(chunk))
+
+
+def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: int = 1) -> dict[str, object]:
+    """Load ``n`` posts into a fresh archive under ``directory``, run the query mix, return the figures."""
+    from archive.base import SearchQuery
+
+    rng = random.Random(seed)
+    corpus = load_corpus(data, rng)
+    path = directory / "bench-archive.db"
+    archive = EmbeddedArchive(path, cache_dir=directory / "jieba")
+    archive.search(SearchQuery(text="预热"))  # load jieba's dictionary before the clock starts
+    started = time.perf_counter()
+    load(archive, generate(corpus, n, rng), batch=batch, workers=workers)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     archive.optimize()
