@@ -13,7 +13,8 @@ import argparse
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,16 +65,15 @@ def sign_in(page: Any, username: str, password: str, timeout_ms: float) -> None:
     page.get_by_role("button", name="登录").click()
 
 
-def take(shot: Shot) -> Path:
-    """Open ``shot.url``, wait for ``shot.wait_for`` and then ``settle_s``, save a full-page PNG."""
+@contextmanager
+def _signed_in_page(shot: Shot) -> Iterator[Any]:
+    """A chromium page on ``shot.url``, signed in when the shot has a username."""
     if not shot.chromium.exists():
         raise ScreenshotError(f"{shot.chromium} is missing: install it with `{INSTALL_HINT}`")
     # Imported here so that importing this module (e.g. for --help) does not need playwright.
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    shot.out.parent.mkdir(parents=True, exist_ok=True)
     timeout_ms = shot.timeout_s * 1000
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(shot.chromium), args=list(CHROMIUM_ARGS))
@@ -89,22 +89,51 @@ def take(shot: Shot) -> Path:
                 ) from exc
             if shot.username is not None:
                 sign_in(page, shot.username, shot.password or "", timeout_ms)
-            try:
-                page.wait_for_selector(shot.wait_for, state="visible", timeout=timeout_ms)
-            except PlaywrightTimeout as exc:
-                raise ScreenshotError(
-                    f"{shot.wait_for} did not appear on {shot.url} within {shot.timeout_s:g} s"
-                ) from exc
-            # Charts and the data grid draw after their element exists; give them a moment.
-            page.wait_for_timeout(shot.settle_s * 1000)
-            content_height = int(page.evaluate(CONTENT_HEIGHT_JS))
-            if content_height > shot.height:
-                page.set_viewport_size({"width": shot.width, "height": content_height})
-                page.wait_for_timeout(500)
-            page.screenshot(path=str(shot.out), full_page=True)
+            yield page
         finally:
             browser.close()
-    return shot.out
+
+
+def _capture(page: Any, shot: Shot, wait_for: str, out: Path) -> Path:
+    """Wait for ``wait_for`` and then ``settle_s``, grow the window to the content, save a PNG."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector(wait_for, state="visible", timeout=shot.timeout_s * 1000)
+    except PlaywrightTimeout as exc:
+        raise ScreenshotError(f"{wait_for} did not appear on {shot.url} within {shot.timeout_s:g} s") from exc
+    # Charts and the data grid draw after their element exists; give them a moment.
+    page.wait_for_timeout(shot.settle_s * 1000)
+    page.set_viewport_size({"width": shot.width, "height": shot.height})
+    content_height = int(page.evaluate(CONTENT_HEIGHT_JS))
+    if content_height > shot.height:
+        page.set_viewport_size({"width": shot.width, "height": content_height})
+        page.wait_for_timeout(500)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out), full_page=True)
+    return out
+
+
+def take(shot: Shot) -> Path:
+    """Open ``shot.url``, wait for ``shot.wait_for`` and then ``settle_s``, save a full-page PNG."""
+    with _signed_in_page(shot) as page:
+        return _capture(page, shot, shot.wait_for, shot.out)
+
+
+def take_pages(shot: Shot, titles: Sequence[str]) -> list[Path]:
+    """One PNG per page title, ``<shot.out>/<n>-<title>.png``: sign in once, then open each page
+    from the sidebar as a user would (a new URL would start a new, signed-out session)."""
+    shots = []
+    with _signed_in_page(shot) as page:
+        for number, title in enumerate(titles, start=1):
+            link = page.locator("[data-testid='stSidebarNavLink']", has_text=title)
+            try:
+                link.first.click(timeout=shot.timeout_s * 1000)
+            except Exception as exc:  # playwright raises several kinds; each means "no such page here"
+                raise ScreenshotError(f"no page {title!r} in the sidebar of {shot.url}") from exc
+            wait_for = f"h1:has-text('{title}')"
+            shots.append(_capture(page, shot, wait_for, shot.out / f"{number}-{title}.png"))
+    return shots
 
 
 def has_chinese_font() -> bool | None:
@@ -116,13 +145,18 @@ def has_chinese_font() -> bool | None:
     return bool(listed.stdout.strip())
 
 
-def parse_args(argv: Sequence[str] | None = None) -> Shot:
-    """The command line as a :class:`Shot`."""
+def parse_args(argv: Sequence[str] | None = None) -> tuple[Shot, list[str]]:
+    """The command line as a :class:`Shot` and the page titles to capture (none: just the URL)."""
     parser = argparse.ArgumentParser(
         prog="python -m yuqing.screenshot", description="Screenshot of the running dashboard (PNG)."
     )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"page to capture (default {DEFAULT_URL})")
-    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write (a folder with --pages)")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="page titles, comma-separated, e.g. 值班监测,回应台账",
+    )
     parser.add_argument(
         "--wait-for", default=DEFAULT_WAIT_FOR, help=f"CSS selector to wait for (default {DEFAULT_WAIT_FOR})"
     )
@@ -134,7 +168,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Shot:
     parser.add_argument("--username", help="sign in as this user first")
     parser.add_argument("--password-stdin", action="store_true", help="read the sign-in password from stdin")
     args = parser.parse_args(argv)
-    return Shot(
+    shot = Shot(
         url=args.url,
         out=args.out,
         wait_for=args.wait_for,
@@ -146,22 +180,24 @@ def parse_args(argv: Sequence[str] | None = None) -> Shot:
         username=args.username,
         password=sys.stdin.readline().rstrip("\n") if args.password_stdin else None,
     )
+    return shot, [title.strip() for title in args.pages.split(",") if title.strip()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Take the screenshot; print where it went, or the reason it failed (exit status 1)."""
-    shot = parse_args(argv)
+    shot, titles = parse_args(argv)
     if has_chinese_font() is False:
         # Not fatal (the layout is still worth seeing), but every Chinese character would be a box.
         print(
             f"warning: no Chinese font installed, text will show as boxes: `{INSTALL_HINT}`", file=sys.stderr
         )
     try:
-        path = take(shot)
+        paths = take_pages(shot, titles) if titles else [take(shot)]
     except ScreenshotError as exc:
         print(f"screenshot failed: {exc}", file=sys.stderr)
         return 1
-    print(path)
+    for path in paths:
+        print(path)
     return 0
 
 
