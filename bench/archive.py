@@ -240,13 +240,11 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     """Add ``bench archive``."""
-    parser = sub.add_parser(
-        "archive", help="load N real-distribution posts into the embedded archive and query"
-    )
+    parser = sub.add_parser("archive", help="向嵌入式舆情库载入 N 条真实分布帖子并测查询")
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--workers", type=int, default=2, help="processes that tokenise (1 = this one)")
+    parser.add_argument("--workers", type=int, default=2, help="分词进程数（1 = 本进程）")
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--dir", type=Path, default=None, help="keep the archive here instead of a temp dir")
+    parser.add_argument("--dir", type=Path, default=None, help="把舆情库保留在此目录（默认临时目录）")
     parser.set_defaults(handler=_bench)

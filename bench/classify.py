@@ -93,11 +93,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     """Add ``classify`` under ``yuqing bench``."""
-    parser = sub.add_parser("classify", help="posts/s of the whole enrichment on one core")
+    parser = sub.add_parser("classify", help="单核完整分类富化的吞吐（条/秒）")
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument(
-        "--batch", type=int, default=500, help="posts per enrich_many call (the worker's batch)"
+        "--batch", type=int, default=500, help="每次 enrich_many 的帖子数（即 worker 批大小）"
     )
-    parser.add_argument("--sentiment-model", type=Path, help="a model directory written by `classify train`")
-    parser.add_argument("--topic-model", type=Path, help="a model directory written by `classify train`")
+    parser.add_argument("--sentiment-model", type=Path, help="由 classify train 写出的模型目录")
+    parser.add_argument("--topic-model", type=Path, help="由 classify train 写出的模型目录")
     parser.set_defaults(handler=_run)

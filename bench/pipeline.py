@@ -230,12 +230,10 @@ def _main(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``bench pipeline``."""
-    parser = sub.add_parser("pipeline", help="raw → classify → enriched → index, timed end to end")
+    parser = sub.add_parser("pipeline", help="raw → classify → enriched → index 全链路计时")
     parser.add_argument("--posts", type=int, default=200_000)
     parser.add_argument("--broker", choices=["embedded", "kafka"], default="embedded")
-    parser.add_argument(
-        "--rate", type=float, default=0, help="posts offered per second (0: as fast as possible)"
-    )
+    parser.add_argument("--rate", type=float, default=0, help="每秒投放帖子数（0 = 尽快）")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.set_defaults(handler=_main)

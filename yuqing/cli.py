@@ -19,9 +19,7 @@ from yuqing.settings import Settings, SettingsError
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every area's subcommands."""
-    parser = argparse.ArgumentParser(
-        prog="yuqing", description="舆情监测与回应服务 (public-opinion monitoring)"
-    )
+    parser = argparse.ArgumentParser(prog="yuqing", description="舆情监测与回应服务")
     sub = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(yuqing.commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"yuqing.commands.{info.name}")

@@ -12,7 +12,7 @@ def register(sub: Subparsers) -> None:
     """Add ``bench`` with one subcommand per benchmark module."""
     import bench
 
-    parser = sub.add_parser("bench", help="measure throughput and latency; prints one JSON line")
+    parser = sub.add_parser("bench", help="性能基准：测量吞吐和延迟，输出一行 JSON")
     areas = parser.add_subparsers(dest="bench_command", required=True)
     for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
         importlib.import_module(f"bench.{info.name}").register(areas)

@@ -98,25 +98,25 @@ def _labelled(parser: argparse.ArgumentParser, *, data_help: str) -> None:
 
 def register(sub: Subparsers) -> None:
     """Add ``classify`` with ``text``, ``train``, ``evaluate`` and ``curve``."""
-    classify = sub.add_parser("classify", help="classify texts; train and evaluate models on labelled CSV")
+    classify = sub.add_parser("classify", help="文本分类；用带标注的 CSV 训练和评估模型")
     actions = classify.add_subparsers(dest="classify_command", required=True)
 
-    text = actions.add_parser("text", help="classify texts given as arguments or one per line on stdin")
+    text = actions.add_parser("text", help="分类参数中的文本，或标准输入中每行一条")
     text.add_argument("text", nargs="*")
     text.set_defaults(handler=_text)
 
-    train = actions.add_parser("train", help="train a model on a labelled CSV and save it with its card")
-    _labelled(train, data_help="UTF-8 CSV with a header")
-    train.add_argument("--out", type=Path, required=True, help="the model directory to write")
+    train = actions.add_parser("train", help="用带标注的 CSV 训练模型，连同模型说明一起保存")
+    _labelled(train, data_help="带表头的 UTF-8 CSV")
+    train.add_argument("--out", type=Path, required=True, help="写入的模型目录")
     train.set_defaults(handler=_train)
 
-    evaluate = actions.add_parser("evaluate", help="print one JSON line of figures on a labelled CSV")
-    _labelled(evaluate, data_help="UTF-8 CSV with a header, held out from training")
-    evaluate.add_argument("--model", type=Path, required=True, help="a directory written by `train`")
+    evaluate = actions.add_parser("evaluate", help="在带标注的 CSV 上评估，输出一行 JSON 指标")
+    _labelled(evaluate, data_help="带表头的 UTF-8 CSV（未参与训练的留出集）")
+    evaluate.add_argument("--model", type=Path, required=True, help="由 train 写出的模型目录")
     evaluate.set_defaults(handler=_evaluate)
 
-    curve = actions.add_parser("curve", help="test figures against the amount of training data")
-    _labelled(curve, data_help="the training CSV")
-    curve.add_argument("--test", type=Path, required=True, help="the held-out CSV")
+    curve = actions.add_parser("curve", help="学习曲线：不同训练数据量下的测试指标")
+    _labelled(curve, data_help="训练用 CSV")
+    curve.add_argument("--test", type=Path, required=True, help="留出测试集 CSV")
     curve.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000, 4000])
     curve.set_defaults(handler=_curve)

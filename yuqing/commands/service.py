@@ -44,22 +44,22 @@ def _models_build(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     """Add ``up``, ``dashboard``, ``status`` and ``models``."""
-    up = sub.add_parser("up", help="start the whole service (embedded by default)")
-    up.add_argument("--demo", action="store_true", help="serve the demo message board locally and crawl it")
-    up.add_argument("--data-dir", type=Path, help="also serve real messages from this shared data folder")
-    up.add_argument("--real-limit", type=int, default=500, help="how many real messages the demo site serves")
+    up = sub.add_parser("up", help="启动整个服务（默认嵌入式，无需外部服务器）")
+    up.add_argument("--demo", action="store_true", help="在本机提供演示数据源并采集")
+    up.add_argument("--data-dir", type=Path, help="同时提供该共享数据目录中的真实留言")
+    up.add_argument("--real-limit", type=int, default=500, help="演示站点提供的真实留言条数")
     up.set_defaults(handler=_up)
 
-    dash = sub.add_parser("dashboard", help="run the Streamlit dashboard")
-    dash.add_argument("--address", default="127.0.0.1", help="listen address (0.0.0.0 in a container)")
+    dash = sub.add_parser("dashboard", help="运行 Streamlit 看板")
+    dash.add_argument("--address", default="127.0.0.1", help="监听地址（容器中用 0.0.0.0）")
     dash.set_defaults(handler=_dashboard)
 
-    status = sub.add_parser("status", help="what runs, lag per stage, counts")
+    status = sub.add_parser("status", help="运行状态：进程、各阶段积压、计数")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
 
-    models = sub.add_parser("models", help="manage the default models")
+    models = sub.add_parser("models", help="管理默认模型")
     models_sub = models.add_subparsers(dest="models_command", required=True)
-    build = models_sub.add_parser("build", help="train the default models from what the project ships")
+    build = models_sub.add_parser("build", help="用项目自带的数据训练默认模型")
     build.add_argument("--force", action="store_true")
     build.set_defaults(handler=_models_build)

@@ -74,22 +74,22 @@ def _dlq_replay(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     """Add ``worker``, ``ingest`` and ``dlq``."""
-    worker = sub.add_parser("worker", help="run one stage of the stream as a consumer-group member")
+    worker = sub.add_parser("worker", help="以消费组成员身份运行流水线的一个阶段")
     worker.add_argument("stage", choices=["classify", "index", "ledger"])
     worker.add_argument("--max-batches", type=int, default=None)
-    worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS", help="stop after idling")
+    worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS", help="空闲这么多秒后退出")
     worker.set_defaults(handler=_worker)
 
-    ingest = sub.add_parser("ingest", help="publish posts from a JSONL or CSV file to posts.raw")
+    ingest = sub.add_parser("ingest", help="把 JSONL 或 CSV 文件中的帖子发布到 posts.raw（导入、重放）")
     ingest.add_argument("file", type=Path)
     ingest.set_defaults(handler=_ingest)
 
-    dlq = sub.add_parser("dlq", help="inspect the dead-letter topic")
+    dlq = sub.add_parser("dlq", help="查看死信队列")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
-    dlq_list = dlq_sub.add_parser("list", help="print dead letters as JSON lines")
+    dlq_list = dlq_sub.add_parser("list", help="以 JSON 行输出死信")
     dlq_list.add_argument("--limit", type=int, default=100)
     dlq_list.set_defaults(handler=_dlq_list)
-    dlq_replay = dlq_sub.add_parser("replay", help="publish a stage's dead letters again (each once)")
-    dlq_replay.add_argument("--stage", required=True, help="classify, index, ingest, …")
+    dlq_replay = dlq_sub.add_parser("replay", help="重新投递某阶段的死信（每条一次）")
+    dlq_replay.add_argument("--stage", required=True, help="classify、index、ingest 等阶段名")
     dlq_replay.add_argument("--limit", type=int, default=100_000)
     dlq_replay.set_defaults(handler=_dlq_replay)

@@ -60,18 +60,18 @@ def register(sub: Subparsers) -> None:
     """Add ``users`` and its subcommands."""
     from dashboard.auth import Role
 
-    users = sub.add_parser("users", help="manage dashboard accounts")
+    users = sub.add_parser("users", help="管理看板账号")
     commands = users.add_subparsers(dest="users_command", required=True)
-    add = commands.add_parser("add", help="create an account")
+    add = commands.add_parser("add", help="新建账号")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--name", help="display name")
-    add.add_argument("--unit", help="the unit a staff member belongs to")
-    passwd = commands.add_parser("passwd", help="set a new password")
+    add.add_argument("--name", help="显示名称")
+    add.add_argument("--unit", help="办理人员所属单位")
+    passwd = commands.add_parser("passwd", help="设置新密码")
     passwd.add_argument("username")
     for command in (add, passwd):
-        command.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    disable = commands.add_parser("disable", help="stop an account from signing in")
+        command.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    disable = commands.add_parser("disable", help="停用账号（不能再登录）")
     disable.add_argument("username")
-    commands.add_parser("list", help="list accounts")
+    commands.add_parser("list", help="列出账号")
     users.set_defaults(handler=_run)
