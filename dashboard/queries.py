@@ -8,17 +8,43 @@ the frozen :class:`Filters` the selection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine, and_, case, func, inspect, select
 
 from archive.base import Archive, SearchQuery
 from archive.highlight import Highlight
+from classifiers.spikes import HOUR, explain, spike_check
+from dashboard.acks import AlertStore
+from dashboard.alerts import (
+    DUE_SOON,
+    HIGH_RISK,
+    HISTORY_HOURS,
+    RISK_LOOKBACK,
+    SPIKE_MIN_COUNT,
+    Alert,
+    headline,
+    hour_floor,
+    hourly_series,
+    risk_alert,
+    risk_badge,
+    sentiment_badge,
+    spike_alert,
+    spike_post,
+    ticket_alert,
+)
+from dashboard.labels import EMPTY, REPLY_LABELS, SOURCE_LABELS, label
 from dashboard.tables import posts_table
-from stream.messages import CHINA_TZ
+from response_ledger import tables as ledger_tables
+from response_ledger.db import make_engine, migrate
+from response_ledger.policy import Policy, load_policy
+from response_ledger.workflow import OPEN_STATUSES, TicketStatus
+from stream.messages import CHINA_TZ, EnrichedPost, parse_time
 from yuqing.backends import make_archive
 from yuqing.settings import Settings
 
@@ -179,3 +205,213 @@ def search_trend(settings: Settings, search: Search, interval: str) -> pd.DataFr
 def search_shares(settings: Settings, search: Search, field_name: str) -> dict[str, int]:
     """Matching posts per value of ``field_name``."""
     return archive(settings).shares(field_name, search.query(size=0), size=10)
+
+
+# The duty officer's monitor (值班监测): posts with badges and their tickets, alerts, hourly volume.
+
+MONITOR_COLUMNS = (
+    "发布时间",
+    "来源",
+    "标题",
+    "摘要",
+    "情感",
+    "话题",
+    "风险",
+    "台账",
+    "回复状态",
+    "渠道",
+    "链接",
+)
+SUMMARY_CHARS = 80
+# At most this many alerts of a kind are derived per refresh: the newest high-risk posts, the most
+# recently overdue and the soonest due tickets. The rest are counted and left to the ledger page.
+ALERTS_PER_KIND = 50
+
+
+@dataclass(frozen=True)
+class MonitorPosts:
+    """The monitor's table (plain text cells) and the post id of each row, in the same order."""
+
+    table: pd.DataFrame
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TicketAlerts:
+    """Tickets past or near their pending limit: how many in all, and the alerts for the first ones."""
+
+    overdue: int
+    due_soon: int
+    alerts: tuple[Alert, ...]
+
+
+@st.cache_resource(show_spinner=False)
+def ledger_engine(settings: Settings) -> Engine:
+    """The process's engine on the ledger database (no migration: reading never changes the schema)."""
+    return make_engine(settings.ledger_sqlalchemy_url)
+
+
+@st.cache_resource(show_spinner=False)
+def ledger_for_writing(settings: Settings) -> Engine:
+    """The ledger engine, migrated to the newest schema before the first ticket is opened from here."""
+    engine = ledger_engine(settings)
+    migrate(engine)
+    return engine
+
+
+@st.cache_resource(show_spinner=False)
+def ledger_policy(settings: Settings) -> Policy:
+    """The ledger policy the intake uses (classes, units), loaded once per process."""
+    return load_policy(settings.ledger_policy_file)
+
+
+@st.cache_resource(show_spinner=False)
+def alert_store(settings: Settings) -> AlertStore:
+    """The raised alerts and acknowledgements, in the ledger database (the table is created on first use)."""
+    return AlertStore(ledger_engine(settings))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ledger_ready(settings: Settings) -> bool:
+    """Whether the ledger's tables exist (a system whose ledger stage never ran has none yet)."""
+    return _has_ledger(settings)
+
+
+def _has_ledger(settings: Settings) -> bool:
+    with ledger_engine(settings).connect() as connection:
+        return inspect(connection).has_table(ledger_tables.tickets.name)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def monitor_posts(settings: Settings, filters: Filters, limit: int) -> MonitorPosts:
+    """The newest ``limit`` posts of the selection with badges and their ticket ids, newest first."""
+    hits = archive(settings).search(filters.query(size=limit)).hits
+    ids = tuple(post["id"] for post in hits)
+    tickets = _tickets_of_posts(settings, ids)
+    rows = [
+        (
+            parse_time(post["published_at"]).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+            label(SOURCE_LABELS, post.get("source")),
+            (post.get("title") or "").strip() or EMPTY,
+            _summary(post.get("text") or ""),
+            sentiment_badge((post.get("sentiment") or {}).get("label")),
+            (post.get("topic") or {}).get("label") or EMPTY,
+            risk_badge(int((post.get("risk") or {}).get("score", 0))),
+            tickets.get(post["id"], EMPTY),
+            label(REPLY_LABELS, (post.get("reply") or {}).get("status")),
+            post.get("channel") or EMPTY,
+            post.get("url") or EMPTY,
+        )
+        for post in hits
+    ]
+    return MonitorPosts(pd.DataFrame(rows, columns=list(MONITOR_COLUMNS)), ids)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def post(settings: Settings, post_id: str) -> EnrichedPost | None:
+    """One post by id (for the selected post's details); None when it is gone."""
+    return archive(settings).get(post_id)
+
+
+def _summary(text: str) -> str:
+    flat = " ".join(text.split())
+    if not flat:
+        return EMPTY
+    return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
+
+
+def _tickets_of_posts(settings: Settings, post_ids: Sequence[str], *, fresh: bool = False) -> dict[str, str]:
+    if not post_ids or not (_has_ledger(settings) if fresh else ledger_ready(settings)):
+        return {}
+    links = ledger_tables.ticket_posts
+    query = select(links.c.post_id, links.c.ticket_id).where(links.c.post_id.in_(list(post_ids)))
+    with ledger_engine(settings).connect() as connection:
+        return {str(post_id): str(ticket_id) for post_id, ticket_id in connection.execute(query)}
+
+
+def ticket_of_post(settings: Settings, post_id: str) -> str | None:
+    """The ticket a post is on (its own or the one it was merged into), read fresh; None if none."""
+    return _tickets_of_posts(settings, [post_id], fresh=True).get(post_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def spike_alerts(settings: Settings, now: datetime) -> list[Alert]:
+    """Topics and sources whose last hour spikes at ``now``, each explained (:mod:`classifiers.spikes`).
+
+    Only keys with at least ``SPIKE_MIN_COUNT`` posts in the last hour (one aggregation per field)
+    have their hourly history read, so a quiet system costs two small queries.
+    """
+    store = archive(settings)
+    found: list[Alert] = []
+    for field_name in ("topic", "source"):
+        recent = store.shares(field_name, SearchQuery(since=now - HOUR), size=100)
+        for code, last_hour in recent.items():
+            if last_hour < SPIKE_MIN_COUNT:
+                continue
+            history = SearchQuery(
+                filters={field_name: code}, since=hour_floor(now) - HOUR * (HISTORY_HOURS + 1)
+            )
+            counts = hourly_series(store.histogram(history, "hour"), last_hour, now)
+            check = spike_check(counts, min_count=SPIKE_MIN_COUNT)
+            if not check.is_spike:
+                continue
+            # explain() compares the last hour's terms with the 12 hours before it.
+            members = store.search(
+                SearchQuery(filters={field_name: code}, since=now - 13 * HOUR, size=500)
+            ).hits
+            name = label(SOURCE_LABELS, code) if field_name == "source" else code
+            spike = explain(name, check, [spike_post(post, name) for post in members], now)
+            titles = {post["id"]: f"《{headline(post, 30)}》" for post in members}
+            found.append(spike_alert(field_name, code, spike, now, titles))
+    return found
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def risk_alerts(settings: Settings, now: datetime) -> tuple[int, list[Alert]]:
+    """High-risk posts published in the lookback: how many, and alerts for the newest ones."""
+    query = SearchQuery(min_risk=HIGH_RISK, since=now - RISK_LOOKBACK, size=ALERTS_PER_KIND)
+    result = archive(settings).search(query)
+    return result.total, [risk_alert(post) for post in result.hits]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ticket_alerts(settings: Settings, now: datetime) -> TicketAlerts:
+    """Live tickets whose pending limit (签收, then 答复, then 办结) is past or within ``DUE_SOON``."""
+    if not ledger_ready(settings):
+        return TicketAlerts(0, 0, ())
+    c = ledger_tables.tickets.c
+    signing = and_(c.signed_at.is_(None), c.sign_due_at.is_not(None))
+    answering = and_(c.answered_at.is_(None), c.respond_due_at.is_not(None))
+    due = case((signing, c.sign_due_at), (answering, c.respond_due_at), else_=c.due_at)
+    limit = case((signing, "签收"), (answering, "答复"), else_="办结")
+    # Paused tickets have no running clock; closed ones are done.
+    live = [s.value for s in OPEN_STATUSES if s is not TicketStatus.PAUSED] + [TicketStatus.ANSWERED.value]
+    columns = (c.id, c.unit, c.status, c.summary, limit.label("limit"), due.label("due"))
+    base = select(*columns).where(c.status.in_(live), due.is_not(None))
+    overdue_q = base.where(due < now).order_by(due.desc()).limit(ALERTS_PER_KIND)
+    soon_q = base.where(due >= now, due < now + DUE_SOON).order_by(due).limit(ALERTS_PER_KIND)
+    counts_q = select(
+        func.sum(case((due < now, 1), else_=0)), func.sum(case((due >= now, 1), else_=0))
+    ).where(c.status.in_(live), due.is_not(None), due < now + DUE_SOON)
+    with ledger_engine(settings).connect() as connection:
+        rows = [*connection.execute(overdue_q).mappings(), *connection.execute(soon_q).mappings()]
+        overdue, soon = connection.execute(counts_q).one()
+    return TicketAlerts(int(overdue or 0), int(soon or 0), tuple(ticket_alert(row, now) for row in rows))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def source_volume(settings: Settings, now: datetime) -> pd.DataFrame:
+    """Posts per clock hour and source over the last 24 hours, long form (时间, 来源, 帖子数).
+
+    Times are China time without an offset (the chart's axis shows them as they are); a source with
+    no post in the window has no rows, so an empty table means a quiet day.
+    """
+    start = hour_floor(now) - 23 * HOUR
+    hours = [start + HOUR * i for i in range(24)]
+    rows: list[tuple[datetime, str, int]] = []
+    for code, name in SOURCE_LABELS.items():
+        query = SearchQuery(filters={"source": code}, since=start)
+        buckets = dict(archive(settings).histogram(query, "hour"))
+        if any(buckets.values()):
+            rows += [(hour.replace(tzinfo=None), name, buckets.get(hour, 0)) for hour in hours]
+    return pd.DataFrame(rows, columns=["时间", "来源", "帖子数"])

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from elasticsearch import Elasticsearch
 from streamlit.testing.v1 import AppTest
@@ -17,7 +18,7 @@ from archive.elastic import ElasticArchive
 from archive.embedded import EmbeddedArchive
 from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
-from dashboard.tables import POST_COLUMNS
+from dashboard.queries import MONITOR_COLUMNS
 from stream.messages import CHINA_TZ
 from tests.dashboard.samples import XSS_TITLE, sample_posts, write_archive
 from tests.servers import ServerProcess
@@ -65,6 +66,11 @@ def metrics(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
 
+def posts(app: AppTest) -> pd.DataFrame:
+    """The monitor's table of newest posts."""
+    return next(frame for frame in app.dataframe if frame.key == "monitor_posts").value
+
+
 def test_missing_archive_shows_no_data_and_creates_nothing(home: Path) -> None:
     app = run_app()
     assert [info.value for info in app.info] and app.info[0].value.startswith("暂无数据")
@@ -81,8 +87,9 @@ def test_empty_archive_shows_no_data(home: Path) -> None:
 
 def test_posts_are_listed_newest_first_with_chinese_labels(filled: Path) -> None:
     app = run_app()
-    table = app.dataframe[0].value
-    assert list(table.columns) == list(POST_COLUMNS)
+    assert app.title[0].value == "值班监测"
+    table = posts(app)
+    assert list(table.columns) == list(MONITOR_COLUMNS)
     assert table["标题"].tolist() == [
         "小区夜间施工噪音扰民",
         XSS_TITLE,
@@ -94,19 +101,24 @@ def test_posts_are_listed_newest_first_with_chinese_labels(filled: Path) -> None
     assert table["来源"].tolist() == ["留言板", "留言板", "12345热线", "新闻", "微博"]
     assert table["情感"].tolist() == ["负面", "负面", "中性", "中性", "正面"]
     assert table["回复状态"].tolist() == ["未回复", "未回复", "已回复", "—", "—"]
-    assert table["风险"].tolist() == [55, 90, 10, 20, 5]
+    assert table["风险"].tolist() == ["低 55", "高 90", "低 10", "低 20", "低 5"]
     assert table["话题"].tolist()[2] == "住房保障"
+    assert table["台账"].tolist() == ["—"] * 5
+    assert table["链接"].tolist()[0] == "https://example.gov.cn/board/b1"
 
 
 def test_headline_metrics_count_the_archive(filled: Path) -> None:
     app = run_app()
-    assert metrics(app) == {"总量": "5", "负面占比": "40.0%", "今日新增": "2"}
+    # The one high-risk sample post (risk 90, published today) is an alert waiting for 确认.
+    assert metrics(app) == {"总量": "5", "负面占比": "40.0%", "今日新增": "2", "待确认提醒": "1"}
 
 
 def test_untrusted_post_text_is_shown_as_plain_text(filled: Path) -> None:
     app = run_app()
-    assert XSS_TITLE in app.dataframe[0].value["标题"].tolist()
-    shown = [*app.markdown, *app.caption, *app.title, *app.header, *app.subheader, *app.info]
+    assert XSS_TITLE in posts(app)["标题"].tolist()
+    # The high-risk alert quotes the title's start, as text.
+    assert any(XSS_TITLE[:40] in text.value for text in app.text)
+    shown = [*app.markdown, *app.caption, *app.title, *app.header, *app.subheader, *app.info, *app.success]
     rendered = [str(element.value) for element in shown]
     assert rendered, "the page shows some text besides the table"
     for text in rendered:
@@ -117,12 +129,12 @@ def test_untrusted_post_text_is_shown_as_plain_text(filled: Path) -> None:
 def test_filters_narrow_the_table_and_the_metrics(filled: Path) -> None:
     app = run_app()
     app.selectbox(key="filter_source").set_value("hotline").run()
-    assert app.dataframe[0].value["标题"].tolist() == ["咨询公积金提取流程"]
-    assert metrics(app) == {"总量": "1", "负面占比": "0.0%", "今日新增": "0"}
+    assert posts(app)["标题"].tolist() == ["咨询公积金提取流程"]
+    assert metrics(app) == {"总量": "1", "负面占比": "0.0%", "今日新增": "0", "待确认提醒": "1"}
 
     app.selectbox(key="filter_source").set_value(None)
     app.selectbox(key="filter_sentiment").set_value("negative").run()
-    assert app.dataframe[0].value["情感"].tolist() == ["负面", "负面"]
+    assert posts(app)["情感"].tolist() == ["负面", "负面"]
     assert metrics(app)["负面占比"] == "100.0%"
 
 
@@ -130,11 +142,11 @@ def test_keyword_and_topic_filters(filled: Path) -> None:
     app = run_app()
     assert app.selectbox(key="filter_topic").options[0] == "全部"
     app.text_input(key="filter_keyword").input("公积金").run()
-    assert app.dataframe[0].value["标题"].tolist() == ["咨询公积金提取流程"]
+    assert posts(app)["标题"].tolist() == ["咨询公积金提取流程"]
 
     app.text_input(key="filter_keyword").input("").run()
     app.selectbox(key="filter_topic").set_value("交通出行").run()
-    assert app.dataframe[0].value["话题"].tolist() == ["交通出行"]
+    assert posts(app)["话题"].tolist() == ["交通出行"]
 
 
 def test_a_keyword_matching_nothing_says_so(filled: Path) -> None:
@@ -184,8 +196,8 @@ def test_the_same_page_reads_elasticsearch(elastic_alias: str, noida_server: Ser
     finally:
         archive.close()
     app = run_app()
-    assert app.dataframe[0].value["标题"].tolist()[:2] == ["小区夜间施工噪音扰民", XSS_TITLE]
-    assert metrics(app) == {"总量": "5", "负面占比": "40.0%", "今日新增": "2"}
+    assert posts(app)["标题"].tolist()[:2] == ["小区夜间施工噪音扰民", XSS_TITLE]
+    assert metrics(app) == {"总量": "5", "负面占比": "40.0%", "今日新增": "2", "待确认提醒": "1"}
 
 
 def test_the_monitor_shows_the_backlog_of_each_stage_and_the_dead_letters(filled: Path) -> None:
@@ -239,8 +251,9 @@ def test_an_idle_session_expires_and_asks_to_sign_in_again(filled: Path) -> None
 
 def test_staff_cannot_open_the_monitor(filled: Path) -> None:
     app = run_app(User("staff1", "办理员", Role.STAFF, "区交通运输局"))
-    assert not app.dataframe and not app.metric
-    assert app.info and "暂无可用页面" in app.info[0].value
+    # Staff land on their ledger page: no monitor, no post table, no headline figures.
+    assert "值班监测" not in [title.value for title in app.title]
+    assert not any(frame.key == "monitor_posts" for frame in app.dataframe) and not app.metric
 
 
 def test_a_page_refuses_a_role_that_may_not_open_it() -> None:

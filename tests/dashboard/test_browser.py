@@ -120,7 +120,7 @@ def test_the_browser_shows_untrusted_titles_as_text_and_runs_none_of_their_scrip
     page.wait_for_timeout(1_000)
     assert page.locator("a[href*='evil.example']").count() == 0
     assert page.locator("script:has-text('xss')").count() == 0
-    assert "最新舆情" in page.inner_text("body")
+    assert "值班监测" in page.inner_text("body")
     # The grid draws on a canvas and mirrors its cells in an accessible table: the title is text.
     assert XSS_TITLE in page.locator("[data-testid='stDataFrame'] table").first.inner_text()
     assert dialogs == []

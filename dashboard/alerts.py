@@ -1,0 +1,210 @@
+"""The duty officer's alerts, derived from facts — pure functions with ``now`` passed in.
+
+Three kinds: a topic or source whose last hour spikes (explained by :mod:`classifiers.spikes`), a
+high-risk post, and a ticket whose pending limit (签收, then 答复, then 办结) is near or past. Each
+alert has a stable id, so the same fact raised by many screens, or again after a refresh, is one
+alert that one acknowledgement settles for everyone (:mod:`dashboard.acks`). Every text built here
+may quote a post or a ticket summary: it is plain text for ``st.text`` or a dataframe cell, never
+markdown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from classifiers.spikes import HOUR, WEEK_HOURS, Spike, SpikePost
+from dashboard.auth import Role
+from dashboard.labels import SENTIMENT_LABELS, SOURCE_LABELS, label
+from stream.messages import CHINA_TZ, EnrichedPost, parse_time
+
+# A post at or above this risk is an alert. Intake already files Weibo posts from 60 and news from
+# 80 (docs/ledger.md); 80 is where the reasons (negativity plus sensitive terms, or fast spread)
+# call for a person now, and it keeps the list short enough to be read on a busy day.
+HIGH_RISK = 80
+# From here a post's badge turns orange: the Weibo intake threshold.
+MEDIUM_RISK = 60
+# High-risk posts published this long ago or less are raised; once raised they stay until acknowledged.
+RISK_LOOKBACK = timedelta(hours=24)
+# A ticket whose pending limit ends within a day is due soon. Day-based limits end at 23:59:59 of
+# their last day, so the warning arrives on that day's morning at the latest with a whole working
+# day left; hour limits (12345 应急: 2 hours to answer) are inside it from the start, which is right:
+# those are exactly the tickets a duty officer watches.
+DUE_SOON = timedelta(hours=24)
+# A spike needs at least this many posts in its last hour (classifiers.spikes' own default).
+SPIKE_MIN_COUNT = 5
+# Hourly history a spike check reads: the last hour, the 12 before it, a day and a week back.
+HISTORY_HOURS = WEEK_HOURS + 1
+# Roles that act on the monitor (acknowledge, open a ticket, escalate); a leader or analyst watches.
+ACTING_ROLES = frozenset({Role.DUTY, Role.ADMIN})
+
+SpikeField = Literal["topic", "source"]
+SPIKE_FIELD_LABELS: dict[str, str] = {"topic": "话题", "source": "来源"}
+
+
+class AlertKind(StrEnum):
+    """What an alert is about."""
+
+    SPIKE = "spike"
+    RISK = "risk"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+    @property
+    def label(self) -> str:
+        """A short badge for the kind, as the duty officer reads it."""
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    AlertKind.SPIKE: "【舆情突增】",
+    AlertKind.RISK: "【高风险帖子】",
+    AlertKind.DUE_SOON: "【工单即将到期】",
+    AlertKind.OVERDUE: "【工单已超期】",
+}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One thing a duty officer must see; ``at`` is when its fact happened (hour, post, due moment)."""
+
+    id: str
+    kind: AlertKind
+    title: str
+    detail: str
+    at: datetime
+
+
+def may_act(role: Role) -> bool:
+    """Whether ``role`` may acknowledge alerts, open tickets and escalate from the monitor."""
+    return role in ACTING_ROLES
+
+
+def hour_floor(moment: datetime) -> datetime:
+    """The start of ``moment``'s clock hour in China time."""
+    return moment.astimezone(CHINA_TZ).replace(minute=0, second=0, microsecond=0)
+
+
+def hourly_series(
+    buckets: Sequence[tuple[datetime, int]], last_hour: int, now: datetime, hours: int = HISTORY_HOURS
+) -> list[int]:
+    """Counts in :func:`classifiers.spikes.hourly_counts`' layout from an archive's hourly histogram.
+
+    ``counts[0]`` is ``last_hour``, the exact count of the 60 minutes up to ``now``; ``counts[i]``
+    for the hour ``(now - (i+1)h, now - ih]`` is the clock-hour bucket holding that hour's middle,
+    so the history costs one aggregation instead of reading every post's time. Hours without a
+    bucket count as 0.
+    """
+    by_start = {hour_floor(start): count for start, count in buckets}
+    counts = [last_hour]
+    for i in range(1, hours):
+        middle = now - HOUR * i - HOUR / 2
+        counts.append(by_start.get(hour_floor(middle), 0))
+    return counts
+
+
+def spike_post(post: EnrichedPost, key: str) -> SpikePost:
+    """What :func:`classifiers.spikes.explain` reads of a post, filed under ``key``."""
+    metrics: Mapping[str, Any] = post.get("metrics") or {}
+    return SpikePost(
+        post_id=post["id"],
+        key=key,
+        published_at=parse_time(post["published_at"]),
+        source=post.get("source", ""),
+        text=f"{post.get('title', '')} {post.get('text', '')}",
+        reach=int(metrics.get("reposts", 0) or 0) + int(metrics.get("comments", 0) or 0),
+    )
+
+
+def spike_alert(
+    field_name: SpikeField, code: str, spike: Spike, now: datetime, titles: Mapping[str, str]
+) -> Alert:
+    """The alert for a spiking topic or source, once per key and clock hour.
+
+    ``titles`` maps post ids to what to call them, for the spike's representative posts.
+    """
+    # Near-copies are what a spike is made of: name each distinct title once.
+    shown = list(dict.fromkeys(titles[post_id] for post_id in spike.representatives if titles.get(post_id)))
+    examples = f"代表帖子：{'；'.join(shown)}" if shown else ""
+    name = label(SOURCE_LABELS, code) if field_name == "source" else code
+    return Alert(
+        id=f"spike:{field_name}:{code}:{hour_floor(now):%Y%m%d%H}",
+        kind=AlertKind.SPIKE,
+        title=f"{SPIKE_FIELD_LABELS[field_name]}「{name}」近1小时突增至 {spike.check.last_hour} 条",
+        detail="\n".join(part for part in (spike.explanation, examples) if part),
+        at=hour_floor(now),
+    )
+
+
+def risk_alert(post: EnrichedPost) -> Alert:
+    """The alert for one high-risk post: its risk, reasons, where and when it appeared."""
+    risk = post.get("risk") or {}
+    score = int(risk.get("score", 0))
+    published = parse_time(post["published_at"]).astimezone(CHINA_TZ)
+    reasons = "、".join(risk.get("reasons") or []) or "无"
+    where = f"{label(SOURCE_LABELS, post.get('source'))}·{post.get('channel') or '—'}"
+    return Alert(
+        id=f"risk:{post['id']}",
+        kind=AlertKind.RISK,
+        title=f"风险 {score}：{headline(post)}",
+        detail=f"{where}，发布于 {published:%m-%d %H:%M}；风险原因：{reasons}",
+        at=published,
+    )
+
+
+def ticket_alert(row: Mapping[str, Any], now: datetime) -> Alert:
+    """The alert for a ticket whose pending limit is near or past at ``now``.
+
+    ``row`` holds the ticket's ``id``, ``unit``, ``status``, ``summary``, the pending limit's name
+    ``limit`` (签收/答复/办结) and its aware ``due`` moment.
+    """
+    due: datetime = row["due"].astimezone(CHINA_TZ)
+    overdue = due < now
+    kind = AlertKind.OVERDUE if overdue else AlertKind.DUE_SOON
+    if overdue:
+        state = f"{row['limit']}已超期 {_duration(now - due)}"
+    else:
+        state = f"{row['limit']}时限还剩 {_duration(due - now)}"
+    return Alert(
+        id=f"ticket:{row['id']}:{row['limit']}:{kind.value}",
+        kind=kind,
+        title=f"工单 {row['id']}（{row['unit']}）{state}",
+        detail=(
+            f"{row['limit']}时限 {due:%Y-%m-%d %H:%M}，当前状态：{row['status']}；"
+            f"摘要：{row['summary'][:100]}"
+        ),
+        at=due,
+    )
+
+
+def _duration(span: timedelta) -> str:
+    minutes = max(math.ceil(span.total_seconds() / 60), 1)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} 天 {hours} 小时"
+    return f"{hours} 小时 {minutes} 分钟" if hours else f"{minutes} 分钟"
+
+
+def headline(post: Mapping[str, Any], width: int = 60) -> str:
+    """The post's title, or the start of its text when it has none (Weibo posts), as plain text."""
+    text = (post.get("title") or "").strip() or (post.get("text") or "").strip() or "（无标题）"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def risk_badge(score: int) -> str:
+    """A risk score with its level in words (高 from ``HIGH_RISK``, 中 from ``MEDIUM_RISK``, else 低).
+
+    Words rather than coloured emoji: office machines without an emoji font draw those as boxes.
+    """
+    level = "高" if score >= HIGH_RISK else "中" if score >= MEDIUM_RISK else "低"
+    return f"{level} {score}"
+
+
+def sentiment_badge(code: str | None) -> str:
+    """The sentiment's Chinese label (负面/中性/正面)."""
+    return label(SENTIMENT_LABELS, code)

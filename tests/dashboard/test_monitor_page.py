@@ -1,0 +1,279 @@
+"""值班监测 through AppTest: alerts that stay until 确认, tickets opened and escalated from a post, the
+role checks, untrusted text shown as text, and an empty system."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from archive.embedded import EmbeddedArchive
+from dashboard.auth import Role, User
+from response_ledger import SqlUnitOfWork, engine_from_settings, load_policy
+from response_ledger.queries import unit_worklist
+from response_ledger.services import new_ticket, ticket_id_for_post
+from stream.messages import CHINA_TZ, EnrichedPost
+from tests.dashboard.samples import enriched_post, sample_posts, write_archive
+from yuqing.settings import Settings
+
+TIMEOUT_S = 60
+DUTY = User("duty1", "值班员甲", Role.DUTY)
+LEADER = User("lead1", "领导甲", Role.LEADER)
+STAFF = User("staff1", "办理员", Role.STAFF, "区交通运输局")
+UNTRUSTED = "<script>alert(1)</script> [点我](http://evil.example) <b>粗体</b>"
+LINK = re.compile(r"\]\(|<a\s|https?://|javascript:|<script|<b>|evil\.example", re.IGNORECASE)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh home with no YUQING_ variable set (the page gets its settings as an argument)."""
+    for name in list(os.environ):
+        if name.startswith("YUQING_"):
+            monkeypatch.delenv(name)
+    return tmp_path / "home"
+
+
+def _monitor_page(home: str) -> None:
+    from pathlib import Path as _Path
+
+    import streamlit as st
+
+    from dashboard.app_pages import latest
+    from yuqing.settings import Settings as _Settings
+
+    latest.render(_Settings(home=_Path(home)), st.session_state.get("user"))
+
+
+def open_monitor(home: Path, user: User = DUTY) -> AppTest:
+    """A new session of ``user`` on the monitor page, run once."""
+    app = AppTest.from_function(_monitor_page, args=(str(home),), default_timeout=TIMEOUT_S)
+    app.session_state["user"] = user
+    app.run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def texts(app: AppTest) -> list[str]:
+    return [str(element.value) for element in app.text]
+
+
+def posts(app: AppTest) -> pd.DataFrame:
+    return next(frame for frame in app.dataframe if frame.key == "monitor_posts").value
+
+
+def ack_buttons(app: AppTest, prefix: str) -> list[str]:
+    return [str(button.key) for button in app.button if str(button.key).startswith(f"ack:{prefix}")]
+
+
+def select_post(app: AppTest, title: str) -> AppTest:
+    """Select the row whose title is ``title``, as a click in the grid would, and rerun."""
+    row = posts(app)["标题"].tolist().index(title)
+    app.session_state["monitor_posts"] = {"selection": {"rows": [row]}}
+    app.run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def test_the_monitor_shows_posts_with_badges_volume_and_a_high_risk_alert(home: Path) -> None:
+    write_archive(home / "archive.db", sample_posts(datetime.now(CHINA_TZ)))
+    app = open_monitor(home)
+    assert app.title[0].value == "值班监测"
+    table = posts(app)
+    assert len(table) == 5 and table["风险"].tolist()[1] == "高 90"
+    assert table["链接"].tolist()[2] == "https://example.gov.cn/hotline/h1"
+    assert "近24小时各来源发帖量" in [header.value for header in app.subheader]
+    assert app.get("vega_lite_chart"), "the hourly volume chart"
+    # The sample post with risk 90 is an alert waiting for 确认; the others are below the threshold.
+    assert any(text.startswith("【高风险帖子】风险 90：") for text in texts(app))
+    assert len(ack_buttons(app, "risk:")) == 1
+
+
+def test_staff_are_refused(home: Path) -> None:
+    write_archive(home / "archive.db", sample_posts(datetime.now(CHINA_TZ)))
+    app = open_monitor(home, STAFF)
+    assert app.error[0].value == "无权访问此页面。"
+    assert not app.dataframe and not app.metric and not app.button
+
+
+def test_a_leader_sees_the_alerts_but_cannot_acknowledge_or_open_tickets(home: Path) -> None:
+    write_archive(home / "archive.db", sample_posts(datetime.now(CHINA_TZ)))
+    app = open_monitor(home, LEADER)
+    assert any(text.startswith("【高风险帖子】") for text in texts(app))
+    assert not ack_buttons(app, "")
+    select_post(app, "小区夜间施工噪音扰民")
+    assert not [button for button in app.button if button.key in ("monitor_open", "monitor_escalate")]
+    assert any("由值班员或管理员操作" in caption.value for caption in app.caption)
+
+
+def wait_clear_of_the_hour() -> None:
+    """A spike alert is one per clock hour: keep a test's sessions inside one hour."""
+    now = datetime.now(CHINA_TZ)
+    if now.minute == 59 and now.second >= 30:
+        time.sleep(61 - now.second)
+
+
+def test_a_spike_alert_is_explained_and_stays_acknowledged_across_sessions(home: Path) -> None:
+    wait_clear_of_the_hour()
+    now = datetime.now(CHINA_TZ)
+    spike = [
+        enriched_post(
+            f"gas{i}",
+            source="weibo",
+            channel="本地生活号",
+            title="",
+            text="小区燃气泄漏，居民紧急疏散",
+            topic="燃气安全",
+            risk=30,
+            published_at=now - timedelta(minutes=2 * i + 1),
+        )
+        for i in range(12)
+    ]
+    background = [
+        enriched_post(f"bg{h}", topic="燃气安全", risk=10, published_at=now - timedelta(hours=h, minutes=30))
+        for h in range(2, 14, 3)
+    ]
+    write_archive(home / "archive.db", [*spike, *background])
+    app = open_monitor(home)
+    [topic_ack] = ack_buttons(app, "spike:topic:燃气安全:")
+    shown = texts(app)
+    assert "【舆情突增】话题「燃气安全」近1小时突增至 12 条" in shown
+    explanation = next(text for text in shown if text.startswith("「燃气安全」近1小时12条"))
+    assert "高频词：" in explanation and "燃气" in explanation and "微博12条" in explanation
+    assert "代表帖子：《小区燃气泄漏，居民紧急疏散》" in explanation
+
+    app.button(key=topic_ack).click().run()
+    assert not app.exception
+    assert "话题「燃气安全」近1小时突增至 12 条" not in " ".join(texts(app))
+    assert any(success.value.startswith("已确认该提醒") for success in app.success)
+    acked = next(frame.value for frame in app.dataframe if "确认人" in frame.value.columns)
+    assert acked["确认人"].tolist() == ["值班员甲"]
+
+    again = open_monitor(home, User("duty2", "值班员乙", Role.DUTY))
+    assert not ack_buttons(again, "spike:topic:")
+    assert "话题「燃气安全」近1小时突增至 12 条" not in " ".join(texts(again))
+
+
+def seed_ticket(home: Path, post: EnrichedPost, *, started: datetime) -> str:
+    """A 政务舆情 ticket (answer within 48 hours) for ``post`` whose clock started at ``started``."""
+    engine = engine_from_settings(Settings(home=home))
+    with SqlUnitOfWork(engine) as uow:
+        ticket = new_ticket(
+            uow, load_policy(), ticket_class="government-opinion", source="board", summary=str(post["title"]),
+            unit="区城管执法局", found_at=started, start=started, actor="系统受理", post_id=post["id"],
+        )  # fmt: skip
+        uow.commit()
+    engine.dispose()
+    return ticket.id
+
+
+def test_overdue_and_due_soon_tickets_from_the_ledger_are_alerts(home: Path) -> None:
+    now = datetime.now(CHINA_TZ)
+    late = enriched_post("late", title="占道经营无人管", published_at=now - timedelta(days=5))
+    soon = enriched_post("soon", title="路灯不亮", published_at=now - timedelta(hours=40))
+    write_archive(home / "archive.db", [late, soon])
+    late_id = seed_ticket(home, late, started=now - timedelta(days=5))
+    soon_id = seed_ticket(home, soon, started=now - timedelta(hours=40))
+    app = open_monitor(home)
+    shown = texts(app)
+    assert any(t.startswith(f"【工单已超期】工单 {late_id}（区城管执法局）答复已超期 3 天") for t in shown), (
+        shown
+    )
+    assert any(
+        re.match(f"【工单即将到期】工单 {soon_id}（区城管执法局）答复时限还剩 [78] 小时", t) for t in shown
+    )
+    assert ack_buttons(app, f"ticket:{late_id}:答复:overdue") and ack_buttons(
+        app, f"ticket:{soon_id}:答复:due_soon"
+    )
+    assert posts(app)["台账"].tolist() == [soon_id, late_id]
+    assert any("超期工单 1 张、即将到期 1 张" in caption.value for caption in app.caption)
+
+
+def test_a_duty_officer_opens_a_ticket_from_a_selected_post_then_escalates_it(home: Path) -> None:
+    posts_ = sample_posts(datetime.now(CHINA_TZ))
+    write_archive(home / "archive.db", posts_)
+    post = next(p for p in posts_ if p["title"] == "小区夜间施工噪音扰民")
+    app = open_monitor(home)
+    assert not [button for button in app.button if button.key == "monitor_open"]  # nothing selected yet
+    select_post(app, "小区夜间施工噪音扰民")
+    assert "标题：小区夜间施工噪音扰民" in texts(app)
+    app.button(key="monitor_escalate").click().run()
+    assert app.warning and "尚未立案" in app.warning[0].value
+
+    app.button(key="monitor_open").click().run()
+    assert not app.exception
+    expected = ticket_id_for_post(post["id"])
+    assert app.success[0].value == f"已立案，工单编号 {expected}。"
+    engine = engine_from_settings(Settings(home=home))
+    [ticket] = unit_worklist(engine, "城管执法局")
+    assert (ticket["id"], ticket["source"], ticket["status"]) == (expected, "board", "待签收")
+    assert posts(app)["台账"].tolist()[0] == expected
+    assert any(info.value == f"该帖子已有工单 {expected}。" for info in app.info)
+
+    app.button(key="monitor_open").click().run()
+    assert any(info.value == f"该帖子已有工单 {expected}，未重复立案。" for info in app.info)
+    assert len(unit_worklist(engine, "城管执法局")) == 1
+
+    app.button(key="monitor_escalate").click().run()
+    assert app.success[0].value == f"已升级（督办）工单 {expected}，累计督办 1 次。"
+    assert unit_worklist(engine, "城管执法局")[0]["escalations"] == 1
+    engine.dispose()
+
+
+def test_the_selection_follows_its_post_when_a_new_post_arrives(home: Path) -> None:
+    now = datetime.now(CHINA_TZ)
+    write_archive(home / "archive.db", sample_posts(now))
+    app = select_post(open_monitor(home), "咨询公积金提取流程")
+    write_archive(home / "archive.db", [enriched_post("new", title="刚刚发布", published_at=now)])
+    import streamlit as st
+
+    st.cache_data.clear()  # as if the cache had expired before the next refresh
+    app.run()
+    assert posts(app)["标题"].tolist()[0] == "刚刚发布"
+    assert "标题：咨询公积金提取流程" in texts(app)
+    assert app.session_state["monitor_posts"]["selection"]["rows"] == [3]
+
+
+def test_untrusted_post_text_is_only_ever_plain_text(home: Path) -> None:
+    now = datetime.now(CHINA_TZ)
+    hostile = enriched_post(
+        "evil", source="weibo", title="", text=UNTRUSTED, published_at=now - timedelta(minutes=5), risk=95
+    )
+    hostile["url"] = "http://evil.example/post"
+    write_archive(home / "archive.db", [hostile, *sample_posts(now)])
+    app = select_post(open_monitor(home), "—")
+    table = posts(app)
+    assert table["摘要"].tolist()[0] == UNTRUSTED and table["链接"].tolist()[0] == "http://evil.example/post"
+    shown = texts(app)
+    assert f"正文：{UNTRUSTED}" in shown and "链接：http://evil.example/post" in shown
+    assert any(UNTRUSTED[:40] in text for text in shown)  # the high-risk alert, as text
+    markup = [
+        *app.markdown, *app.caption, *app.title, *app.header, *app.subheader, *app.info, *app.success,
+        *app.warning, *app.error, *app.metric, *app.expander,
+    ]  # fmt: skip
+    for element in markup:
+        value = str(getattr(element, "value", "") or getattr(element, "label", ""))
+        assert not LINK.search(value), value
+    # The link column is a text column: nothing in the grid is a followable link.
+    frame = next(frame for frame in app.dataframe if frame.key == "monitor_posts")
+    config = json.loads(frame.proto.columns or "{}")
+    assert "link" not in json.dumps(config).lower()
+
+
+def test_an_empty_archive_shows_the_waiting_message(home: Path) -> None:
+    EmbeddedArchive(home / "archive.db").close()
+    app = open_monitor(home)
+    assert app.info[0].value.startswith("暂无数据")
+    assert not app.dataframe and not app.metric and not app.button
+
+
+def test_a_missing_archive_shows_the_waiting_message_and_creates_nothing(home: Path) -> None:
+    app = open_monitor(home)
+    assert app.info[0].value.startswith("暂无数据")
+    assert not (home / "archive.db").exists()
