@@ -35,6 +35,68 @@ def unit_worklist(engine: Engine, unit: str, *, limit: int = 100) -> list[dict[s
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
+_PAGE_COLUMNS = (
+    t.tickets.c.id, t.tickets.c.unit, t.tickets.c.ticket_class, t.tickets.c.status, t.tickets.c.summary,
+    t.tickets.c.source, t.tickets.c.found_at, t.tickets.c.sign_due_at, t.tickets.c.respond_due_at,
+    t.tickets.c.due_at, t.tickets.c.provisional, t.tickets.c.signed_at, t.tickets.c.answered_at,
+    t.tickets.c.closed_at, t.tickets.c.escalations, t.tickets.c.version,
+)  # fmt: skip
+
+
+def _scope(unit: str | None, include_closed: bool) -> list[Any]:
+    conditions: list[Any] = []
+    if unit is not None:
+        conditions.append(t.tickets.c.unit == unit)
+    if not include_closed:
+        live = [s.value for s in OPEN_STATUSES] + [TicketStatus.ANSWERED.value]
+        conditions.append(t.tickets.c.status.in_(live))
+    return conditions
+
+
+def ticket_page(
+    engine: Engine, *, unit: str | None, include_closed: bool = False, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """One page of tickets by deadline: one unit's (``None``: every unit's), unclosed unless asked.
+
+    The earliest due moment comes first; paused tickets (no due moment) follow, and closed tickets,
+    when included, come last. ``limit`` and ``offset`` are applied by the database, so a page costs
+    the same at 100 tickets as at 100,000.
+    """
+    c = t.tickets.c
+    order: list[Any] = [c.status == TicketStatus.CLOSED.value] if include_closed else []
+    query = (
+        select(*_PAGE_COLUMNS)
+        .where(*_scope(unit, include_closed))
+        .order_by(*order, c.due_at.is_(None), c.due_at, c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def ticket_count(engine: Engine, *, unit: str | None, include_closed: bool = False) -> int:
+    """How many tickets :func:`ticket_page` pages through for the same scope."""
+    query = select(func.count()).select_from(t.tickets).where(*_scope(unit, include_closed))
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def ticket_units(engine: Engine) -> list[str]:
+    """Every unit that holds a ticket, by name (read from the unit index, not the rows)."""
+    query = select(t.tickets.c.unit).distinct().order_by(t.tickets.c.unit)
+    with engine.connect() as connection:
+        return [str(unit) for unit in connection.execute(query).scalars()]
+
+
+def ticket_post_ids(engine: Engine, ticket_id: str, *, limit: int = 50) -> list[str]:
+    """The posts on a ticket: the one that opened it and those merged into it (并单), by id."""
+    links = t.ticket_posts.c
+    query = select(links.post_id).where(links.ticket_id == ticket_id).order_by(links.post_id).limit(limit)
+    with engine.connect() as connection:
+        return [str(post_id) for post_id in connection.execute(query).scalars()]
+
+
 @dataclass(frozen=True)
 class UnitMetrics:
     """A unit's figures over the tickets opened in a period; a rate is None when nothing counts."""

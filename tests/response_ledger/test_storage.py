@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import types
 from datetime import date
 
 import pytest
@@ -105,9 +107,12 @@ def test_two_interleaved_units_of_work_one_wins_and_the_other_conflicts(engine: 
 
 @pytest.mark.slow
 def test_two_staff_in_two_processes_signing_at_once_one_succeeds_the_other_conflicts(
-    ledger_db: LedgerDb, engine: Engine
+    ledger_db: LedgerDb, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticket_id = _open(engine)
+    # A spawned child re-runs the parent's __main__; after an AppTest in this process that is
+    # AppTest's throwaway script, which dies outside AppTest. The children need nothing from it.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(2), context.Queue()
     workers = [

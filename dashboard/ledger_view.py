@@ -1,0 +1,325 @@
+"""What the 回应台账 and 系统管理 pages show of the ledger — pure functions with ``now`` passed in.
+
+Who may do what to a ticket, countdowns and overdue markers, masking of personal data, and the
+tables the pages draw. Every cell is plain text for ``st.dataframe`` or ``st.text``, never markdown:
+summaries, post text, comments and unit names may all come from the public.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from crawlers.normalise import mask_text
+from dashboard.auth import SEES_PERSONAL_DATA, Role, User
+from dashboard.labels import EMPTY, SOURCE_LABELS, label
+from response_ledger.calendar import HolidayEntry, china_time
+from response_ledger.deadlines import Rule, RuleKind
+from response_ledger.errors import RuleError
+from response_ledger.model import Event
+from response_ledger.policy import Policy
+from response_ledger.workflow import ACTION_LABELS, Action, TicketStatus, target_of
+from stream.messages import EnrichedPost, parse_time
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+# A ticket whose limit ends within a day is due soon (the duty monitor warns at the same point).
+DUE_SOON = timedelta(hours=24)
+OVERDUE, DUE_SOON_MARK, PAUSED, CLOSED = "🔴 已超期", "🟠 即将到期", "⏸ 暂停计时", "✅ 已办结"
+
+# Which steps each role takes from this page; the transition table then decides which of them the
+# ticket's status allows. Staff work their unit's tickets; the duty officer dispatches (改派), chases
+# (督办) and calls back (回访, 重办); a leader decides extensions and chases; an admin may do any step.
+# 提醒 and 并单 are the system's own steps (reminders, intake) and are never offered.
+STAFF_ACTIONS = (
+    Action.SIGN, Action.RESPOND, Action.REQUEST_EXTENSION, Action.PAUSE, Action.RESUME, Action.CLOSE,
+    Action.RETURN,
+)  # fmt: skip
+DUTY_ACTIONS = (Action.REASSIGN, Action.ESCALATE, Action.FOLLOW_UP, Action.REOPEN)
+LEADER_ACTIONS = (Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION, Action.ESCALATE)
+ROLE_ACTIONS: dict[Role, tuple[Action, ...]] = {
+    Role.STAFF: STAFF_ACTIONS,
+    Role.DUTY: DUTY_ACTIONS,
+    Role.LEADER: LEADER_ACTIONS,
+    Role.ADMIN: tuple(dict.fromkeys((*STAFF_ACTIONS, *DUTY_ACTIONS, *LEADER_ACTIONS))),
+    Role.ANALYST: (),
+}
+
+LIST_COLUMNS = (
+    "标记",
+    "工单编号",
+    "当前状态",
+    "剩余时间",
+    "办理时限",
+    "当前环节",
+    "摘要",
+    "责任单位",
+    "来源",
+    "发现时间",
+)
+POST_COLUMNS = ("发布时间", "来源", "渠道", "标题", "正文", "链接")
+EVENT_COLUMNS = ("序号", "时间", "操作", "办理人", "说明", "附加信息")
+HOLIDAY_COLUMNS = ("日期", "星期", "类型", "名称")
+WEEKDAYS = "一二三四五六日"
+# The dashboard's own names for the archive's sources, plus the ledger's own two (ledger_book's
+# labels are the office layout's; importing them would load openpyxl with every page).
+TICKET_SOURCES = {**SOURCE_LABELS, "manual": "人工登记", "import": "导入"}
+
+
+def scope_unit(user: User, picked: str | None) -> str | None:
+    """The unit whose tickets ``user`` sees: staff always their own, others the one they picked."""
+    return user.unit if user.role is Role.STAFF else picked
+
+
+def may_handle(user: User, ticket_unit: str) -> bool:
+    """Whether ``user`` may see and act on a ticket of ``ticket_unit`` (staff: their unit's only)."""
+    return user.role is not Role.STAFF or (user.unit is not None and user.unit == ticket_unit)
+
+
+def allowed_actions(role: Role, status: TicketStatus) -> list[Action]:
+    """The steps ``role`` may take on a ticket in ``status``, in the role's order."""
+    return [action for action in ROLE_ACTIONS.get(role, ()) if target_of(action, status) is not None]
+
+
+def shows_personal_data(role: Role) -> bool:
+    """Whether ``role`` sees phone and ID numbers in full (everyone else sees them masked)."""
+    return role in SEES_PERSONAL_DATA
+
+
+def masked(text: str | None, mask: bool) -> str:
+    """``text`` with mobile and ID numbers masked when ``mask``; ``—`` for nothing."""
+    if not text:
+        return EMPTY
+    return mask_text(text) if mask else text
+
+
+def shown_time(moment: datetime | None) -> str:
+    """A moment as China time text, ``—`` for none."""
+    return EMPTY if moment is None else china_time(moment).strftime(TIME_FORMAT)
+
+
+def countdown(due: datetime | None, now: datetime) -> str:
+    """Time left to ``due`` as staff say it: ``剩余 1天3小时``, ``已超期 5小时``, ``暂停计时``."""
+    if due is None:
+        return "暂停计时"
+    left = due - now
+    words = _span(abs(left))
+    return f"剩余 {words}" if left >= timedelta(0) else f"已超期 {words}"
+
+
+def _span(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
+    return f"{max(minutes, 1)}分钟"
+
+
+def is_overdue(row: Mapping[str, Any], now: datetime) -> bool:
+    """Past its 办理时限 and not closed (as the 台账's 是否超期 and the 超期数 metric count it)."""
+    due = row["due_at"]
+    return due is not None and row["status"] != TicketStatus.CLOSED.value and now > due
+
+
+def pending_limit(row: Mapping[str, Any]) -> tuple[str, datetime | None]:
+    """The limit the ticket is working towards: 签收 until signed, then 答复, then 办结."""
+    if row["signed_at"] is None and row["sign_due_at"] is not None:
+        return "签收", row["sign_due_at"]
+    if row["answered_at"] is None and row["respond_due_at"] is not None:
+        return "答复", row["respond_due_at"]
+    return "办结", row["due_at"]
+
+
+def marker(row: Mapping[str, Any], now: datetime) -> str:
+    """The row's flag: overdue, due soon (its pending limit), paused, closed or nothing."""
+    if row["status"] == TicketStatus.CLOSED.value:
+        return CLOSED
+    if is_overdue(row, now):
+        return OVERDUE
+    if row["due_at"] is None:
+        return PAUSED
+    _, pending = pending_limit(row)
+    if pending is not None and pending - now < DUE_SOON:
+        return DUE_SOON_MARK
+    return ""
+
+
+def ticket_table(rows: Sequence[Mapping[str, Any]], now: datetime, *, mask: bool) -> pd.DataFrame:
+    """The list of tickets, in the given order, one plain-text row each."""
+    out = []
+    for row in rows:
+        closed = row["status"] == TicketStatus.CLOSED.value
+        stage, pending = pending_limit(row)
+        due = shown_time(row["due_at"]) + ("（暂定）" if row["provisional"] and row["due_at"] else "")
+        out.append(
+            (
+                marker(row, now),
+                row["id"],
+                row["status"],
+                "已办结" if closed else countdown(row["due_at"], now),
+                due if row["due_at"] is not None else "暂停计时",
+                EMPTY if closed else f"{stage}：{countdown(pending, now)}",
+                masked(row["summary"], mask),
+                row["unit"],
+                label(TICKET_SOURCES, row["source"]),
+                shown_time(row["found_at"]),
+            )
+        )
+    return pd.DataFrame(out, columns=list(LIST_COLUMNS))
+
+
+def highlight_overdue(table: pd.DataFrame) -> Any:
+    """A Styler that paints overdue rows red (the marker column says it in words too)."""
+    overdue = "background-color: #fde2e1; color: #a61b1b"
+
+    def paint(row: pd.Series) -> list[str]:
+        return [overdue if row["标记"] == OVERDUE else ""] * len(row)
+
+    return table.style.apply(paint, axis=1)
+
+
+def posts_table(posts: Iterable[EnrichedPost], *, mask: bool) -> pd.DataFrame:
+    """The posts on a ticket, oldest first, their text as plain cells."""
+    rows = [
+        (
+            shown_time(parse_time(post["published_at"])) if post.get("published_at") else EMPTY,
+            label(SOURCE_LABELS, post.get("source")),
+            post.get("channel") or EMPTY,
+            masked(post.get("title"), mask),
+            masked(post.get("text"), mask),
+            post.get("url") or EMPTY,
+        )
+        for post in posts
+    ]
+    return pd.DataFrame(sorted(rows, key=lambda r: r[0]), columns=list(POST_COLUMNS))
+
+
+_DATA_LABELS = {
+    "unit": "改派至",
+    "from_unit": "原单位",
+    "amount": "时长",
+    "satisfaction": "满意度",
+    "post_id": "帖子",
+}
+
+
+def events_table(events: Sequence[Event], *, mask: bool) -> pd.DataFrame:
+    """A ticket's whole history, in order: who did what, when, and what they wrote."""
+    rows = []
+    for event in events:
+        extra = "；".join(
+            f"{name}：{rule_text(value) if key == 'amount' else value}"
+            for key, name in _DATA_LABELS.items()
+            if (value := event.data.get(key)) and not (key == "post_id" and event.action is Action.OPEN)
+        )
+        rows.append(
+            (
+                event.seq,
+                shown_time(event.at),
+                ACTION_LABELS.get(event.action, event.action.value),
+                event.actor,
+                masked(event.comment, mask),
+                extra or EMPTY,
+            )
+        )
+    return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+
+
+_KIND_WORDS = {
+    RuleKind.HOURS: "{}小时",
+    RuleKind.WORKDAYS: "{}个工作日",
+    RuleKind.DAYS: "{}日",
+    RuleKind.MONTHS: "{}个月",
+}
+
+
+def rule_text(rule: Rule | str | None) -> str:
+    """A limit as staff read it: ``hours:48`` → ``48小时``, ``workdays:20`` → ``20个工作日``."""
+    if rule is None:
+        return EMPTY
+    if isinstance(rule, str):
+        try:
+            parsed = Rule.parse(rule)
+        except RuleError:
+            return rule
+    else:
+        parsed = rule
+    return _KIND_WORDS[parsed.kind].format(parsed.amount)
+
+
+def kind_word(rule: Rule) -> str:
+    """The counting unit of ``rule`` in words: 小时, 个工作日, 日 or 个月."""
+    return _KIND_WORDS[rule.kind].format("")
+
+
+def policy_table(policy: Policy) -> pd.DataFrame:
+    """One row per ticket class with its limits in words."""
+    rows = [
+        (
+            item.title,
+            name,
+            rule_text(item.limits.sign),
+            rule_text(item.limits.respond),
+            rule_text(item.limits.close),
+            rule_text(item.limits.max_extension) if item.limits.max_extension else "不允许延期",
+        )
+        for name, item in policy.classes.items()
+    ]
+    return pd.DataFrame(rows, columns=["类别", "代码", "签收时限", "答复时限", "办结时限", "最长延期"])
+
+
+def intake_table(policy: Policy) -> pd.DataFrame:
+    """How intake picks a class: which posts open which class of ticket."""
+    titles = {name: item.title for name, item in policy.classes.items()}
+    rules = policy.intake
+    rows = [(f"12345 {kind}类工单", titles[name]) for kind, name in rules.hotline_classes.items()]
+    rows += [
+        ("12345 其他工单", titles[rules.hotline_default_class]),
+        ("未回复的网站留言" if rules.board_unanswered else "网站留言（未启用）", titles[rules.board_class]),
+        (f"职责内微博（风险 ≥ {rules.weibo_min_risk}）", titles[rules.opinion_class]),
+        (f"职责内新闻（风险 ≥ {rules.news_min_risk}）", titles[rules.opinion_class]),
+        (f"风险 ≥ {rules.major_incident_risk} 的舆情", titles[rules.major_class]),
+        ("无法确定责任单位时", f"交 {rules.default_unit}"),
+    ]
+    return pd.DataFrame(rows, columns=["来源及条件", "工单类别"])
+
+
+def parse_day(text: str) -> date:
+    """A day typed as ``YYYY-MM-DD``; a ``ValueError`` with a Chinese message otherwise."""
+    value = text.strip()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"日期“{value or '（空）'}”无法识别，请按 YYYY-MM-DD 填写，如 2027-01-01。"
+        ) from None
+
+
+def holiday_table(entries: Iterable[HolidayEntry]) -> pd.DataFrame:
+    """The admin's holiday table, by day."""
+    rows = [
+        (
+            entry.day.isoformat(),
+            "星期" + WEEKDAYS[entry.day.weekday()],
+            "调休上班" if entry.is_workday else "放假",
+            entry.name or EMPTY,
+        )
+        for entry in entries
+    ]
+    return pd.DataFrame(rows, columns=list(HOLIDAY_COLUMNS))
+
+
+BOOK_TEXT_COLUMNS = (3, 8)  # 舆情/诉求摘要 and 答复内容 in ledger_book.COLUMNS
+
+
+def masked_book_rows(rows: Iterable[list[str]], mask: bool) -> Iterator[list[str]]:
+    """The 台账 rows with the free-text columns masked when ``mask``."""
+    for row in rows:
+        if mask:
+            row = [mask_text(v) if i in BOOK_TEXT_COLUMNS else v for i, v in enumerate(row)]
+        yield row

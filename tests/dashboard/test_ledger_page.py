@@ -1,0 +1,310 @@
+"""回应台账 through AppTest against a real SQLite ledger and embedded archive, plus its pure helpers."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from dashboard.auth import Role, User
+from dashboard.ledger_view import (
+    OVERDUE,
+    allowed_actions,
+    countdown,
+    may_handle,
+    parse_day,
+    rule_text,
+    scope_unit,
+)
+from response_ledger import services
+from response_ledger.policy import load_policy
+from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
+from response_ledger.workflow import Action, TicketStatus
+from stream.messages import CHINA_TZ, EnrichedPost
+from tests.dashboard.samples import enriched_post, write_archive
+from yuqing.settings import Settings
+
+TIMEOUT_S = 60
+POLICY = load_policy()
+UNIT_A, UNIT_B = "区住房和城乡建设局", "区交通运输局"
+STAFF_A = User("staff1", "办理员甲", Role.STAFF, UNIT_A)
+DUTY = User("duty1", "值班员甲", Role.DUTY)
+UNTRUSTED = "<script>alert(1)</script> [link](http://x) 请联系 13812345678"
+PHONE, MASKED_PHONE = "13812345678", "138****5678"
+
+
+def _page(home: str, ledger_url: str) -> None:
+    from pathlib import Path as _Path
+
+    import streamlit as st
+
+    from dashboard.app_pages import ledger
+    from yuqing.settings import Settings as _Settings
+
+    ledger.render(_Settings(home=_Path(home), ledger_url=ledger_url), st.session_state.get("user"))
+
+
+def open_page(home: Path, user: User = STAFF_A, *, ledger_url: str = "") -> AppTest:
+    app = AppTest.from_function(_page, args=(str(home), ledger_url), default_timeout=TIMEOUT_S)
+    app.session_state["user"] = user
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def _open(engine: Engine, post: EnrichedPost, unit: str, ticket_class: str, start: datetime) -> str:
+    with SqlUnitOfWork(engine) as uow:
+        ticket = services.new_ticket(
+            uow, POLICY, ticket_class=ticket_class, source=post["source"], summary=post["title"], unit=unit,
+            found_at=start, start=start, actor="值班员", post_id=post["id"], event_key=post["event_id"],
+        )  # fmt: skip
+        uow.commit()
+    return ticket.id
+
+
+class Seeded:
+    """The ids of the seeded tickets: two of unit A (one overdue), one of unit B."""
+
+    def __init__(self, home: Path) -> None:
+        now = datetime.now(CHINA_TZ)
+        fresh = enriched_post("a1", title=f"噪音扰民，来电 {PHONE}", text=UNTRUSTED, published_at=now)
+        late = enriched_post("a2", title="燃气泄漏隐患", published_at=now - timedelta(days=3))
+        other = enriched_post("b1", title="公交站台破损", published_at=now)
+        write_archive(home / "archive.db", [fresh, late, other])
+        self.engine = engine_from_settings(Settings(home=home))
+        self.fresh = _open(self.engine, fresh, UNIT_A, "12345-complaint", now - timedelta(hours=1))
+        # 12345 应急: closed within 24 hours; opened three days ago, so it is overdue.
+        self.late = _open(self.engine, late, UNIT_A, "12345-emergency", now - timedelta(days=3))
+        self.other = _open(self.engine, other, UNIT_B, "12345-complaint", now - timedelta(hours=2))
+
+    def status(self, ticket_id: str) -> tuple[TicketStatus, int, list[tuple[Action, str, str]]]:
+        with SqlUnitOfWork(self.engine) as uow:
+            ticket = uow.tickets.get(ticket_id)
+        return ticket.status, ticket.version, [(e.action, e.actor, e.comment) for e in ticket.events]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def seeded(home: Path) -> Iterator[Seeded]:
+    made = Seeded(home)
+    yield made
+    made.engine.dispose()
+
+
+def test_staff_see_only_their_own_units_tickets_most_urgent_first(home: Path, seeded: Seeded) -> None:
+    app = open_page(home)
+    table = app.dataframe[0].value
+    assert list(table["工单编号"]) == [seeded.late, seeded.fresh]
+    assert set(table["责任单位"]) == {UNIT_A}
+    options = app.selectbox(key="ledger_ticket").options
+    assert not [o for o in options if seeded.other in o]
+    assert app.text_input(key="ledger_own_unit").value == UNIT_A
+    assert "ledger_unit" not in [box.key for box in app.selectbox]
+
+
+def test_overdue_tickets_carry_the_red_marker_and_a_countdown(home: Path, seeded: Seeded) -> None:
+    table = open_page(home).dataframe[0].value
+    rows = {row["工单编号"]: row for _, row in table.iterrows()}
+    assert rows[seeded.late]["标记"] == OVERDUE and rows[seeded.late]["剩余时间"].startswith("已超期 ")
+    assert rows[seeded.fresh]["标记"] != OVERDUE and rows[seeded.fresh]["剩余时间"].startswith("剩余 ")
+    assert rows[seeded.fresh]["当前环节"].startswith("签收：剩余 ")
+
+
+def test_other_roles_pick_a_unit_or_see_every_unit(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, DUTY)
+    assert set(app.dataframe[0].value["工单编号"]) == {seeded.fresh, seeded.late, seeded.other}
+    app.selectbox(key="ledger_unit").set_value(UNIT_B).run()
+    assert list(app.dataframe[0].value["工单编号"]) == [seeded.other]
+
+
+def test_a_ticket_shows_its_posts_as_plain_text_and_its_history(home: Path, seeded: Seeded) -> None:
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    assert not app.exception
+    posts = app.dataframe[2].value
+    assert list(posts["正文"]) == [UNTRUSTED]  # staff call back: the number is shown in full
+    history = app.dataframe[3].value
+    assert list(history["操作"]) == ["立单"] and list(history["办理人"]) == ["值班员"]
+    shown = [*app.markdown, *app.caption, *app.title, *app.subheader, *app.info, *app.success, *app.error]
+    for element in shown:
+        assert "<script" not in str(element.value) and "](http" not in str(element.value), element.value
+
+
+def test_roles_without_the_need_see_phone_numbers_masked(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, DUTY)
+    summaries = " ".join(app.dataframe[0].value["摘要"])
+    assert MASKED_PHONE in summaries and PHONE not in summaries
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    assert (
+        MASKED_PHONE in app.dataframe[2].value["正文"][0] and PHONE not in app.dataframe[2].value["正文"][0]
+    )
+
+
+def test_signing_a_ticket_changes_its_state_and_history(home: Path, seeded: Seeded) -> None:
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["签收", "退回"]
+    app.text_area(key=f"ledger_comment_{seeded.fresh}").input("已收到，马上处理")
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert not app.exception and not app.error
+    assert app.success[0].value == f"已签收工单 {seeded.fresh}，当前状态：办理中。"
+    status, version, events = seeded.status(seeded.fresh)
+    assert (status, version) == (TicketStatus.IN_PROGRESS, 2)
+    assert events[-1] == (Action.SIGN, "办理员甲（staff1）", "已收到，马上处理")
+    assert list(app.dataframe[3].value["操作"]) == ["立单", "签收"]
+    # The same form now offers the next steps of 办理中.
+    assert "答复" in app.selectbox(key=f"ledger_action_{seeded.fresh}").options
+
+
+def test_answering_without_text_is_refused_with_the_ledgers_reason(home: Path, seeded: Seeded) -> None:
+    with SqlUnitOfWork(seeded.engine) as uow:
+        services.act(uow, seeded.fresh, Action.SIGN, actor="办理员乙", now=datetime.now(CHINA_TZ))
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    app.selectbox(key=f"ledger_action_{seeded.fresh}").set_value(Action.RESPOND).run()
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert app.error and "答复须填写答复内容" in app.error[0].value
+    assert seeded.status(seeded.fresh)[0] is TicketStatus.IN_PROGRESS
+
+
+def test_a_stale_form_is_refused_with_the_conflict_message(home: Path, seeded: Seeded) -> None:
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    with SqlUnitOfWork(seeded.engine) as uow:  # a colleague signs it meanwhile
+        services.act(
+            uow, seeded.fresh, Action.SIGN, actor="办理员乙", now=datetime.now(CHINA_TZ), comment="我来"
+        )
+    app.selectbox(key=f"ledger_action_{seeded.fresh}").set_value(Action.RETURN)
+    app.text_area(key=f"ledger_comment_{seeded.fresh}").input("不属于本单位")
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["该工单已被他人修改，请刷新后重试。"]
+    status, version, events = seeded.status(seeded.fresh)
+    assert (status, version) == (TicketStatus.IN_PROGRESS, 2)
+    assert events[-1] == (Action.SIGN, "办理员乙", "我来")
+    # The typed text is kept for the retry, and the refreshed page shows the colleague's step.
+    assert app.text_area(key=f"ledger_comment_{seeded.fresh}").value == "不属于本单位"
+    assert list(app.dataframe[3].value["办理人"]) == ["值班员", "办理员乙"]
+
+
+def test_a_duty_officer_reassigns_and_the_ticket_moves_unit(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, DUTY)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["改派", "督办"]
+    app.selectbox(key=f"ledger_to_{seeded.fresh}").set_value(UNIT_B)
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert app.success, [e.value for e in app.error]
+    with SqlUnitOfWork(seeded.engine) as uow:
+        assert uow.tickets.get(seeded.fresh).unit == UNIT_B
+    staff = open_page(home)
+    assert list(staff.dataframe[0].value["工单编号"]) == [seeded.late]
+
+
+def test_the_export_holds_only_what_the_user_may_see(home: Path, seeded: Seeded) -> None:
+    from dashboard.app_pages.ledger import workbook
+
+    app = open_page(home)
+    assert app.get("download_button"), "the page offers the 台账 export"
+    book = load_workbook(io.BytesIO(workbook(seeded.engine, unit=UNIT_A, mask=True)), read_only=True)
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][:5] == ("序号", "来源", "发现时间", "舆情/诉求摘要", "责任单位")
+    assert {row[4] for row in rows[1:]} == {UNIT_A} and len(rows) == 3
+    assert not [row for row in rows if PHONE in str(row[3])]
+    assert [row for row in rows if MASKED_PHONE in str(row[3])]
+
+
+def test_an_analyst_may_not_open_the_ledger(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, User("analyst1", "分析员甲", Role.ANALYST))
+    assert app.error[0].value == "无权访问此页面。" and not app.dataframe
+
+
+def test_staff_without_a_unit_see_a_message_not_every_unit(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, User("staff0", "无单位", Role.STAFF))
+    assert "未设置所属单位" in app.error[0].value and not app.dataframe
+
+
+def test_a_missing_or_empty_ledger_is_a_friendly_message(home: Path) -> None:
+    app = open_page(home)
+    assert app.info[0].value.startswith("台账里还没有工单") and not app.dataframe
+    engine_from_settings(Settings(home=home)).dispose()  # migrated, still empty
+    app = open_page(home, DUTY)
+    assert app.info[0].value.startswith("台账里还没有工单") and not app.dataframe
+
+
+def test_an_unreachable_ledger_is_an_error_in_chinese(home: Path) -> None:
+    app = open_page(home, ledger_url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    assert app.error[0].value == "台账数据库暂时无法连接，请稍后再试；若持续出现，请联系管理员。"
+
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=CHINA_TZ)
+
+
+@pytest.mark.parametrize(
+    ("due", "shown"),
+    [
+        (NOW + timedelta(days=1, hours=3, minutes=20), "剩余 1天3小时"),
+        (NOW + timedelta(hours=2, minutes=5), "剩余 2小时5分钟"),
+        (NOW + timedelta(seconds=20), "剩余 1分钟"),
+        (NOW - timedelta(hours=5), "已超期 5小时"),
+        (NOW - timedelta(days=2), "已超期 2天"),
+        (None, "暂停计时"),
+    ],
+)
+def test_countdowns_read_as_staff_say_them(due: datetime | None, shown: str) -> None:
+    assert countdown(due, NOW) == shown
+
+
+def test_each_role_is_offered_only_its_steps_that_the_status_allows() -> None:
+    assert allowed_actions(Role.STAFF, TicketStatus.PENDING_SIGN) == [Action.SIGN, Action.RETURN]
+    assert allowed_actions(Role.LEADER, TicketStatus.EXTENSION_REQUESTED) == [
+        Action.APPROVE_EXTENSION,
+        Action.REJECT_EXTENSION,
+        Action.ESCALATE,
+    ]
+    assert allowed_actions(Role.ANALYST, TicketStatus.IN_PROGRESS) == []
+    assert allowed_actions(Role.STAFF, TicketStatus.CLOSED) == []
+    assert Action.MERGE not in allowed_actions(Role.ADMIN, TicketStatus.IN_PROGRESS)
+
+
+def test_staff_scope_is_their_unit_whatever_they_pick() -> None:
+    assert scope_unit(STAFF_A, UNIT_B) == UNIT_A and scope_unit(DUTY, UNIT_B) == UNIT_B
+    assert may_handle(STAFF_A, UNIT_A) and not may_handle(STAFF_A, UNIT_B) and may_handle(DUTY, UNIT_B)
+    assert not may_handle(User("s0", "无单位", Role.STAFF), UNIT_A)
+
+
+def test_limits_and_days_read_in_chinese() -> None:
+    assert [rule_text(r) for r in ("hours:48", "workdays:20", "days:7", "months:3")] == [
+        "48小时",
+        "20个工作日",
+        "7日",
+        "3个月",
+    ]
+    assert parse_day(" 2027-01-01 ").isoformat() == "2027-01-01"
+    with pytest.raises(ValueError, match=re.escape("请按 YYYY-MM-DD 填写")):
+        parse_day("2027-02-30")
+
+
+def test_a_long_list_is_paged_by_the_database(home: Path, seeded: Seeded) -> None:
+    now = datetime.now(CHINA_TZ)
+    with SqlUnitOfWork(seeded.engine) as uow:
+        for n in range(53):
+            services.new_ticket(
+                uow, POLICY, ticket_class="12345-complaint", source="board", summary=f"留言{n}", unit=UNIT_A,
+                found_at=now, start=now, actor="值班员", post_id=f"board:demo:{n}",
+            )  # fmt: skip
+        uow.commit()
+    app = open_page(home)
+    assert len(app.dataframe[0].value) == 50 and "共 55 件" in app.caption[0].value
+    app.number_input(key="ledger_page").set_value(2).run()
+    assert len(app.dataframe[0].value) == 5 and "第 2/2 页" in app.caption[0].value

@@ -1,0 +1,78 @@
+"""The dashboard's ticket list queries on SQLite and PostgreSQL: scope, order, paging, posts."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from response_ledger import services
+from response_ledger.policy import load_policy
+from response_ledger.queries import ticket_count, ticket_page, ticket_post_ids, ticket_units
+from response_ledger.unit_of_work import SqlUnitOfWork
+from response_ledger.workflow import Action
+from tests.response_ledger.samples import at
+
+POLICY = load_policy()
+UNIT_A, UNIT_B = "区住房和城乡建设局", "区交通运输局"
+
+
+def _open(
+    uow: SqlUnitOfWork, name: str, unit: str, opened: str, ticket_class: str = "12345-complaint"
+) -> str:
+    return services.new_ticket(
+        uow, POLICY, ticket_class=ticket_class, source="hotline", summary=f"诉求{name}", unit=unit,
+        found_at=at(opened), start=at(opened), actor="值班员", post_id=f"hotline:demo:{name}",
+    ).id  # fmt: skip
+
+
+def _seed(engine: Engine) -> dict[str, str]:
+    with SqlUnitOfWork(engine) as uow:
+        ids = {
+            "late": _open(uow, "late", UNIT_A, "2026-09-01T09:00"),
+            "soon": _open(uow, "soon", UNIT_A, "2026-09-01T10:00", "12345-emergency"),
+            "paused": _open(uow, "paused", UNIT_A, "2026-09-01T08:00"),
+            "closed": _open(uow, "closed", UNIT_A, "2026-08-01T09:00"),
+            "other": _open(uow, "other", UNIT_B, "2026-09-01T09:00"),
+        }
+        uow.commit()
+        for action in (Action.SIGN, Action.PAUSE):
+            services.act(uow, ids["paused"], action, actor="李四", now=at("2026-09-02T09:00"))
+        for action, comment in ((Action.SIGN, ""), (Action.RESPOND, "已处理"), (Action.CLOSE, "")):
+            services.act(
+                uow, ids["closed"], action, actor="李四", now=at("2026-08-03T09:00"), comment=comment
+            )
+        # A repeat request merged into the late ticket (并单) is one of its posts.
+        uow.tickets.link_post("hotline:demo:repeat", ids["late"])
+        services.act(uow, ids["late"], Action.MERGE, actor="系统", now=at("2026-09-02T09:00"),
+                     data={"post_id": "hotline:demo:repeat"})  # fmt: skip
+    return ids
+
+
+def test_a_units_page_lists_its_unclosed_tickets_by_deadline_paused_last(engine: Engine) -> None:
+    ids = _seed(engine)
+    rows = ticket_page(engine, unit=UNIT_A)
+    assert [r["id"] for r in rows] == [ids["soon"], ids["late"], ids["paused"]]
+    assert {r["unit"] for r in rows} == {UNIT_A} and rows[2]["due_at"] is None
+    assert ticket_count(engine, unit=UNIT_A) == 3
+
+
+def test_every_unit_and_closed_tickets_when_asked_closed_last(engine: Engine) -> None:
+    ids = _seed(engine)
+    rows = ticket_page(engine, unit=None, include_closed=True)
+    assert [r["id"] for r in rows][-2:] == [ids["paused"], ids["closed"]]
+    assert ticket_count(engine, unit=None) == 4 and ticket_count(engine, unit=None, include_closed=True) == 5
+
+
+def test_pages_are_cut_by_the_database(engine: Engine) -> None:
+    _seed(engine)
+    first = ticket_page(engine, unit=None, limit=2)
+    second = ticket_page(engine, unit=None, limit=2, offset=2)
+    assert len(first) == len(second) == 2
+    assert not {r["id"] for r in first} & {r["id"] for r in second}
+    assert ticket_page(engine, unit=None, limit=2, offset=4) == []
+
+
+def test_units_and_a_tickets_posts(engine: Engine) -> None:
+    ids = _seed(engine)
+    assert ticket_units(engine) == sorted([UNIT_A, UNIT_B])
+    assert ticket_post_ids(engine, ids["late"]) == ["hotline:demo:late", "hotline:demo:repeat"]
+    assert ticket_post_ids(engine, "YQ-none") == []
