@@ -17,6 +17,7 @@ COPY archive ./archive
 COPY dashboard ./dashboard
 COPY response_ledger ./response_ledger
 COPY bench ./bench
+COPY briefing ./briefing
 RUN pip install .
 # The default models are trained at build time from what the project ships, so every container of
 # this image classifies with the same model version.

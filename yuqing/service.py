@@ -48,6 +48,7 @@ def child_specs(settings: Settings) -> list[Child]:
         Child("worker-index", _yuqing("worker", "index")),
         Child("worker-ledger", _yuqing("worker", "ledger")),
         Child("crawl", _yuqing("crawl", "--every", str(settings.crawl_every_s))),
+        Child("briefing", _yuqing("briefing", "--at", settings.briefing_at)),
         Child("dashboard", streamlit_argv(settings)),
     ]
 

@@ -53,6 +53,10 @@ class Settings:
     author_salt: str = ""
     # A dashboard session idle longer than this signs out by itself.
     session_idle_minutes: int = 30
+    # The briefing template YAML (department, header, sections, recipients); the shipped one if unset.
+    briefing_template_file: Path | None = None
+    # When the scheduled briefing (舆情日报) is built each day, HH:MM in China time.
+    briefing_at: str = "07:30"
     log_level: str = "INFO"
     log_format: str = "text"
 

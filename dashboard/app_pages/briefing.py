@@ -1,15 +1,179 @@
-"""领导简报: placeholder until its page lands (being built in this session)."""
+"""领导简报: the 舆情日报 of a chosen date and period on screen, as a Word download, and the stored files.
+
+The briefing is computed once per date and period for ``TTL`` (shared by every session), from the
+same :func:`briefing.compute.compute_briefing` the scheduled file comes from, and laid out from the
+same outline. Post text reaches the screen only as plain text (``st.text``) or dataframe cells.
+The Word file is built only when the download button is pressed.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
+from briefing.errors import BriefingError
+from briefing.model import Briefing
+from briefing.outline import Heading, Image, Paragraph, Table, build_outline
+from briefing.period import period_of
+from briefing.schedule import briefings_dir, file_name
+from briefing.template import Template, load_template
+from dashboard import queries
 from dashboard.auth import Page, User
 from dashboard.session import require
+from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
+
+TTL = timedelta(minutes=5)
+PERIODS = {"day": "日报", "week": "周报", "month": "月报"}
+STORED_SHOWN = 30
+
+
+@st.cache_resource(show_spinner=False)
+def _template(settings: Settings) -> Template:
+    return load_template(settings.briefing_template_file)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def briefing_of(settings: Settings, day: date, kind: str) -> Briefing:
+    """The briefing of ``day``'s period of ``kind``, computed now (cached by date and period)."""
+    from briefing.compute import compute_briefing
+
+    ledger = queries.ledger_engine(settings)
+    return compute_briefing(
+        queries.archive(settings),
+        ledger,
+        period_of(day, kind),
+        now=datetime.now(CHINA_TZ),
+        template=_template(settings),
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def docx_of(settings: Settings, day: date, kind: str) -> bytes:
+    """The Word file of the same briefing (charts drawn with matplotlib)."""
+    from briefing.render import render
+
+    return render(briefing_of(settings, day, kind), ".docx")
 
 
 def render(settings: Settings, user: User | None) -> None:
     """Draw the page for a permitted user."""
     require(user, Page.BRIEFING)
     st.title("领导简报")
+    yesterday = datetime.now(CHINA_TZ).date() - timedelta(days=1)
+    left, right = st.columns(2)
+    day = left.date_input("简报日期", value=yesterday, key="briefing_date")
+    kind = right.selectbox("周期", list(PERIODS), format_func=PERIODS.__getitem__, key="briefing_period")
+    if not isinstance(day, date):
+        day = yesterday
+    if not queries.archive_exists(settings):
+        st.info("暂无数据：舆情库尚未建立。")
+    else:
+        _briefing(settings, day, kind)
+    _stored(settings)
+
+
+def _briefing(settings: Settings, day: date, kind: str) -> None:
+    try:
+        b = briefing_of(settings, day, kind)
+    except BriefingError:
+        st.error("舆情库或回应台账暂时无法读取，请稍后再试。")
+        return
+    st.subheader(f"{b.title}（{b.period.label}）")
+    st.caption(f"{b.department}　生成时间：{b.generated_at:%Y-%m-%d %H:%M}")
+    st.download_button(
+        "下载 Word 版（.docx）",
+        data=lambda: docx_of(settings, day, kind),
+        file_name=file_name(b.period),
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="briefing_docx",
+    )
+    if b.empty:
+        st.info("本期无舆情数据。")
+    _metrics(b)
+    for block in build_outline(b).blocks:
+        if isinstance(block, Heading):
+            st.subheader(block.text)
+        elif isinstance(block, Paragraph):
+            st.text(block.text)  # may quote post titles, topics and terms: plain text only
+        elif isinstance(block, Table):
+            frame = pd.DataFrame(list(block.rows), columns=list(block.headers))
+            st.dataframe(frame, hide_index=True, key=f"briefing_{block.name}")
+        elif isinstance(block, Image):
+            _chart(b, block.name)
+            st.caption(block.caption)
+
+
+def _metrics(b: Briefing) -> None:
+    h = b.headline
+    total, negative, in_remit = h.total, h.negative, h.in_remit
+
+    def share(part: int, whole: int) -> float | None:
+        return part / whole * 100 if whole else None
+
+    now_neg, before_neg = share(negative.current, total.current), share(negative.previous, total.previous)
+    now_remit, before_remit = share(in_remit.current, total.current), share(in_remit.previous, total.previous)
+    columns = st.columns(4)
+    columns[0].metric("舆情总量", f"{total.current}", f"{total.delta:+d} 条（较上期）")
+    columns[1].metric(
+        "负面占比",
+        "—" if now_neg is None else f"{now_neg:.1f}%",
+        None if now_neg is None or before_neg is None else f"{now_neg - before_neg:+.1f} 个百分点",
+        delta_color="inverse",
+    )
+    columns[2].metric(
+        "职责范围内占比",
+        "—" if now_remit is None else f"{now_remit:.1f}%",
+        None if now_remit is None or before_remit is None else f"{now_remit - before_remit:+.1f} 个百分点",
+    )
+    columns[3].metric("高风险帖子", f"{b.risks.count}")
+    if h.by_source:
+        from briefing.phrases import source_name
+
+        for column, (code, change) in zip(st.columns(len(h.by_source)), h.by_source, strict=True):
+            column.metric(source_name(code), f"{change.current}", f"{change.delta:+d}")
+
+
+def _chart(b: Briefing, name: str) -> None:
+    if name == "volume":
+        moments = [moment.replace(tzinfo=None) for moment, _ in b.volume]
+        frame = pd.DataFrame({"时间": moments, "帖子数": [count for _, count in b.volume]})
+        st.bar_chart(frame, x="时间", y="帖子数")
+    elif name == "topics":
+        frame = pd.DataFrame({"话题": [t for t, _ in b.topics], "帖子数": [n for _, n in b.topics]})
+        st.bar_chart(frame, x="话题", y="帖子数", horizontal=True)
+
+
+def _stored(settings: Settings) -> None:
+    st.subheader("已生成的简报文件")
+    directory = briefings_dir(settings.home)
+    files = sorted(
+        (path for path in directory.glob("舆情*报-*") if path.is_file()), key=lambda p: p.name, reverse=True
+    )
+    if not files:
+        st.caption(f"暂无定时生成的简报（保存位置：{directory}）。")
+        return
+    shown = files[:STORED_SHOWN]
+    frame = pd.DataFrame(
+        {
+            "文件": [path.name for path in shown],
+            "大小（KB）": [round(path.stat().st_size / 1024, 1) for path in shown],
+            "生成时间": [
+                datetime.fromtimestamp(path.stat().st_mtime, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+                for path in shown
+            ],
+        }
+    )
+    st.dataframe(frame, hide_index=True, key="briefing_files")
+    chosen = st.selectbox("选择文件下载", [path.name for path in shown], key="briefing_file")
+    path = directory / str(chosen)
+    st.download_button(
+        "下载所选文件", data=lambda: _read(path), file_name=path.name, key="briefing_file_download"
+    )
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes()

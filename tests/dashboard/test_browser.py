@@ -134,3 +134,104 @@ def test_a_wrong_password_in_the_browser_shows_the_error_and_no_data(browser_pag
     page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
     assert "用户名或密码错误" in page.inner_text("body")
     assert page.locator("[data-testid='stDataFrame']").count() == 0
+
+
+# Every page in menu order, as an administrator sees the sidebar.
+PAGE_TITLES = ("值班监测", "领导简报", "回应台账", "舆情检索", "系统管理")
+UNIT = "区住房和城乡建设局"
+ADMIN_USER, STAFF_USER = ("admin1", "admin-pass-1"), ("staff1", "staff-pass-1")
+
+
+@pytest.fixture
+def full_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
+    """The dashboard over the sample posts, one open ticket per post of UNIT, an admin and a staff member."""
+    from response_ledger import services
+    from response_ledger.policy import load_policy
+    from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
+
+    for name in list(os.environ):
+        if name.startswith("YUQING_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    now = datetime.now(CHINA_TZ)
+    posts = sample_posts(now)
+    write_archive(home / "archive.db", posts)
+    settings = Settings(home=home, dashboard_port=free_port())
+    engine = engine_from_settings(settings)
+    with SqlUnitOfWork(engine) as uow:
+        for post in posts[:2]:
+            services.new_ticket(
+                uow, load_policy(), ticket_class="12345-complaint", source=post["source"],
+                summary=post["title"], unit=UNIT, found_at=now, start=now, actor="值班员",
+                post_id=post["id"], event_key=post["event_id"],
+            )  # fmt: skip
+        uow.commit()
+    engine.dispose()
+    accounts = Accounts(settings.ledger_sqlalchemy_url)
+    accounts.add(ADMIN_USER[0], "管理员甲", Role.ADMIN, ADMIN_USER[1], now)
+    accounts.add(STAFF_USER[0], "办理员甲", Role.STAFF, STAFF_USER[1], now, unit=UNIT)
+    monkeypatch.setenv("YUQING_HOME", str(home))
+    url = f"http://127.0.0.1:{settings.dashboard_port}"
+    server = ServerProcess(
+        "dashboard", streamlit_argv(settings), lambda: http_ok(f"{url}/_stcore/health"), tmp_path / "st.log"
+    )
+    server.start()
+    yield url, home
+    server.stop()
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_an_administrator_opens_every_page_and_each_is_captured(
+    full_dashboard: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, _ = full_dashboard
+    # SCREENSHOT_DIR=docs/screens keeps the captures as the README's pictures.
+    out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screens")
+    shot = screenshot.Shot(url=url, out=out, username=ADMIN_USER[0], password=ADMIN_USER[1], timeout_s=90)
+    shots = screenshot.take_pages(shot, PAGE_TITLES)
+    assert [path.name for path in shots] == [f"{n}-{title}.png" for n, title in enumerate(PAGE_TITLES, 1)]
+    for path in shots:
+        width, height = png_size(path)
+        assert width == 1440 and height >= 900
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_staff_member_signs_a_ticket_in_the_browser(full_dashboard: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from response_ledger.queries import unit_worklist
+    from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
+    from response_ledger.workflow import TicketStatus
+
+    url, home = full_dashboard
+    engine = engine_from_settings(Settings(home=home))
+    ticket_id = unit_worklist(engine, UNIT)[0]["id"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(screenshot.CHROMIUM), args=list(screenshot.CHROMIUM_ARGS)
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+            page.goto(url)
+            screenshot.sign_in(page, STAFF_USER[0], STAFF_USER[1], 60_000)
+            page.wait_for_selector("h1:has-text('回应台账')", timeout=60_000)
+            # Staff have one page and one unit: no other page is offered.
+            assert page.locator("[data-testid='stSidebarNavLink']").count() <= 1
+            page.get_by_label("查看工单").click()
+            page.get_by_role("option").filter(has_text=ticket_id).click()
+            page.get_by_label("办理说明").fill("已联系施工方，今晚停工。")
+            page.get_by_role("button", name="提交").click()
+            page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
+            assert f"工单 {ticket_id}" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+        finally:
+            browser.close()
+    with SqlUnitOfWork(engine) as uow:
+        ticket = uow.tickets.get(ticket_id)
+    engine.dispose()
+    assert ticket.status is TicketStatus.IN_PROGRESS  # signed: the unit is handling it
+    assert (
+        ticket.events[-1].actor.startswith("办理员甲")
+        and ticket.events[-1].comment == "已联系施工方，今晚停工。"
+    )

@@ -1,0 +1,41 @@
+"""Fixtures of the briefing tests: the sample posts in an embedded archive, the tickets in SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from archive import tokens
+from archive.embedded import EmbeddedArchive
+from response_ledger.db import make_engine, migrate
+from tests.briefing.samples import posts, tickets, write_tickets
+
+
+@pytest.fixture(scope="session", autouse=True)
+def jieba_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The process's tokenizer with its cache under the test tree."""
+    directory = tmp_path_factory.mktemp("jieba")
+    tokens.tokenizer(directory)
+    return directory
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[EmbeddedArchive]:
+    """An embedded archive holding the sample posts."""
+    store = EmbeddedArchive(tmp_path / "home" / "archive.db")
+    store.index(posts())
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite ledger holding the sample tickets."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'home' / 'ledger.db'}")
+    migrate(engine)
+    write_tickets(engine, tickets())
+    yield engine
+    engine.dispose()
