@@ -56,7 +56,7 @@ def build(home: Path, *, posts: int, tickets: int, data: Path, workers: int, now
 
     from archive.embedded import EmbeddedArchive
     from bench.archive import generate, load, load_corpus
-    from bench.ledger import _load as load_tickets
+    from bench.ledger import load_tickets
     from response_ledger import tables as t
     from response_ledger.db import migrate
 

@@ -127,7 +127,8 @@ def _rows(count: int, now: datetime, seed: int) -> Iterator[tuple[dict[str, Any]
         )
 
 
-def _load(engine: Engine, count: int, now: datetime) -> tuple[int, float]:
+def load_tickets(engine: Engine, count: int, now: datetime) -> tuple[int, float]:
+    """Insert ``count`` tickets with their events in bulk; returns (events written, seconds)."""
     from sqlalchemy import insert
 
     from response_ledger import tables as t
@@ -177,7 +178,7 @@ def measure(engine: Engine, backend: str, count: int, runs: int) -> dict[str, An
 
     migrate(engine)
     now = datetime(2026, 11, 20, 12, 0, tzinfo=CHINA_TZ)
-    events, load_s = _load(engine, count, now)
+    events, load_s = load_tickets(engine, count, now)
     # Fresh statistics, as autovacuum (PostgreSQL) or a periodic PRAGMA optimize (SQLite) would keep.
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))

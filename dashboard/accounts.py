@@ -19,7 +19,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     insert,
     select,
     update,
@@ -34,6 +33,7 @@ from dashboard.auth import (
     hash_password,
     verify_password,
 )
+from response_ledger.db import make_engine
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
@@ -80,7 +80,8 @@ class Accounts:
     def __init__(
         self, url: str, *, policy: LockoutPolicy | None = None, engine: Engine | None = None
     ) -> None:
-        self.engine = engine or create_engine(url)
+        # The ledger's engine factory: SQLite gets its folder, WAL and a busy timeout like the ledger.
+        self.engine = engine or make_engine(url)
         self.policy = policy or LockoutPolicy()
         metadata.create_all(self.engine)
 

@@ -120,19 +120,21 @@ def take(shot: Shot) -> Path:
         return _capture(page, shot, shot.wait_for, shot.out)
 
 
-def take_pages(shot: Shot, titles: Sequence[str]) -> list[Path]:
-    """One PNG per page title, ``<shot.out>/<n>-<title>.png``: sign in once, then open each page
-    from the sidebar as a user would (a new URL would start a new, signed-out session)."""
+def take_pages(shot: Shot, titles: Sequence[str], names: Sequence[str] = ()) -> list[Path]:
+    """One PNG per page title, ``<shot.out>/<name>.png`` (``<n>-<title>`` without names): sign in
+    once, then open each page from the sidebar as a user would (a new URL would start a new,
+    signed-out session)."""
     shots = []
+    names = list(names) or [f"{number}-{title}" for number, title in enumerate(titles, start=1)]
     with _signed_in_page(shot) as page:
-        for number, title in enumerate(titles, start=1):
+        for title, name in zip(titles, names, strict=True):
             link = page.locator("[data-testid='stSidebarNavLink']", has_text=title)
             try:
                 link.first.click(timeout=shot.timeout_s * 1000)
             except Exception as exc:  # playwright raises several kinds; each means "no such page here"
                 raise ScreenshotError(f"no page {title!r} in the sidebar of {shot.url}") from exc
             wait_for = f"h1:has-text('{title}')"
-            shots.append(_capture(page, shot, wait_for, shot.out / f"{number}-{title}.png"))
+            shots.append(_capture(page, shot, wait_for, shot.out / f"{name}.png"))
     return shots
 
 

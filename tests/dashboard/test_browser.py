@@ -138,6 +138,7 @@ def test_a_wrong_password_in_the_browser_shows_the_error_and_no_data(browser_pag
 
 # Every page in menu order, as an administrator sees the sidebar.
 PAGE_TITLES = ("值班监测", "领导简报", "回应台账", "舆情检索", "系统管理")
+PAGE_NAMES = ("monitor", "briefing", "ledger", "search", "admin")
 UNIT = "区住房和城乡建设局"
 ADMIN_USER, STAFF_USER = ("admin1", "admin-pass-1"), ("staff1", "staff-pass-1")
 
@@ -189,8 +190,8 @@ def test_an_administrator_opens_every_page_and_each_is_captured(
     # SCREENSHOT_DIR=docs/screens keeps the captures as the README's pictures.
     out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screens")
     shot = screenshot.Shot(url=url, out=out, username=ADMIN_USER[0], password=ADMIN_USER[1], timeout_s=90)
-    shots = screenshot.take_pages(shot, PAGE_TITLES)
-    assert [path.name for path in shots] == [f"{n}-{title}.png" for n, title in enumerate(PAGE_TITLES, 1)]
+    shots = screenshot.take_pages(shot, PAGE_TITLES, PAGE_NAMES)
+    assert [path.name for path in shots] == [f"{name}.png" for name in PAGE_NAMES]
     for path in shots:
         width, height = png_size(path)
         assert width == 1440 and height >= 900
