@@ -46,7 +46,14 @@ def test_up_demo_crawls_classifies_indexes_and_serves_the_dashboard_then_stops_c
             lambda: http_ok(f"http://127.0.0.1:{settings.dashboard_port}/_stcore/health"), 60, "dashboard"
         )
         children = running_processes(settings)
-        assert set(children) == {"crawl", "dashboard", "worker-classify", "worker-index", "worker-ledger"}
+        assert set(children) == {
+            "briefing",
+            "crawl",
+            "dashboard",
+            "worker-classify",
+            "worker-index",
+            "worker-ledger",
+        }
         assert all(children.values()), children
         output = (tmp_path / "up.log").read_text(encoding="utf-8", errors="replace")
         assert "演示账号：demo" in output
