@@ -27,7 +27,9 @@ from stream.messages import EnrichedPost, parse_time
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 # A ticket whose limit ends within a day is due soon (the duty monitor warns at the same point).
 DUE_SOON = timedelta(hours=24)
-OVERDUE, DUE_SOON_MARK, PAUSED, CLOSED = "🔴 已超期", "🟠 即将到期", "⏸ 暂停计时", "✅ 已办结"
+# Words, not emoji: the Kylin/UOS desktops many offices use often lack an emoji font, and a marker
+# that shows as a box says nothing. The overdue rows are also painted red by the table's style.
+OVERDUE, DUE_SOON_MARK, PAUSED, CLOSED = "【已超期】", "【即将到期】", "【暂停计时】", "【已办结】"
 
 # Which steps each role takes from this page; the transition table then decides which of them the
 # ticket's status allows. Staff work their unit's tickets; the duty officer dispatches (改派), chases

@@ -22,6 +22,7 @@ from briefing.schedule import briefings_dir, file_name
 from briefing.template import Template, load_template
 from dashboard import queries
 from dashboard.auth import Page, User
+from dashboard.charts import time_bars
 from dashboard.session import require
 from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
@@ -141,7 +142,8 @@ def _chart(b: Briefing, name: str) -> None:
     if name == "volume":
         moments = [moment.replace(tzinfo=None) for moment, _ in b.volume]
         frame = pd.DataFrame({"时间": moments, "帖子数": [count for _, count in b.volume]})
-        st.bar_chart(frame, x="时间", y="帖子数")
+        hourly = len(moments) > 1 and (moments[1] - moments[0]).total_seconds() <= 3600
+        st.vega_lite_chart(frame, time_bars("时间", "帖子数", hourly=hourly), width="stretch", height=240)
     elif name == "topics":
         frame = pd.DataFrame({"话题": [t for t, _ in b.topics], "帖子数": [n for _, n in b.topics]})
         st.bar_chart(frame, x="话题", y="帖子数", horizontal=True)

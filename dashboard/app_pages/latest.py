@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -23,6 +22,7 @@ from dashboard import queries
 from dashboard.acks import AcknowledgeRefused, StoredAlert
 from dashboard.alerts import RISK_LOOKBACK, Alert, may_act
 from dashboard.auth import Page, User
+from dashboard.charts import time_bars
 from dashboard.labels import ALL, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Filters, MonitorPosts
 from dashboard.session import require
@@ -33,6 +33,7 @@ REFRESH = timedelta(seconds=10)
 ROWS = 200
 TABLE_HEIGHT = 600  # about 16 rows: a duty officer reads the newest posts without scrolling the grid
 ALERTS_SHOWN = 30  # alerts drawn with their 确认 button; the rest are counted below them
+ALERTS_OPEN = 5  # of those, drawn open above the posts; the others wait in a collapsed list
 ACKED_SHOWN = 20
 BODY_CHARS = 500  # of the selected post's text: enough to decide on a ticket without opening the source
 EMPTY_MESSAGE = "暂无数据……舆情库里还没有帖子。采集和分类开始后，本页每 10 秒自动刷新。"
@@ -40,25 +41,7 @@ UNAVAILABLE_MESSAGE = "舆情库暂时无法连接，请稍后再试；若持续
 LEDGER_UNAVAILABLE = "回应台账暂时无法连接：工单提醒、确认和立案暂不可用，请稍后再试。"
 NOT_ALLOWED = "您的角色只能查看；确认提醒、立案和升级由值班员或管理员操作。"
 # Stacked hourly bars; axis and tooltip formats in digits and Chinese (the default time labels are English).
-VOLUME_CHART: dict[str, Any] = {
-    "mark": {"type": "bar"},
-    "encoding": {
-        "x": {
-            "field": "时间",
-            "type": "temporal",
-            "timeUnit": "yearmonthdatehours",
-            "title": None,
-            "axis": {"format": "%H时", "labelAngle": 0},
-        },
-        "y": {"field": "帖子数", "type": "quantitative", "stack": True, "title": "帖子数"},
-        "color": {"field": "来源", "type": "nominal", "title": "来源"},
-        "tooltip": [
-            {"field": "时间", "type": "temporal", "timeUnit": "yearmonthdatehours", "format": "%m-%d %H时"},
-            {"field": "来源", "type": "nominal"},
-            {"field": "帖子数", "type": "quantitative"},
-        ],
-    },
-}
+VOLUME_CHART = time_bars("时间", "帖子数", hourly=True, colour="来源")
 TABLE_KEY = "monitor_posts"
 SHOWN_KEY = "monitor_shown_ids"  # the post ids of the table as last drawn, row by row
 ALERT_FLASH = "monitor_alert_flash"
@@ -202,18 +185,14 @@ def _alerts(user: User, settings: Settings, board: _Board | None) -> None:
     acting = may_act(user.role)
     if not board.active:
         st.success("当前没有待确认的提醒。")
-    for item in board.active:
-        alert = item.alert
-        with st.container(border=True):
-            left, right = st.columns([9, 1], vertical_alignment="center")
-            # Titles and details quote posts and ticket summaries: plain text only.
-            left.text(f"{alert.kind.label}{alert.title}")
-            left.text(alert.detail)
-            left.caption(f"提醒于 {item.raised_at.astimezone(CHINA_TZ):%m-%d %H:%M}")
-            if acting:
-                right.button(
-                    "确认", key=f"ack:{alert.id}", on_click=_acknowledge, args=(settings, user, alert.id)
-                )
+    # A long list of alerts would push the posts off the screen: the first few stay open.
+    for item in board.active[:ALERTS_OPEN]:
+        _alert_card(item, settings, user, acting)
+    more = board.active[ALERTS_OPEN:]
+    if more:
+        with st.expander(f"更多待确认提醒（{len(more)} 条）"):
+            for item in more:
+                _alert_card(item, settings, user, acting)
     hidden = board.count - len(board.active)
     if hidden > 0:
         st.caption(f"另有 {hidden:,} 条较早的提醒未列出，确认上面的提醒后依次显示。")
@@ -226,6 +205,20 @@ def _alerts(user: User, settings: Settings, board: _Board | None) -> None:
             st.dataframe(_acked_table(board.acked), hide_index=True, width="stretch")
         else:
             st.text("还没有确认过的提醒。")
+
+
+def _alert_card(item: StoredAlert, settings: Settings, user: User, acting: bool) -> None:
+    alert = item.alert
+    with st.container(border=True):
+        left, right = st.columns([9, 1], vertical_alignment="center")
+        # Titles and details quote posts and ticket summaries: plain text only.
+        left.text(f"{alert.kind.label}{alert.title}")
+        left.text(alert.detail)
+        left.caption(f"提醒于 {item.raised_at.astimezone(CHINA_TZ):%m-%d %H:%M}")
+        if acting:
+            right.button(
+                "确认", key=f"ack:{alert.id}", on_click=_acknowledge, args=(settings, user, alert.id)
+            )
 
 
 def _acked_table(acked: Sequence[StoredAlert]) -> pd.DataFrame:
