@@ -38,9 +38,12 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## Screenshot of the running dashboard into docs/ (needs Debian's chromium).
+## Screenshots of every page of the running dashboard into docs/screens (Debian's chromium); the
+## password of SCREENSHOT_USER (default demo) comes on stdin: `echo "$$PASSWORD" | make screenshot`.
+SCREENSHOT_USER ?= demo
 screenshot: venv
-	$(BIN)/python -m yuqing.screenshot --out docs/dashboard.png
+	$(BIN)/python -m yuqing.screenshot --out docs/screens --username $(SCREENSHOT_USER) --password-stdin \
+		--pages 值班监测,领导简报,回应台账,舆情检索,系统管理 --names monitor,briefing,ledger,search,admin
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

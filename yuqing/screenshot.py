@@ -147,8 +147,9 @@ def has_chinese_font() -> bool | None:
     return bool(listed.stdout.strip())
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[Shot, list[str]]:
-    """The command line as a :class:`Shot` and the page titles to capture (none: just the URL)."""
+def parse_args(argv: Sequence[str] | None = None) -> tuple[Shot, list[str], list[str]]:
+    """The command line as a :class:`Shot`, the page titles to capture (none: just the URL) and
+    their file names."""
     parser = argparse.ArgumentParser(
         prog="python -m yuqing.screenshot", description="Screenshot of the running dashboard (PNG)."
     )
@@ -159,6 +160,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Shot, list[str]]:
         default="",
         help="page titles, comma-separated, e.g. 值班监测,回应台账",
     )
+    parser.add_argument("--names", default="", help="file names for --pages, comma-separated")
     parser.add_argument(
         "--wait-for", default=DEFAULT_WAIT_FOR, help=f"CSS selector to wait for (default {DEFAULT_WAIT_FOR})"
     )
@@ -182,19 +184,23 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Shot, list[str]]:
         username=args.username,
         password=sys.stdin.readline().rstrip("\n") if args.password_stdin else None,
     )
-    return shot, [title.strip() for title in args.pages.split(",") if title.strip()]
+    titles = [title.strip() for title in args.pages.split(",") if title.strip()]
+    names = [name.strip() for name in args.names.split(",") if name.strip()]
+    if names and len(names) != len(titles):
+        parser.error("--names needs one name per page in --pages")
+    return shot, titles, names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Take the screenshot; print where it went, or the reason it failed (exit status 1)."""
-    shot, titles = parse_args(argv)
+    shot, titles, names = parse_args(argv)
     if has_chinese_font() is False:
         # Not fatal (the layout is still worth seeing), but every Chinese character would be a box.
         print(
             f"warning: no Chinese font installed, text will show as boxes: `{INSTALL_HINT}`", file=sys.stderr
         )
     try:
-        paths = take_pages(shot, titles) if titles else [take(shot)]
+        paths = take_pages(shot, titles, names) if titles else [take(shot)]
     except ScreenshotError as exc:
         print(f"screenshot failed: {exc}", file=sys.stderr)
         return 1
