@@ -42,7 +42,9 @@ class Enricher:
     events: EventIndex = field(default_factory=EventIndex)
 
     @classmethod
-    def load(cls, models_dir: Path, taxonomy_path: Path | None = None) -> Enricher:
+    def load(
+        cls, models_dir: Path, taxonomy_path: Path | None = None, *, event_memory: int | None = None
+    ) -> Enricher:
         """Load the models under ``models_dir`` (the trusted root): sentiment, and topic/appeal if trained.
 
         ``sentiment`` is built by ``yuqing models build``; ``topic`` and ``appeal`` exist once a
@@ -60,6 +62,7 @@ class Enricher:
             topic_card=topic_card,
             appeal_model=appeal,
             appeal_card=appeal_card,
+            events=EventIndex() if event_memory is None else EventIndex(capacity=event_memory),
         )
 
     @property

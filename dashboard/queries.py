@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, case, func, inspect, select
 
 from archive.base import Archive, SearchQuery
 from archive.highlight import Highlight
+from archive.saved import SavedSearches
 from classifiers.spikes import HOUR, explain, spike_check
 from dashboard.acks import AlertStore
 from dashboard.alerts import (
@@ -415,3 +416,28 @@ def source_volume(settings: Settings, now: datetime) -> pd.DataFrame:
         if any(buckets.values()):
             rows += [(hour.replace(tzinfo=None), name, buckets.get(hour, 0)) for hour in hours]
     return pd.DataFrame(rows, columns=["时间", "来源", "帖子数"])
+
+
+# The analyst's search page: saved searches and the export of every hit.
+
+
+def saved_search_store(settings: Settings) -> SavedSearches:
+    """The installation's saved searches (the same file ``yuqing archive saved`` reads and writes)."""
+    from yuqing.commands.archive import saved_searches
+
+    return saved_searches(settings)
+
+
+def search_export(
+    settings: Settings, search: Search, suffix: Literal[".csv", ".xlsx"], limit: int
+) -> tuple[int, bytes]:
+    """Every hit of ``search`` (at most ``limit``) as a CSV or XLSX file: rows written and the bytes."""
+    import tempfile
+    from pathlib import Path
+
+    from archive.export import export
+
+    with tempfile.TemporaryDirectory(prefix="yuqing-export-") as folder:
+        path = Path(folder) / f"export{suffix}"
+        written = export(archive(settings).scan(search.query()), path, limit=limit)
+        return written, path.read_bytes()

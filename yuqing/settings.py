@@ -49,6 +49,10 @@ class Settings:
     demo_port: int = 8600
     crawl_every_s: int = 60
     batch_size: int = 500
+    # How many recent posts the classify worker remembers for near-duplicate events. Each costs
+    # about 2 KB of memory: 50,000 (a day or more of a city's posts) keeps a worker near 400 MB;
+    # a repost of a story older than the window starts a new event.
+    event_memory: int = 50_000
     # Salt for hashing authors and callers; a per-deployment secret from the environment, never the repo.
     author_salt: str = ""
     # A dashboard session idle longer than this signs out by itself.
@@ -113,6 +117,8 @@ class Settings:
             raise SettingsError("archive_url", self.archive_url, "use 'embedded' or an http(s):// URL")
         if self.log_format not in ("text", "json"):
             raise SettingsError("log_format", self.log_format, "use 'text' or 'json'")
+        if self.event_memory < 1:
+            raise SettingsError("event_memory", str(self.event_memory), "must be >= 1")
         if self.batch_size < 1 or self.topic_partitions < 1:
             raise SettingsError("batch_size", str(self.batch_size), "batch size and partitions must be >= 1")
 

@@ -23,7 +23,7 @@ def build_worker(settings: Settings, stage: str, *, stop: threading.Event | None
         from classifiers.enrich import Enricher
         from stream.stages import classify_stage
 
-        enricher = Enricher.load(settings.model_path)
+        enricher = Enricher.load(settings.model_path, event_memory=settings.event_memory)
         definition: Any = classify_stage(
             enricher, broker.producer(), source=settings.topic_raw, target=settings.topic_enriched
         )

@@ -101,3 +101,13 @@ def test_copies_of_a_story_in_a_stream_share_one_event_and_raise_its_risk(models
     assert event is not None and event.count == 6 and event.representative_id == posts[0]["id"]
     assert enriched[-1]["risk"]["score"] > enriched[0]["risk"]["score"]
     assert any(reason.startswith("事件升温") for reason in enriched[-1]["risk"]["reasons"])
+
+
+def test_the_event_memory_setting_bounds_what_the_enricher_remembers(models_dir: Path) -> None:
+    from yuqing.settings import Settings
+
+    settings = Settings.from_env({"YUQING_EVENT_MEMORY": "3"})
+    enricher = Enricher.load(models_dir, event_memory=settings.event_memory)
+    posts = [raw_post(n, text=f"第{n}条完全不同的投诉内容，编号{n * 7919}号小区") for n in range(5)]
+    enricher.enrich_many(posts)
+    assert enricher.events.capacity == 3 and len(enricher.events) == 3

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import pytest
+from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
+from archive.ast import And, Match, Or
+from archive.errors import QueryError
+from archive.querylang import parse
+from archive.saved import SavedSearch, SavedSearches
+from dashboard.app_pages import search as search_page
 from dashboard.auth import Role, User
 from stream.messages import CHINA_TZ
 from tests.dashboard.samples import XSS_TITLE, sample_posts, write_archive
+from yuqing.settings import Settings
 
 TIMEOUT_S = 60
 ANALYST = User("analyst1", "分析员甲", Role.ANALYST)
@@ -77,3 +88,191 @@ def test_untrusted_text_in_hits_stays_plain_text(home: Path) -> None:
 def test_staff_may_not_search(home: Path) -> None:
     app = open_page(home, User("s1", "办理员", Role.STAFF, "区交通运输局"))
     assert app.error[0].value == "无权访问此页面。" and not app.text_input
+
+
+# Filters, saved searches, the export of every hit and the trend chart.
+
+DUTY = User("duty1", "值班员甲", Role.DUTY)
+
+
+def saved_file(home: Path) -> Path:
+    return home / "saved_searches.json"
+
+
+def run_filtered(app: AppTest, text: str = "", **filters: str) -> AppTest:
+    app.text_input(key="search_text").input(text)
+    for name, value in filters.items():
+        app.selectbox(key=f"search_{name}").select(value)
+    app.button[0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def total_shown(app: AppTest) -> int:
+    subheader = app.subheader[0].value
+    return int(subheader.removeprefix("共 ").removesuffix(" 条结果").replace(",", ""))
+
+
+def save_current(app: AppTest, name: str, threshold: int | None = None) -> AppTest:
+    app.text_input(key="saved_name").input(name)
+    if threshold is not None:
+        app.number_input(key="saved_threshold").set_value(threshold)
+    next(button for button in app.button if button.label == "保存").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.mark.parametrize(
+    ("text", "filters", "expected"),
+    [
+        ("欠薪", {}, "欠薪"),
+        ("", {"source": "weibo"}, "source:weibo"),
+        ("A OR B", {"source": "weibo", "sentiment": "全部", "topic": None}, "(A OR B) source:weibo"),
+        (
+            "  噪音 ",
+            {"sentiment": "negative", "topic": "城市管理"},
+            "(噪音) sentiment:negative topic:城市管理",
+        ),
+        ("", {"topic": "高新 开发区"}, 'topic:"高新 开发区"'),
+        ("", {"topic": "住房:保障"}, 'topic:"住房:保障"'),
+        ("", {"topic": "住房(公积金)"}, 'topic:"住房(公积金)"'),
+        ("", {"topic": ">=60"}, 'topic:">=60"'),
+        ("", {"topic": "a..b"}, 'topic:"a..b"'),
+        ("", {"source": "", "topic": "全部"}, ""),
+    ],
+)
+def test_the_combined_query_adds_a_clause_per_filter(
+    text: str, filters: dict[str, str | None], expected: str
+) -> None:
+    assert search_page.combined_query(text, filters) == expected
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["高新 开发区", "住房:保障", "住房(公积金)", "a\tb", "城市管理", ">=60", "a..b", "//x", "-x", "AND"],
+)
+def test_combined_queries_parse_to_the_exact_field_value(topic: str) -> None:
+    node = parse(search_page.combined_query("噪音 OR 施工", {"topic": topic}))
+    assert isinstance(node, And)
+    assert isinstance(node.items[0], Or)
+    clause = node.items[1]
+    assert isinstance(clause, Match) and (clause.field, clause.value) == ("topic", topic)
+
+
+@pytest.mark.parametrize("value", ['say "hi"', "“引号”", "住房（公积金）", "住房：保障"])
+def test_a_value_the_language_cannot_hold_is_refused(value: str) -> None:
+    with pytest.raises(QueryError):
+        search_page.field_clause("topic", value)
+
+
+def test_a_blank_value_is_refused() -> None:
+    with pytest.raises(QueryError):
+        search_page.field_clause("topic", "  ")
+
+
+def test_filters_narrow_the_results(home: Path) -> None:
+    app = run_filtered(open_page(home))
+    assert total_shown(app) == 5
+    assert total_shown(run_filtered(app, source="board")) == 2
+    assert total_shown(run_filtered(app, source="全部", sentiment="neutral")) == 2
+    app = run_filtered(app, sentiment="neutral", topic="住房保障")
+    assert total_shown(app) == 1
+    assert list(app.dataframe[-1].value["标题"]) == ["咨询公积金提取流程"]
+    app = run_filtered(app, "材料 OR 记者", sentiment="neutral", topic="全部")
+    assert total_shown(app) == 2
+
+
+def test_save_list_load_and_delete_a_search(home: Path) -> None:
+    app = run_filtered(open_page(home), "材料 OR 记者", sentiment="neutral")
+    app = save_current(app, "中性咨询", threshold=5)
+    assert not app.error and app.success[0].value == "已保存“中性咨询”。"
+    listed = app.dataframe[0].value
+    assert list(listed["名称"]) == ["中性咨询"]
+    assert list(listed["检索式"]) == ["(材料 OR 记者) sentiment:neutral"]
+    assert list(listed["预警阈值"]) == ["5"]
+    stored = json.loads(saved_file(home).read_text(encoding="utf-8"))["searches"]
+    assert [(s["name"], s["alert_threshold"]) for s in stored] == [("中性咨询", 5)]
+
+    fresh = open_page(home)  # a new session loads the saved search into its form and runs it
+    fresh.button(key="saved_load").click().run()
+    assert not fresh.exception
+    assert fresh.text_input(key="search_text").value == "(材料 OR 记者) sentiment:neutral"
+    assert fresh.selectbox(key="search_sentiment").value == "全部"
+    assert total_shown(fresh) == 2
+
+    fresh.button(key="saved_delete").click().run()
+    assert fresh.success[0].value == "已删除“中性咨询”。"
+    assert json.loads(saved_file(home).read_text(encoding="utf-8"))["searches"] == []
+    assert "还没有保存的查询。" in [caption.value for caption in fresh.caption]
+
+
+def test_an_invalid_or_duplicate_save_shows_the_error_and_saves_nothing(home: Path) -> None:
+    app = save_current(search(open_page(home), "停车 risk:80..60"), "坏查询")
+    assert app.error[0].value.startswith("保存失败：") and "写反了" in app.error[0].value
+    assert not saved_file(home).exists()
+
+    app = save_current(search(app, "噪音"), "噪音")
+    app = save_current(app, "噪音")
+    assert app.error[0].value.startswith("保存失败：已有名为“噪音”的查询")
+    stored = json.loads(saved_file(home).read_text(encoding="utf-8"))["searches"]
+    assert [s["name"] for s in stored] == ["噪音"]
+
+
+def test_the_duty_officer_sees_saved_searches_read_only(home: Path) -> None:
+    SavedSearches(saved_file(home)).save(SavedSearch("负面", "sentiment:negative", alert_threshold=3))
+    app = open_page(home, DUTY)
+    assert list(app.dataframe[0].value["名称"]) == ["负面"]
+    assert [button.key for button in app.button if button.key and button.key.startswith("saved_")] == [
+        "saved_load"
+    ]
+    assert not [button for button in app.button if button.label in ("保存", "删除")]
+    assert not [box for box in app.text_input if box.key == "saved_name"]
+    app.button(key="saved_load").click().run()
+    assert total_shown(app) == 2
+
+
+def test_edits_are_refused_in_code_for_other_roles(home: Path) -> None:
+    settings = Settings(home=home)
+    store = SavedSearches(saved_file(home))
+    store.save(SavedSearch("负面", "sentiment:negative"))
+    for role in (Role.DUTY, Role.LEADER):
+        user = User("u", "某人", role)
+        with patch.object(search_page.st, "session_state", {}) as state:
+            search_page._delete(settings, user, "负面")
+            assert state["saved_message"][0] == "error"
+            search_page._save(settings, user, None)
+            assert state["saved_message"][0] == "error"
+    assert [item.name for item in store.all()] == ["负面"]
+
+
+def test_the_export_holds_every_hit_and_is_built_only_when_asked(home: Path) -> None:
+    app = run_filtered(open_page(home))
+    assert not app.get("download_button")
+    assert any("最多 100,000 条" in caption.value for caption in app.caption)
+    app.button(key="export_make").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    downloads = {button.proto.label: button for button in app.get("download_button")}
+    assert set(downloads) == {"下载全部结果（XLSX）", "下载全部结果（CSV）"}
+    files = app.session_state["export_files"]
+    workbook = load_workbook(io.BytesIO(files[1]), read_only=True)
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert rows[0][0] == "编号" and len(rows) - 1 == total_shown(app) == 5
+    lines = files[2].decode("utf-8-sig").splitlines()
+    assert len(lines) - 1 == 5
+
+
+def trend_spec(app: AppTest) -> dict[str, Any]:
+    specs = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    trends = [spec for spec in specs if spec.get("encoding", {}).get("x", {}).get("field") == "时间"]
+    assert len(trends) == 1, specs
+    return trends[0]
+
+
+def test_the_trend_is_a_vega_lite_chart_with_chinese_axis_labels(home: Path) -> None:
+    app = run_filtered(open_page(home))
+    assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%m-%d"
+    app.radio(key="search_interval").set_value("hour").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%H时"
+    app.radio(key="search_interval").set_value("week").run()
+    assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%m-%d"
