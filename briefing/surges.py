@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from archive.base import Archive, SearchQuery
 from briefing.model import SpikeItem
 from briefing.period import Period
 from briefing.posts import post_ref
 from classifiers.spikes import HOUR, WEEK_HOURS, SpikeCheck, SpikePost, explain, spike_check
-from stream.messages import EnrichedPost, parse_time
+from stream.messages import EnrichedPost
 
 # A spike needs at least this many posts in its hour (classifiers.spikes' own default).
 MIN_COUNT = 5
@@ -52,18 +51,6 @@ def find_spikes(
     return tuple(_explained(archive, topic, hour, check) for topic, hour, check in found[:limit])
 
 
-def _spike_post(post: EnrichedPost, key: str) -> SpikePost:
-    metrics: Mapping[str, Any] = post.get("metrics") or {}
-    return SpikePost(
-        post_id=post["id"],
-        key=key,
-        published_at=parse_time(post["published_at"]),
-        source=post.get("source", ""),
-        text=f"{post.get('title', '')} {post.get('text', '')}",
-        reach=int(metrics.get("reposts", 0) or 0) + int(metrics.get("comments", 0) or 0),
-    )
-
-
 def _explained(archive: Archive, topic: str, hour: datetime, check: SpikeCheck) -> SpikeItem:
     def sample(since: datetime, until: datetime) -> list[EnrichedPost]:
         query = SearchQuery(filters={"topic": topic}, since=since, until=until, size=EXPLAIN_POSTS)
@@ -74,7 +61,7 @@ def _explained(archive: Archive, topic: str, hour: datetime, check: SpikeCheck) 
     members = sample(hour, hour + HOUR) + sample(hour - 12 * HOUR, hour)
     # explain() reads (now - 1h, now]: a moment just before the next hour makes that the clock hour.
     moment = hour + HOUR - timedelta(microseconds=1)
-    spike = explain(topic, check, [_spike_post(post, topic) for post in members], moment)
+    spike = explain(topic, check, [SpikePost.of(post, topic) for post in members], moment)
     sources = archive.shares("source", SearchQuery(filters={"topic": topic}, since=hour, until=hour + HOUR))
     by_id = {post["id"]: post for post in members}
     return SpikeItem(

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from stream.messages import EnrichedPost, parse_time
 
 HOUR = timedelta(hours=1)
 DAY_HOURS, WEEK_HOURS = 24, 24 * 7
@@ -29,6 +32,19 @@ class SpikePost:
     source: str
     text: str
     reach: int = 0  # reposts + comments: the representative posts are the most spread
+
+    @classmethod
+    def of(cls, post: EnrichedPost, key: str) -> SpikePost:
+        """What :func:`explain` reads of an enriched post, filed under ``key``."""
+        metrics: Mapping[str, Any] = post.get("metrics") or {}
+        return cls(
+            post_id=post["id"],
+            key=key,
+            published_at=parse_time(post["published_at"]),
+            source=post.get("source", ""),
+            text=f"{post.get('title', '')} {post.get('text', '')}",
+            reach=int(metrics.get("reposts", 0) or 0) + int(metrics.get("comments", 0) or 0),
+        )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from classifiers.spikes import HOUR, WEEK_HOURS, Spike, SpikePost
+from classifiers.spikes import HOUR, WEEK_HOURS, Spike
 from dashboard.auth import Role
 from dashboard.labels import SENTIMENT_LABELS, SOURCE_LABELS, label
 from stream.messages import CHINA_TZ, EnrichedPost, parse_time
@@ -105,19 +105,6 @@ def hourly_series(
         middle = now - HOUR * i - HOUR / 2
         counts.append(by_start.get(hour_floor(middle), 0))
     return counts
-
-
-def spike_post(post: EnrichedPost, key: str) -> SpikePost:
-    """What :func:`classifiers.spikes.explain` reads of a post, filed under ``key``."""
-    metrics: Mapping[str, Any] = post.get("metrics") or {}
-    return SpikePost(
-        post_id=post["id"],
-        key=key,
-        published_at=parse_time(post["published_at"]),
-        source=post.get("source", ""),
-        text=f"{post.get('title', '')} {post.get('text', '')}",
-        reach=int(metrics.get("reposts", 0) or 0) + int(metrics.get("comments", 0) or 0),
-    )
 
 
 def spike_alert(

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, and_, case, func, inspect, select
 from archive.base import Archive, SearchQuery
 from archive.highlight import Highlight
 from archive.saved import SavedSearches
-from classifiers.spikes import HOUR, explain, spike_check
+from classifiers.spikes import HOUR, SpikePost, explain, spike_check
 from dashboard.acks import AlertStore
 from dashboard.alerts import (
     DUE_SOON,
@@ -36,7 +36,6 @@ from dashboard.alerts import (
     risk_badge,
     sentiment_badge,
     spike_alert,
-    spike_post,
     ticket_alert,
 )
 from dashboard.labels import EMPTY, REPLY_LABELS, SOURCE_LABELS, label
@@ -361,7 +360,7 @@ def spike_alerts(settings: Settings, now: datetime) -> list[Alert]:
                 SearchQuery(filters={field_name: code}, since=now - 13 * HOUR, size=500)
             ).hits
             name = label(SOURCE_LABELS, code) if field_name == "source" else code
-            spike = explain(name, check, [spike_post(post, name) for post in members], now)
+            spike = explain(name, check, [SpikePost.of(post, name) for post in members], now)
             titles = {post["id"]: f"《{headline(post, 30)}》" for post in members}
             found.append(spike_alert(field_name, code, spike, now, titles))
     return found

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.spikes import explain, spike_check
+from classifiers.spikes import SpikePost, explain, spike_check
 from dashboard.acks import AcknowledgeRefused, AlertStore
 from dashboard.alerts import (
     HIGH_RISK,
@@ -21,7 +21,6 @@ from dashboard.alerts import (
     risk_badge,
     sentiment_badge,
     spike_alert,
-    spike_post,
     ticket_alert,
 )
 from dashboard.auth import Role, User
@@ -75,7 +74,7 @@ def spike_posts(count: int, topic: str = "燃气安全") -> list[EnrichedPost]:
 def test_a_spike_alert_is_explained_and_keeps_its_id_within_the_clock_hour() -> None:
     posts = spike_posts(8)
     check = spike_check(hourly_series([], 8, NOW))
-    members = [spike_post(post, "燃气安全") for post in posts]
+    members = [SpikePost.of(post, "燃气安全") for post in posts]
     spike = explain("燃气安全", check, members, NOW, terms_of=split)
     titles = {str(post["id"]): f"《{headline(post)}》" for post in posts}
     alert = spike_alert("topic", "燃气安全", spike, NOW, titles)
