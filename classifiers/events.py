@@ -49,6 +49,10 @@ def event_id(title: str, text: str) -> str:
     return exact_event_id(key)
 
 
+# Characters of text whose shingles are hashed in one go (see MinHasher.signatures).
+CHUNK_CHARS = 32_768
+
+
 @dataclass(frozen=True)
 class MinHasher:
     """MinHash over character ``shingle``-grams with ``bands`` × ``rows`` hash functions.
@@ -75,9 +79,27 @@ class MinHasher:
         return a, b
 
     def signatures(self, texts: Sequence[str]) -> Signature:
-        """One signature row per text, computed for the whole batch at once (no loop per shingle)."""
+        """One signature row per text, computed a chunk of texts at a time (no loop per shingle).
+
+        Each shingle costs ``permutations`` 64-bit words in the temporaries, so a batch of a thousand
+        long board messages at once would take hundreds of megabytes for a moment: texts are taken
+        in chunks of about :data:`CHUNK_CHARS` characters, which keeps the peak to tens of megabytes and the
+        numpy calls few. The result does not depend on the chunking.
+        """
         if not texts:
             return np.zeros((0, self.permutations), dtype=np.uint32)
+        chunks: list[Signature] = []
+        start, size = 0, 0
+        for end, text in enumerate(texts, start=1):
+            size += max(len(text), self.shingle)
+            if size >= CHUNK_CHARS:
+                chunks.append(self._signatures(texts[start:end]))
+                start, size = end, 0
+        if start < len(texts):
+            chunks.append(self._signatures(texts[start:]))
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def _signatures(self, texts: Sequence[str]) -> Signature:
         a, b = self._params
         k = self.shingle
         # A text shorter than a shingle is padded to one shingle.

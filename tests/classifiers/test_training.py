@@ -153,3 +153,10 @@ def test_staff_corrections_are_kept_as_labelled_csv_for_the_next_training(tmp_pa
         )
     assert read_corrections(path) == (["小区门口道路施工半年未完工"], ["城乡建设"])  # the latest wins
     assert read_labelled(path) == (["小区门口道路施工半年未完工"] * 2, ["交通运输", "城乡建设"])
+
+
+def test_the_accuracy_bench_spreads_fractions_over_the_training_rows() -> None:
+    from bench.accuracy import sizes_for
+
+    assert sizes_for(8500, [0.1, 0.25, 0.5, 1.0]) == [850, 2125, 4250, 8500]
+    assert sizes_for(10, [0.01, 0.1, 2.0]) == [2, 10]
