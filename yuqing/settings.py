@@ -50,9 +50,9 @@ class Settings:
     crawl_every_s: int = 60
     batch_size: int = 500
     # How many recent posts the classify worker remembers for near-duplicate events. Each costs
-    # about 2 KB of memory: 50,000 (a day or more of a city's posts) keeps a worker near 400 MB;
-    # a repost of a story older than the window starts a new event.
-    event_memory: int = 50_000
+    # about 2.4 KB: 40,000 (most of a day of a city's posts) keeps a classify worker under 400 MB
+    # (`yuqing bench pipeline`); a repost of a story older than the window starts a new event.
+    event_memory: int = 40_000
     # Salt for hashing authors and callers; a per-deployment secret from the environment, never the repo.
     author_salt: str = ""
     # A dashboard session idle longer than this signs out by itself.
