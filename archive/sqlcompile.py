@@ -46,13 +46,17 @@ class SqlPlan:
         """``FROM ... WHERE ...`` with ``p`` as the posts alias."""
         return self.sql_with()
 
-    def sql_with(self, *extra: str) -> str:
-        """:attr:`sql` with ``extra`` conditions (parameters bound after :attr:`all_params`)."""
+    def sql_with(self, *extra: str, leading: Sequence[str] = ()) -> str:
+        """:attr:`sql` with ``extra`` conditions (parameters bound after :attr:`all_params`).
+
+        ``leading`` conditions, without parameters, come before the query's own: where two
+        ranges on one column could drive an index, SQLite takes the first it finds.
+        """
         if self.match is not None:
             source = "posts_fts JOIN posts p ON p.rowid = posts_fts.rowid"
-            conditions = ["posts_fts MATCH ?", *self.conditions, *extra]
+            conditions = ["posts_fts MATCH ?", *leading, *self.conditions, *extra]
         else:
-            source, conditions = "posts p", [*self.conditions, *extra]
+            source, conditions = "posts p", [*leading, *self.conditions, *extra]
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"FROM {source}{where}"
 

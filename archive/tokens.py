@@ -12,6 +12,7 @@ dictionary or options changes what old documents match: re-index after such a ch
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import unicodedata
@@ -54,8 +55,10 @@ def tokenizer(cache_dir: Path | None = None) -> jieba.Tokenizer:
         return _tokenizer
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _searchable(token: str) -> bool:
     # A token made only of whitespace, punctuation or symbols carries nothing to search for.
+    # Remembered per token: the same few thousand words make up most of every text.
     return any(unicodedata.category(char)[0] in "LN" for char in token)
 
 

@@ -86,3 +86,28 @@ def test_saved_searches_run_by_name(settings: Settings, capsys: pytest.CaptureFi
     assert json.loads(capsys.readouterr().out.splitlines()[0])["event"] == "ev-parking"
     assert run(settings, "archive", "reindex") == 0
     assert json.loads(capsys.readouterr().out) == {"reindexed": 10}
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "stream").is_dir(), reason="needs the shared real data beside the repo"
+)
+def test_the_archive_bench_reuses_the_archive_it_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    argv = ["bench", "archive", "--posts", "300", "--batch", "100", "--workers", "1"]
+    argv += ["--data-dir", str(SHARED_DATA), "--dir", str(tmp_path / "bench")]
+    assert run(settings, *argv) == 0
+    captured = capsys.readouterr()
+    first = json.loads(captured.out)
+    assert first["loaded"] is True and first["load_posts_per_second"] > 0
+    assert "search[time] 欠薪" in captured.err  # each query's timings, slowest first
+    assert run(settings, *argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["loaded"] is False and second["load_posts_per_second"] is None
+    assert second["posts"] == 300 and second["query_p95_ms"] > 0
+    with pytest.raises(SystemExit, match="已有 300 条帖子而不是 200 条"):
+        run(settings, *[("200" if arg == "300" else arg) for arg in argv])

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from archive.ast import normalise
 from archive.base import SearchQuery
 from archive.embedded import EmbeddedArchive
+from archive.embedded_schema import pack, phrase_in
 from archive.errors import ArchiveError, ArchiveUnavailable
 from tests.archive.samples import dataset, enriched
 
@@ -114,3 +116,45 @@ def test_a_post_with_a_non_object_field_is_rejected(embedded_archive: EmbeddedAr
     post["author"] = "张三"  # type: ignore[typeddict-item]
     with pytest.raises(ArchiveError, match="author must be an object"):
         embedded_archive.index([post])
+
+
+def test_a_file_from_before_an_index_gets_it_with_statistics_on_opening(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    first = EmbeddedArchive(path)
+    first.index(list(dataset().values()))
+    first.optimize()
+    first.close()
+    with sqlite3.connect(path) as conn:  # as an archive written by older code, without the index
+        conn.execute("DROP INDEX posts_by_time")
+        conn.execute("DELETE FROM sqlite_stat1 WHERE idx = 'posts_by_time'")
+    again = EmbeddedArchive(path)
+    assert again.search(SearchQuery(text="停车", size=2)).total == 3
+    again.close()
+    with sqlite3.connect(path) as conn:
+        assert (
+            conn.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'posts_by_time'")
+            .fetchone()[0]
+            .startswith("10 ")
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "小区垃圾分类做得好",
+        "小区\u2fa6属垃圾",  # a Kangxi radical that NFKC turns into 金
+        "垃圾分\ufaae",  # a CJK compatibility ideograph that NFKC turns into 类
+        "垃圾 分类，ＣＯＶＩＤ疫情",
+        "cafe\u0301 垃圾分类\u0301",
+        "",
+    ],
+)
+def test_the_phrase_check_agrees_with_normalising_the_whole_text(text: str) -> None:
+    post = enriched(
+        "weibo", "城市观察", "9200", published_at="2024-05-01T08:00:00+08:00", text=text, title="标题"
+    )
+    doc = pack(post)
+    phrases = ["垃圾分类", "垃圾分", "金属垃圾", "covid疫情", "cafe", "café", "标题", "分类", "分类\u0301"]
+    for phrase in phrases:
+        expected = any(phrase in normalise(value) for value in (post["title"], post["text"]))
+        assert phrase_in(doc, phrase) is expected, (text, phrase)

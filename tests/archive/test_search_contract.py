@@ -7,6 +7,8 @@ from datetime import datetime
 import pytest
 
 from archive.base import Archive, SearchQuery
+from archive.buckets import STEP_MS, bucket_start
+from archive.documents import epoch_ms
 from archive.errors import QueryError
 from archive.highlight import marked
 from stream.messages import CHINA_TZ
@@ -137,3 +139,30 @@ def test_a_latin_phrase_ignores_width_and_case(archive: Archive) -> None:
     load(archive, [post])
     assert search_ids(archive, text='"covid 疫情"') == [post["id"]]
     assert archive.search(SearchQuery(text="Covid")).highlights[0].text == [(0, 5)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "time:2024-05 reply:pending",
+        "source:weibo sentiment:负面 risk:>=55",
+        "-region:朝阳区 region:海淀区 OR 公租房",
+        "NOT source:weibo time:>=2024-05-31",
+        "停车 OR 烧烤",
+        "topic:交通出行",
+    ],
+)
+def test_volume_adds_up_the_matching_posts_in_every_interval(archive: Archive, text: str) -> None:
+    load(archive)
+    hits = archive.search(SearchQuery(text=text, size=100)).hits
+    for interval in ("hour", "day", "week"):
+        expected: dict[int, int] = {}
+        for post in hits:
+            start = bucket_start(epoch_ms(datetime.fromisoformat(post["published_at"])), interval)
+            expected[start] = expected.get(start, 0) + 1
+        buckets = archive.histogram(SearchQuery(text=text), interval)  # type: ignore[arg-type]
+        found = {epoch_ms(moment): count for moment, count in buckets if count}
+        assert found == expected
+        assert not buckets or (buckets[0][1] and buckets[-1][1])  # from the first to the last post
+        assert len(buckets) == (len(expected) and (max(expected) - min(expected)) // STEP_MS[interval] + 1)
