@@ -74,12 +74,19 @@ class EmbeddedArchive:
     the tokenizer in the process (see :func:`archive.tokens.tokenizer`).
     """
 
-    def __init__(self, path: Path, *, cache_dir: Path | None = None, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        cache_dir: Path | None = None,
+        busy_timeout_s: float = 30.0,
+        mapped: bool = True,
+    ) -> None:
         self.path = path
         self._cache_dir = cache_dir
         self._lock = threading.RLock()  # one connection, shared by the threads of a dashboard
         try:
-            self._conn = connect(path, busy_timeout_s)
+            self._conn = connect(path, busy_timeout_s, mapped=mapped)
         except sqlite3.Error as exc:
             raise ArchiveUnavailable(f"cannot open the archive at {path}: {exc}") from exc
         try:

@@ -92,8 +92,13 @@ def phrase_in(doc: bytes, phrase: str) -> bool:
     return any(phrase in normalise(value) for value in fields)
 
 
-def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
-    """A connection in WAL mode with the archive's pragmas and SQL functions."""
+def connect(path: Path, busy_timeout_s: float, *, mapped: bool = True) -> sqlite3.Connection:
+    """A connection in WAL mode with the archive's pragmas and SQL functions.
+
+    ``mapped=False`` reads through ``read()`` instead of mapping the file: for a process that
+    mostly writes (the index worker), whose mapped pages would otherwise count towards its
+    resident memory as the archive grows, for little gain.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -105,6 +110,6 @@ def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     # Reading pages straight from the mapped file, not copying each through a read() call, halves
     # the cost of looking up the thousands of posts a full-text match joins (SQLite caps the map
     # at its compile-time limit, 2 GiB by default; the rest of a larger file is read as before).
-    conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+    conn.execute(f"PRAGMA mmap_size={MMAP_BYTES if mapped else 0}")
     conn.create_function("yq_phrase", 2, phrase_in, deterministic=True)
     return conn

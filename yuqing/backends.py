@@ -30,12 +30,16 @@ def make_broker(settings: Settings) -> Broker:
     )
 
 
-def make_archive(settings: Settings) -> Archive:
-    """The embedded archive or Elasticsearch, as ``settings.archive_url`` says."""
+def make_archive(settings: Settings, *, writer: bool = False) -> Archive:
+    """The embedded archive or Elasticsearch, as ``settings.archive_url`` says.
+
+    A ``writer`` (the index worker) opens the embedded file without mapping it into memory: its
+    inserts read few pages, and mapped pages would count towards its resident memory.
+    """
     if settings.archive_url == "embedded":
         from archive.embedded import EmbeddedArchive
 
-        return EmbeddedArchive(settings.archive_path, cache_dir=settings.home / "cache")
+        return EmbeddedArchive(settings.archive_path, cache_dir=settings.home / "cache", mapped=not writer)
     from archive.elastic import ElasticArchive
 
     return ElasticArchive(

@@ -30,7 +30,7 @@ def build_worker(settings: Settings, stage: str, *, stop: threading.Event | None
     elif stage == "index":
         from stream.stages import index_stage
 
-        archive = make_archive(settings)
+        archive = make_archive(settings, writer=True)
         archive.ensure()
         definition = index_stage(archive, source=settings.topic_enriched)
     elif stage == "ledger":

@@ -158,3 +158,18 @@ def test_the_phrase_check_agrees_with_normalising_the_whole_text(text: str) -> N
     for phrase in phrases:
         expected = any(phrase in normalise(value) for value in (post["title"], post["text"]))
         assert phrase_in(doc, phrase) is expected, (text, phrase)
+
+
+def test_a_writer_reads_the_file_without_mapping_it(tmp_path: Path) -> None:
+    from yuqing.backends import make_archive
+    from yuqing.settings import Settings
+
+    settings = Settings(home=tmp_path)
+    reader, writer = make_archive(settings), make_archive(settings, writer=True)
+    try:
+        assert isinstance(reader, EmbeddedArchive) and isinstance(writer, EmbeddedArchive)
+        assert reader._conn.execute("PRAGMA mmap_size").fetchone()[0] > 0
+        assert writer._conn.execute("PRAGMA mmap_size").fetchone()[0] == 0
+    finally:
+        reader.close()
+        writer.close()
