@@ -173,7 +173,8 @@ class EmbeddedArchive:
         """Nothing to do: a committed batch is visible to every reader at once."""
 
     def optimize(self) -> None:
-        """Merge the full-text index, drop stale token rows' space, and refresh planner statistics."""
+        """Merge the full-text index's segments and refresh planner statistics (stale token rows of
+        replaced posts stay until :meth:`reindex`)."""
         with self._lock, _translated("optimize the archive"):
             self._conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('optimize')")
             self._conn.execute("ANALYZE")
