@@ -134,12 +134,18 @@ class ArchiveWatch:
 
 
 def run_pipeline(
-    settings: Settings, samples: Sequence[tuple[str, str, str]], n: int, rate: float
+    settings: Settings,
+    samples: Sequence[tuple[str, str, str]],
+    n: int,
+    rate: float,
+    *,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Publish ``n`` posts (``rate`` per second, 0 for flat out) and time each one to the archive.
 
     The classify and index workers are ``yuqing worker classify|index`` processes, as in production,
-    so each one's peak memory is its own; this process only produces and watches the archive.
+    ``processes`` of each (a Kafka topic needs as many partitions for them all to work), so each
+    one's peak memory is its own; this process only produces and watches the archive.
     """
     broker = make_broker(settings)
     broker.ensure_topics([settings.topic_raw, settings.topic_enriched, settings.topic_dlq])
@@ -149,29 +155,32 @@ def run_pipeline(
     sent: dict[str, float] = {}
     env = {**os.environ, **settings_env(settings)}
     workers = {
-        stage: subprocess.Popen(
+        (stage, number): subprocess.Popen(
             [sys.executable, "-m", "yuqing", "worker", stage], env=env, stderr=subprocess.DEVNULL
         )
         for stage in ("classify", "index")
+        for number in range(processes)
     }
-    rss = dict.fromkeys(workers, 0.0)
+    rss = {"classify": 0.0, "index": 0.0}  # the largest of each stage's processes
 
     def alive() -> bool:
         return all(process.poll() is None for process in workers.values())
 
     def sample_rss() -> None:
-        for stage, process in workers.items():
+        for (stage, _), process in workers.items():
             if process.poll() is None:
                 rss[stage] = max(rss[stage], _rss_mb(process.pid))
 
     producer = broker.producer()
     run_id = str(int(time.time()))
     # Warm up first: model loading, jieba's dictionary and a Kafka group join are start-up, not latency.
-    warmup = next(generate(samples, 1, f"warmup-{run_id}"))
-    producer.send(settings.topic_raw, warmup["id"], encode(warmup))
+    # Several warm-up posts under different keys, so that every partition (and every process) has one.
+    warmups = list(generate(samples, 8 * processes, f"warmup-{run_id}"))
+    for warmup in warmups:
+        producer.send(settings.topic_raw, warmup["id"], encode(warmup))
     producer.flush()
     ready_by = time.monotonic() + 180
-    while warmup["id"] not in watch.seen and time.monotonic() < ready_by and alive():
+    while len(watch.seen) < len(warmups) and time.monotonic() < ready_by and alive():
         time.sleep(0.05)
     started = time.monotonic()
     try:
@@ -188,7 +197,7 @@ def run_pipeline(
                 sample_rss()
         producer.flush()
         deadline = time.monotonic() + max(120.0, n / 500)
-        while len(watch.seen) < n + 1 and time.monotonic() < deadline and alive():
+        while len(watch.seen) < n + len(warmups) and time.monotonic() < deadline and alive():
             sample_rss()
             time.sleep(0.2)
         sample_rss()
@@ -211,8 +220,9 @@ def run_pipeline(
         "p95_latency_s": round(latencies[int(len(latencies) * 0.95) - 1], 3) if latencies else None,
         "lost": n - len(indexed),
         # The archive stores a post once by id, so a duplicate can only show as an extra post id.
-        "duplicated": len(watch.seen) - 1 - len(indexed),
+        "duplicated": len(watch.seen) - len(warmups) - len(indexed),
         "redelivered": watch.redelivered,
+        "processes_per_stage": processes,
         "peak_rss_mb": {f"{stage}_worker": round(mb, 1) for stage, mb in rss.items()},
         "bench_rss_mb": round(_rss_mb(os.getpid()), 1),
     }
@@ -267,10 +277,12 @@ def _main(settings: Settings, args: argparse.Namespace) -> int:
             bench_settings,
             broker_url=f"kafka://{bootstrap}",
             kafka_session_timeout_ms=6000,
-            topic_partitions=1,
+            topic_partitions=args.processes,
         )
     try:
-        result = run_pipeline(bench_settings, load_texts(data_dir), args.posts, args.rate)
+        result = run_pipeline(
+            bench_settings, load_texts(data_dir), args.posts, args.rate, processes=args.processes
+        )
     finally:
         if tansu is not None:
             tansu.terminate()
@@ -287,5 +299,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--broker", choices=["embedded", "kafka"], default="embedded")
     parser.add_argument("--rate", type=float, default=0, help="每秒投放帖子数（0 = 尽快）")
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="每个环节的工作进程数（Kafka 按此数分区；内置代理只有一个在读）",
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.set_defaults(handler=_main)

@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     site = serve(args.port, data_dir=args.data_dir, real_limit=args.real_limit, host=args.host)
-    logger.info("演示留言板已启动：%s/ （按 Ctrl-C 停止）", site.url)
+    # Ctrl-C may come as soon as the site answers: from here on it always closes the site.
     try:
+        logger.info("演示留言板已启动：%s/ （按 Ctrl-C 停止）", site.url)
         threading.Event().wait()
     except KeyboardInterrupt:
         logger.info("正在停止演示留言板")

@@ -133,6 +133,10 @@ def test_the_command_serves_in_the_foreground_until_interrupted():
         url = re.search(r"http://127\.0\.0\.1:\d+", line)
         assert url is not None, line
         assert get(url.group(0) + "/robots.txt")[0] == 200
+        # Interrupt once the command says it is serving, as a person at the terminal would.
+        while "已启动" not in line:
+            line = process.stderr.readline()
+            assert line, "the command ended before saying it was serving"
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
