@@ -126,6 +126,9 @@ def test_the_command_serves_in_the_foreground_until_interrupted():
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
+        # A test run started in the background of a non-interactive shell ignores SIGINT, and an
+        # ignored signal is inherited: give the command the terminal's default, as a person has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stderr is not None
