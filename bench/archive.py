@@ -240,14 +240,14 @@ def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: 
             per_query[label].append(_timed(call))
     archive.close()
     timings = [ms for runs in per_query.values() for ms in runs]
-    for label, runs in sorted(per_query.items(), key=lambda item: -statistics.median(item[1])):
+    by_median = sorted(per_query.items(), key=lambda item: -statistics.median(item[1]))
+    for label, runs in by_median:
         print(
             f"{statistics.median(runs):8.1f} ms  {' '.join(f'{ms:.0f}' for ms in runs):>16}  {label}",
             file=sys.stderr,
         )
     size = sum(part.stat().st_size for part in directory.glob("bench-archive.db*"))
     quantiles = statistics.quantiles(timings, n=20)
-    slowest = sorted(per_query.items(), key=lambda item: -statistics.median(item[1]))[:3]
     return {
         "bench": "archive",
         "posts": n,
@@ -258,7 +258,7 @@ def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: 
         "query_p50_ms": round(statistics.median(timings), 1),
         "query_p95_ms": round(quantiles[18], 1),
         "query_max_ms": round(max(timings), 1),
-        "slowest_ms": {label: round(statistics.median(runs), 1) for label, runs in slowest},
+        "slowest_ms": {label: round(statistics.median(runs), 1) for label, runs in by_median[:3]},
         "disk_mb_per_million": round(size / 1e6 / n * 1e6, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -99,8 +100,6 @@ class ArchiveWatch:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        import sqlite3
-
         while not self.path.exists() and not self._stop.is_set():
             time.sleep(self.poll_s)
         if not self.path.exists():
@@ -114,10 +113,8 @@ class ArchiveWatch:
         finally:
             conn.close()
 
-    def poll(self, conn: Any) -> None:
+    def poll(self, conn: sqlite3.Connection) -> None:
         """Read the rows committed since the last poll."""
-        import sqlite3
-
         try:
             rows = conn.execute(
                 "SELECT rowid, id FROM posts WHERE rowid > ? ORDER BY rowid", (self._last_rowid,)
