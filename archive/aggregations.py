@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from archive.base import Archive, SearchQuery
 from archive.errors import QueryError
@@ -93,7 +92,6 @@ def top_terms(
     *,
     size: int = 20,
     sample: int = 1000,
-    cache_dir: Path | None = None,
 ) -> dict[str, int]:
     """The commonest words among the newest ``sample`` matching posts: word -> posts containing it.
 
@@ -103,10 +101,10 @@ def top_terms(
     if size < 1 or sample < 1:
         raise QueryError("热词数量和样本数量至少为 1")
     base = replace(query or SearchQuery(), sort="time", offset=0, after=None)
-    asked = set(tokenize(base.text, cache_dir=cache_dir)) if base.text else set()
+    asked = set(tokenize(base.text)) if base.text else set()
     counts: Counter[str] = Counter()
     for post in itertools.islice(archive.scan(base, batch=min(sample, 1000)), sample):
-        words = tokenize(f"{post.get('title') or ''} {post.get('text') or ''}", cache_dir=cache_dir)
+        words = tokenize(f"{post.get('title') or ''} {post.get('text') or ''}")
         counts.update({w for w in words if len(w) > 1 and not w.isdigit() and w not in STOPWORDS})
     for word in asked:
         counts.pop(word, None)

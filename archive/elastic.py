@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, cast
 
 from elasticsearch import ApiError, Elasticsearch, helpers
@@ -34,9 +33,9 @@ from archive.plan import condition, decode_cursor, encode_cursor, highlights
 from stream.messages import EnrichedPost
 
 
-def build_query(query: SearchQuery, *, cache_dir: Path | None = None) -> tuple[dict[str, Any] | None, Node]:
+def build_query(query: SearchQuery) -> tuple[dict[str, Any] | None, Node]:
     """The query DSL of ``query`` (None when no post can match) and its resolved condition."""
-    node = condition(query, cache_dir=cache_dir)
+    node = condition(query)
     if node == NOTHING:
         return None, node
     return compile_es(node), node
@@ -46,8 +45,7 @@ class ElasticArchive:
     """An :class:`archive.base.Archive` on an Elasticsearch 8 cluster at ``url``.
 
     ``index`` names the read alias and prefixes the monthly indices. ``request_timeout`` and
-    ``max_retries`` bound how long a call may take before it raises ``ArchiveUnavailable``;
-    ``cache_dir`` is for jieba's dictionary cache (see :func:`archive.tokens.tokenizer`).
+    ``max_retries`` bound how long a call may take before it raises ``ArchiveUnavailable``.
     """
 
     def __init__(
@@ -58,11 +56,9 @@ class ElasticArchive:
         request_timeout: float = 30.0,
         max_retries: int = 3,
         replicas: int = 1,
-        cache_dir: Path | None = None,
     ) -> None:
         self.alias = index
         self._replicas = replicas
-        self._cache_dir = cache_dir
         self._client = Elasticsearch(
             url, request_timeout=request_timeout, max_retries=max_retries, retry_on_timeout=max_retries > 0
         )
@@ -120,7 +116,7 @@ class ElasticArchive:
         self._months.clear()
         self._load_months()
         with translated("reindex"):
-            return reindex(self._client, self.alias, self._months, cache_dir=self._cache_dir)
+            return reindex(self._client, self.alias, self._months)
 
     def _locate(self, ids: list[str]) -> dict[str, set[str]]:
         """The indices that already hold each of ``ids``."""
@@ -141,7 +137,7 @@ class ElasticArchive:
 
     def index(self, posts: Sequence[EnrichedPost]) -> None:
         """Upsert ``posts`` by id with the bulk helper; a post's older copy in another month is deleted."""
-        items = extract_all(posts, cache_dir=self._cache_dir)
+        items = extract_all(posts)
         if not items:
             return
         if not self._ensured:
@@ -178,7 +174,7 @@ class ElasticArchive:
 
     def search(self, query: SearchQuery) -> SearchResult:
         """One page of posts matching ``query``, how many match in all, highlights and the next cursor."""
-        body, node = build_query(query, cache_dir=self._cache_dir)
+        body, node = build_query(query)
         if body is None:
             return SearchResult(total=0, hits=[])
         extra: dict[str, Any] = {}
@@ -208,7 +204,7 @@ class ElasticArchive:
         The point in time pins the indices' state, so posts indexed during a long export neither
         appear twice nor shift pages.
         """
-        body, _ = build_query(query, cache_dir=self._cache_dir)
+        body, _ = build_query(query)
         if body is None:
             return
         with translated("export"):
@@ -243,7 +239,7 @@ class ElasticArchive:
 
     def count(self, query: SearchQuery | None = None) -> int:
         """How many posts match ``query`` (all posts without one)."""
-        body, _ = build_query(query or SearchQuery(), cache_dir=self._cache_dir)
+        body, _ = build_query(query or SearchQuery())
         if body is None:
             return 0
         with translated("count", reading_query=True):
@@ -251,7 +247,7 @@ class ElasticArchive:
         return int(response["count"])
 
     def _aggregate(self, query: SearchQuery | None, aggregation: dict[str, Any]) -> dict[str, Any] | None:
-        body, _ = build_query(query or SearchQuery(), cache_dir=self._cache_dir)
+        body, _ = build_query(query or SearchQuery())
         if body is None:
             return None
         with translated("aggregate", reading_query=True):

@@ -15,7 +15,6 @@ worker during a reindex (its offsets are not committed, so it resumes where it s
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
@@ -54,10 +53,10 @@ def _read(client: Elasticsearch, index: str, batch: int) -> list[list[EnrichedPo
         client.close_point_in_time(id=pit)
 
 
-def _copy(client: Elasticsearch, old: str, new: str, cache_dir: Path | None, batch: int) -> int:
+def _copy(client: Elasticsearch, old: str, new: str, batch: int) -> int:
     copied = 0
     for posts in _read(client, old, batch):
-        items = extract_all(posts, cache_dir=cache_dir)
+        items = extract_all(posts)
         actions = []
         for item in items:
             document = dict(item.post)
@@ -77,7 +76,6 @@ def reindex(
     alias: str,
     months: dict[str, str],
     *,
-    cache_dir: Path | None = None,
     batch: int = 1000,
 ) -> int:
     """Copy each month of ``months`` (YYYY.MM -> index) to a new index and swap it into ``alias``.
@@ -92,7 +90,7 @@ def reindex(
         new = f"{alias}-{month}-r{stamp}"
         client.indices.create(index=new)  # the template's settings and mapping, not yet in the alias
         for old in olds:
-            total += _copy(client, old, new, cache_dir, batch)
+            total += _copy(client, old, new, batch)
         client.indices.refresh(index=new)
         actions: list[dict[str, Any]] = [{"add": {"index": new, "alias": alias}}]
         actions.extend({"remove": {"index": old, "alias": alias}} for old in olds)

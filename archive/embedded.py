@@ -68,22 +68,16 @@ _RANGE_COUNT = re.compile(
 
 
 class EmbeddedArchive:
-    """An :class:`archive.base.Archive` in one SQLite file.
-
-    ``cache_dir`` is where jieba keeps its dictionary cache if this archive is the first user of
-    the tokenizer in the process (see :func:`archive.tokens.tokenizer`).
-    """
+    """An :class:`archive.base.Archive` in one SQLite file."""
 
     def __init__(
         self,
         path: Path,
         *,
-        cache_dir: Path | None = None,
         busy_timeout_s: float = 30.0,
         mapped: bool = True,
     ) -> None:
         self.path = path
-        self._cache_dir = cache_dir
         self._lock = threading.RLock()  # one connection, shared by the threads of a dashboard
         try:
             self._conn = connect(path, busy_timeout_s, mapped=mapped)
@@ -129,7 +123,7 @@ class EmbeddedArchive:
 
     def index(self, posts: Sequence[EnrichedPost]) -> None:
         """Upsert ``posts`` by id in one transaction: all of them are stored or none is."""
-        self.write(extract_all(posts, cache_dir=self._cache_dir))
+        self.write(extract_all(posts))
 
     def write(self, items: Sequence[Indexed]) -> None:
         """Upsert posts already checked and tokenised by :func:`archive.documents.extract_all`."""
@@ -195,8 +189,8 @@ class EmbeddedArchive:
                     tokens = []
                     for rowid, doc in rows:
                         post = unpack(doc)
-                        title = tokenize(post.get("title") or "", cache_dir=self._cache_dir)
-                        text = tokenize(post.get("text") or "", cache_dir=self._cache_dir)
+                        title = tokenize(post.get("title") or "")
+                        text = tokenize(post.get("text") or "")
                         tokens.append((rowid, " ".join(title), " ".join(text)))
                     self._conn.executemany(
                         "INSERT INTO posts_fts (rowid, title, body) VALUES (?, ?, ?)", tokens
@@ -216,7 +210,7 @@ class EmbeddedArchive:
         return None if row is None else unpack(row[0])
 
     def _plan(self, query: SearchQuery) -> tuple[SqlPlan, Any]:
-        node = condition(query, cache_dir=self._cache_dir)
+        node = condition(query)
         return compile_sql(node), node
 
     def _page(self, query: SearchQuery, plan: SqlPlan) -> tuple[list[EnrichedPost], str | None]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from pathlib import Path
 
 from archive.ast import Match, Node, Range, conjoin, positive_words, resolve
 from archive.base import SearchQuery, check_query
@@ -24,7 +23,7 @@ from stream.messages import EnrichedPost
 CursorValue = int | float | str
 
 
-def condition(query: SearchQuery, *, cache_dir: Path | None = None) -> Node:
+def condition(query: SearchQuery) -> Node:
     """The resolved condition of ``query``; raises :class:`QueryError` for a query no backend runs."""
     check_query(query)
     parsed = parse(query.text)
@@ -33,7 +32,7 @@ def condition(query: SearchQuery, *, cache_dir: Path | None = None) -> Node:
     until = epoch_ms(query.until) if query.until is not None else None
     time = Range("time", since, until) if since is not None or until is not None else None
     risk = Range("risk", query.min_risk, None) if query.min_risk is not None else None
-    return resolve(conjoin(parsed, *filters, time, risk), lambda text: tokenize(text, cache_dir=cache_dir))
+    return resolve(conjoin(parsed, *filters, time, risk), tokenize)
 
 
 def needles(node: Node) -> list[str]:

@@ -206,7 +206,7 @@ def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: 
     from archive.base import SearchQuery
 
     path = directory / "bench-archive.db"
-    archive = EmbeddedArchive(path, cache_dir=directory / "jieba")
+    archive = EmbeddedArchive(path)
     archive.search(SearchQuery(text="预热"))  # load jieba's dictionary before the clock starts
     held = archive.count()
     loaded = held != n

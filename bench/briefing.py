@@ -114,7 +114,7 @@ def run(n: int, tickets: int, data: Path, directory: Path, *, seed: int, workers
     from response_ledger.db import make_engine, migrate
     from stream.messages import CHINA_TZ
 
-    archive = EmbeddedArchive(directory / "archive.db", cache_dir=directory / "jieba")
+    archive = EmbeddedArchive(directory / "archive.db")
     started = time.perf_counter()
     load(archive, _posts(n, data, seed), batch=5_000, workers=workers)
     archive.optimize()

@@ -62,7 +62,7 @@ def build(home: Path, *, posts: int, tickets: int, data: Path, workers: int, now
 
     home.mkdir(parents=True, exist_ok=True)
     settings = Settings(home=home)
-    archive = EmbeddedArchive(settings.archive_path, cache_dir=home / "cache")
+    archive = EmbeddedArchive(settings.archive_path)
     have = archive.count()
     started = time.perf_counter()
     if have < posts:

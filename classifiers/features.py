@@ -29,9 +29,9 @@ def clean_text(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """jieba's words of an already cleaned text (HMM off: the same word always cuts the same way)."""
-    from archive.tokens import tokenizer
+    from archive.tokens import words as cut
 
-    return [w for w in tokenizer().lcut(text, HMM=False) if w.strip()]
+    return cut(text)
 
 
 class CharNgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]

@@ -39,9 +39,7 @@ def make_archive(settings: Settings, *, writer: bool = False) -> Archive:
     if settings.archive_url == "embedded":
         from archive.embedded import EmbeddedArchive
 
-        return EmbeddedArchive(settings.archive_path, cache_dir=settings.home / "cache", mapped=not writer)
+        return EmbeddedArchive(settings.archive_path, mapped=not writer)
     from archive.elastic import ElasticArchive
 
-    return ElasticArchive(
-        settings.archive_url, index=settings.archive_index, cache_dir=settings.home / "cache"
-    )
+    return ElasticArchive(settings.archive_url, index=settings.archive_index)

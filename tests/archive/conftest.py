@@ -9,22 +9,10 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from archive import tokens
 from archive.base import Archive
 from archive.elastic import ElasticArchive
 from archive.embedded import EmbeddedArchive
 from tests.servers import ServerProcess
-
-
-@pytest.fixture(scope="session", autouse=True)
-def jieba_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the process's tokenizer with its cache under the test tree, not in the user's home.
-
-    If another package's tests built it first, that one is shared (there is one per process).
-    """
-    directory = tmp_path_factory.mktemp("jieba")
-    tokens.tokenizer(directory)
-    return directory
 
 
 @pytest.fixture

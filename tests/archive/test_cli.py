@@ -20,10 +20,10 @@ def run(settings: Settings, *argv: str) -> int:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, jieba_cache: Path) -> Settings:
+def settings(tmp_path: Path) -> Settings:
     """Settings whose embedded archive holds the sample posts."""
     settings = Settings(home=tmp_path / "home")
-    archive = EmbeddedArchive(settings.archive_path, cache_dir=jieba_cache)
+    archive = EmbeddedArchive(settings.archive_path)
     archive.index(list(dataset().values()))
     archive.close()
     return settings

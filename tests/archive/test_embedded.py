@@ -24,7 +24,7 @@ from pathlib import Path
 from archive.embedded import EmbeddedArchive
 from tests.archive.samples import enriched
 
-archive = EmbeddedArchive(Path(sys.argv[1]), cache_dir=Path(sys.argv[2]))
+archive = EmbeddedArchive(Path(sys.argv[1]))
 for batch in range(40):
     archive.index([
         enriched("weibo", "压测", f"{batch}-{n}", published_at="2024-05-01T08:00:00+08:00",
@@ -62,11 +62,11 @@ def test_a_reindexed_post_matches_only_its_new_text(embedded_archive: EmbeddedAr
         assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 10
 
 
-def test_a_reader_process_searches_while_a_writer_process_indexes(tmp_path: Path, jieba_cache: Path) -> None:
+def test_a_reader_process_searches_while_a_writer_process_indexes(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     reader = EmbeddedArchive(path)
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), str(jieba_cache)], cwd=REPO, stderr=subprocess.PIPE
+        [sys.executable, "-c", WRITER, str(path)], cwd=REPO, stderr=subprocess.PIPE
     )
     seen: list[int] = []
     while writer.poll() is None:

@@ -53,27 +53,21 @@ def test_bigrams_pair_adjacent_ideographs_only() -> None:
     assert bigrams("") == []
 
 
-def test_the_tokenizer_is_built_once_per_process() -> None:
-    assert tokens.tokenizer() is tokens.tokenizer()
-
-
-def test_the_tokenizer_is_lazy_quiet_and_caches_where_told(tmp_path: Path) -> None:
+def test_the_dictionary_is_built_on_first_use_quietly() -> None:
     script = (
-        "import sys, archive.tokens as t, jieba\n"
-        "assert t._tokenizer is None and not jieba.dt.initialized, 'initialised at import'\n"
-        "t.tokenizer(__import__('pathlib').Path(sys.argv[1]))\n"
+        "import archive.tokens as t, sys\n"
+        "assert not t.loaded() and 'rjieba' not in sys.modules, 'built at import'\n"
         "print(' '.join(t.tokenize('小区停车难')))\n"
+        "assert t.loaded()\n"
     )
-    for _ in range(2):  # first run writes the cache, second loads it
-        done = subprocess.run(
-            [sys.executable, "-W", "ignore", "-c", script, str(tmp_path / "cache")],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.split() == ["小区", "停车", "停车难"]
-        assert done.stderr == ""  # jieba's "Building prefix dict..." chatter is silenced
-        assert (tmp_path / "cache" / "jieba.cache").is_file()
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["小区", "停车", "停车难"]
+    assert done.stderr == ""
+
+
+def test_plain_words_keep_long_words_whole() -> None:
+    assert tokens.words("中华人民共和国成立 了") == ["中华人民共和国", "成立", "了"]
+

@@ -8,18 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from archive import tokens
 from archive.embedded import EmbeddedArchive
 from response_ledger.db import make_engine, migrate
 from tests.briefing.samples import posts, tickets, write_tickets
-
-
-@pytest.fixture(scope="session", autouse=True)
-def jieba_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The process's tokenizer with its cache under the test tree."""
-    directory = tmp_path_factory.mktemp("jieba")
-    tokens.tokenizer(directory)
-    return directory
 
 
 @pytest.fixture

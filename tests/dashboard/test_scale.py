@@ -53,7 +53,7 @@ def big_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("big") / "home"
     home.mkdir()
     rng, now = random.Random(8), datetime.now(CHINA_TZ)
-    archive = EmbeddedArchive(home / "archive.db", cache_dir=home / "cache")
+    archive = EmbeddedArchive(home / "archive.db")
     batch = []
     for number in range(POSTS):
         batch.append(

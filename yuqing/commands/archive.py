@@ -144,7 +144,7 @@ def _terms(settings: Settings, args: argparse.Namespace) -> int:
                     )
                 )
         else:
-            terms = top_terms(archive, query, size=args.size, cache_dir=settings.home / "cache")
+            terms = top_terms(archive, query, size=args.size)
             print(json.dumps(terms, ensure_ascii=False))
     finally:
         archive.close()
