@@ -65,9 +65,7 @@ def test_a_reindexed_post_matches_only_its_new_text(embedded_archive: EmbeddedAr
 def test_a_reader_process_searches_while_a_writer_process_indexes(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     reader = EmbeddedArchive(path)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)], cwd=REPO, stderr=subprocess.PIPE
-    )
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=REPO, stderr=subprocess.PIPE)
     seen: list[int] = []
     while writer.poll() is None:
         seen.append(reader.search(SearchQuery(text="停车难", size=5)).total)
@@ -173,3 +171,71 @@ def test_a_writer_reads_the_file_without_mapping_it(tmp_path: Path) -> None:
     finally:
         reader.close()
         writer.close()
+
+
+def _secondary_indices(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'posts_by_%'")
+        return {name for (name,) in rows}
+
+
+QUERIES = [
+    SearchQuery(text="停车", sort="time"),
+    SearchQuery(text="", filters={"source": "weibo"}, sort="risk"),
+    SearchQuery(text="小区 OR 物业", sort="relevance"),
+]
+
+
+def test_a_bulk_load_finds_what_a_streamed_load_finds(tmp_path: Path) -> None:
+    posts = list(dataset().values())
+    streamed = EmbeddedArchive(tmp_path / "streamed.db")
+    for post in posts:
+        streamed.index([post])
+    bulk = EmbeddedArchive(tmp_path / "bulk.db")
+    expected = _secondary_indices(bulk.path)
+    assert len(expected) >= 5
+    with bulk.bulk():
+        bulk.index(posts[:4])
+        assert _secondary_indices(bulk.path) == set()  # appends only while loading
+        assert bulk.count() == 4  # and searchable meanwhile, without the indices
+        bulk.index(posts[4:])
+    assert _secondary_indices(bulk.path) == expected
+    assert all(bulk.search(query).total > 0 for query in QUERIES)
+    for query in QUERIES:
+        assert [p["id"] for p in bulk.search(query).hits] == [p["id"] for p in streamed.search(query).hits]
+    assert bulk.shares("source") == streamed.shares("source")
+    streamed.close()
+    bulk.close()
+
+
+def test_a_bulk_load_that_fails_still_leaves_a_whole_archive(tmp_path: Path) -> None:
+    archive = EmbeddedArchive(tmp_path / "archive.db")
+    expected = _secondary_indices(archive.path)
+    with pytest.raises(ArchiveError), archive.bulk():
+        archive.index(list(dataset().values()))
+        archive.index([{"id": "x"}])  # type: ignore[list-item]
+    assert _secondary_indices(archive.path) == expected
+    assert archive.count() == 10
+    archive.close()
+
+
+def test_reopening_after_a_crash_inside_a_bulk_load_rebuilds_the_indices(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from archive.embedded import EmbeddedArchive\n"
+        "from tests.archive.samples import dataset\n"
+        "archive = EmbeddedArchive(Path(sys.argv[1]))\n"
+        "with archive.bulk():\n"
+        "    archive.index(list(dataset().values()))\n"
+        "    os._exit(9)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path)], cwd=REPO, timeout=120, check=False)
+    assert done.returncode == 9
+    assert _secondary_indices(path) == set()
+    archive = EmbeddedArchive(path)
+    assert len(_secondary_indices(path)) >= 5
+    assert archive.count() == 10  # a process crash loses no committed batch
+    assert archive.search(SearchQuery(text="停车", sort="time")).total >= 1
+    archive.close()
