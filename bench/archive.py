@@ -200,8 +200,8 @@ def load(archive: EmbeddedArchive, posts: Iterator[dict[str, object]], *, batch:
     chunks = _chunks(posts, batch)
     with archive.bulk():
         if workers <= 1:
-            for chunk in chunks:
-                archive.write_batch(_prepare(chunk))
+            for part in chunks:
+                archive.write_batch(_prepare(part))
             return
         context = multiprocessing.get_context("fork")
         pipes = [context.Pipe() for _ in range(workers)]
