@@ -220,7 +220,8 @@ class EventIndex:
         known = self._posts.get(post_id)
         if known is not None:  # a replay: same post, same event, counted once
             return self._events[known[0]]
-        chosen = self._best_match(signature) if signature is not None else None
+        bands = self._band_keys(signature) if signature is not None else []
+        chosen = self._best_match(signature, bands) if signature is not None else None
         if chosen is None:
             chosen = exact_event_id(key[:200] or post_id)
         event = self._events.get(chosen)
@@ -231,7 +232,7 @@ class EventIndex:
         event.first_seen = min(event.first_seen, published_at)
         event.last_seen = max(event.last_seen, published_at)
         event.recent.append(moment)
-        self._remember(post_id, chosen, signature)
+        self._remember(post_id, chosen, signature, bands)
         return event
 
     def _band_keys(self, signature: Signature) -> list[bytes]:
@@ -239,23 +240,27 @@ class EventIndex:
         blob = signature.tobytes()
         return [blob[i * width : (i + 1) * width] for i in range(self.hasher.bands)]
 
-    def _best_match(self, signature: Signature) -> str | None:
+    def _best_match(self, signature: Signature, bands: list[bytes]) -> str | None:
         candidates: set[str] = set()
-        for bucket, band_key in zip(self._buckets, self._band_keys(signature), strict=True):
+        for bucket, band_key in zip(self._buckets, bands, strict=True):
             candidates.update(bucket.get(band_key, ()))
-        best, best_score = None, self.threshold
-        for candidate in candidates:
-            event, stored = self._posts[candidate]
-            score = np.count_nonzero(stored == signature) / signature.size
-            if score >= best_score:
-                best, best_score = event, score
-        return best
+        if not candidates:
+            return None
+        # Only posts with a signature are in the buckets.
+        pairs = [(c, stored) for c in candidates if (stored := self._posts[c][1]) is not None]
+        # One comparison for all candidates: copies of a story share every bucket, so there are
+        # often dozens, and a numpy call per candidate cost more than the comparison itself.
+        agreeing = np.count_nonzero(np.stack([stored for _, stored in pairs]) == signature, axis=1)
+        best = int(agreeing.argmax())
+        if agreeing[best] < self.threshold * signature.size:
+            return None
+        return self._posts[pairs[best][0]][0]
 
-    def _remember(self, post_id: str, event: str, signature: Signature | None) -> None:
+    def _remember(self, post_id: str, event: str, signature: Signature | None, bands: list[bytes]) -> None:
         self._posts[post_id] = (event, signature)
         self._remembered[event] = self._remembered.get(event, 0) + 1
         if signature is not None:
-            for bucket, band_key in zip(self._buckets, self._band_keys(signature), strict=True):
+            for bucket, band_key in zip(self._buckets, bands, strict=True):
                 members = bucket.setdefault(band_key, [])
                 if len(members) < self.bucket_size:
                     members.append(post_id)
