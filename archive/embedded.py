@@ -1,10 +1,10 @@
 """The embedded archive: SQLite (WAL) with an FTS5 index over jieba tokens, for one machine.
 
-One row per post in ``posts`` (the filterable fields as columns, the whole post as zlib-compressed
-JSON) and one row in the contentless ``posts_fts`` with the space-joined jieba tokens of its title
-and text, under the same rowid. A writer process (the index sink) and reader processes (the
-dashboard) may use the file at once: WAL lets readers go on while a batch commits, and the busy
-timeout makes writers queue, not fail.
+One row per post in ``posts`` (the filterable fields as columns, the whole post as JSON; older
+archives' zlib-compressed JSON is still read) and one row in the contentless ``posts_fts`` with the
+space-joined jieba tokens of its title and text, under the same rowid. A writer process (the index
+sink) and reader processes (the dashboard) may use the file at once: WAL lets readers go on while a
+batch commits, and the busy timeout makes writers queue, not fail.
 
 The FTS5 table stores neither the tokens nor their positions (``content=''``, ``detail=column``):
 that halves the file. Two consequences: phrases are verified against the stored post (see

@@ -239,3 +239,22 @@ def test_reopening_after_a_crash_inside_a_bulk_load_rebuilds_the_indices(tmp_pat
     assert archive.count() == 10  # a process crash loses no committed batch
     assert archive.search(SearchQuery(text="停车", sort="time")).total >= 1
     archive.close()
+
+
+def test_posts_stored_compressed_by_older_versions_still_read(tmp_path: Path) -> None:
+    import json
+    import zlib
+
+    archive = EmbeddedArchive(tmp_path / "archive.db")
+    posts = list(dataset().values())
+    archive.index(posts)
+    with sqlite3.connect(archive.path) as conn:  # as archives written before 2026-12 hold them
+        for rowid, doc in conn.execute("SELECT rowid, doc FROM posts").fetchall():
+            assert doc[:1] == b"{"
+            old = zlib.compress(json.dumps(json.loads(doc), ensure_ascii=False).encode(), 1)
+            conn.execute("UPDATE posts SET doc = ? WHERE rowid = ?", (old, rowid))
+    parking = next(post for post in posts if "停车" in str(post.get("text")))
+    assert archive.get(parking["id"]) == parking
+    assert archive.search(SearchQuery(text='"停车"')).total >= 1  # the phrase check reads them too
+    assert sorted(post["id"] for post in archive.scan(SearchQuery())) == sorted(post["id"] for post in posts)
+    archive.close()

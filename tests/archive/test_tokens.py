@@ -70,4 +70,3 @@ def test_the_dictionary_is_built_on_first_use_quietly() -> None:
 
 def test_plain_words_keep_long_words_whole() -> None:
     assert tokens.words("中华人民共和国成立 了") == ["中华人民共和国", "成立", "了"]
-
