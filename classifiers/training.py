@@ -22,9 +22,9 @@ from classifiers.appeal import build_appeal_model
 from classifiers.errors import TrainingDataError
 from classifiers.sentiment import NEGATIVE, NEUTRAL, POSITIVE, build_sentiment_model
 from classifiers.store import ModelCard, data_hash
+from classifiers.tasks import TASKS
 from classifiers.topic import build_topic_model
 
-TASKS = ("sentiment", "topic", "appeal")
 MODEL_VERSION = "1"
 _SENTIMENT_SPELLINGS = {
     **dict.fromkeys(("1", "pos", "positive", "正面", "积极"), POSITIVE),

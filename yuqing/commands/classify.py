@@ -88,7 +88,7 @@ def _curve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _labelled(parser: argparse.ArgumentParser, *, data_help: str) -> None:
-    from classifiers.training import TASKS
+    from classifiers.tasks import TASKS
 
     parser.add_argument("--task", choices=TASKS, required=True)
     parser.add_argument("--data", type=Path, required=True, help=data_help)
