@@ -49,6 +49,10 @@ def event_id(title: str, text: str) -> str:
     return exact_event_id(key)
 
 
+# Odd 64-bit multipliers that mix a band's rows into one key (see EventIndex._band_keys); fixed,
+# like the hash family, and enough for bands of up to 64 rows.
+_BAND_MIX = np.random.default_rng(20_261_202).integers(1, 2**63, size=64, dtype=np.uint64) | np.uint64(1)
+
 # Characters of text whose shingles are hashed in one go (see MinHasher.signatures). 2,048 keeps
 # the temporaries (64 hashes of 8 bytes per shingle, ~1 MB) in the CPU cache: 41k posts/s against
 # 11k/s at 32,768 on the shared posts, with the same signatures.
@@ -170,7 +174,8 @@ class EventIndex:
         # a bucket keeps its first few members, which find every later copy just as well.
         self.bucket_size = bucket_size
         self._posts: OrderedDict[str, tuple[str, Signature | None]] = OrderedDict()
-        self._buckets: list[dict[bytes, list[str]]] = [{} for _ in range(self.hasher.bands)]
+        # band key -> the post id of its one member, or a list of up to ``bucket_size``
+        self._buckets: list[dict[int, str | list[str]]] = [{} for _ in range(self.hasher.bands)]
         self._events: dict[str, Event] = {}
         self._remembered: dict[str, int] = {}  # event id -> how many of its posts are remembered
 
@@ -235,15 +240,22 @@ class EventIndex:
         self._remember(post_id, chosen, signature, bands)
         return event
 
-    def _band_keys(self, signature: Signature) -> list[bytes]:
-        width = self.hasher.rows * signature.itemsize
-        blob = signature.tobytes()
-        return [blob[i * width : (i + 1) * width] for i in range(self.hasher.bands)]
+    def _band_keys(self, signature: Signature) -> list[int]:
+        # Each band's rows mixed into one 64-bit number (uint64 arithmetic wraps): a Python int is
+        # smaller than the band's bytes, and two bands that collide only add a candidate, which
+        # the comparison of whole signatures then turns down.
+        rows = signature.reshape(self.hasher.bands, self.hasher.rows).astype(np.uint64)
+        mixed: list[int] = (rows * _BAND_MIX[: self.hasher.rows]).sum(axis=1, dtype=np.uint64).tolist()
+        return mixed
 
-    def _best_match(self, signature: Signature, bands: list[bytes]) -> str | None:
+    def _best_match(self, signature: Signature, bands: list[int]) -> str | None:
         candidates: set[str] = set()
         for bucket, band_key in zip(self._buckets, bands, strict=True):
-            candidates.update(bucket.get(band_key, ()))
+            members = bucket.get(band_key)
+            if isinstance(members, str):
+                candidates.add(members)
+            elif members is not None:
+                candidates.update(members)
         if not candidates:
             return None
         # Only posts with a signature are in the buckets.
@@ -256,13 +268,19 @@ class EventIndex:
             return None
         return self._posts[pairs[best][0]][0]
 
-    def _remember(self, post_id: str, event: str, signature: Signature | None, bands: list[bytes]) -> None:
+    def _remember(self, post_id: str, event: str, signature: Signature | None, bands: list[int]) -> None:
         self._posts[post_id] = (event, signature)
         self._remembered[event] = self._remembered.get(event, 0) + 1
         if signature is not None:
             for bucket, band_key in zip(self._buckets, bands, strict=True):
-                members = bucket.setdefault(band_key, [])
-                if len(members) < self.bucket_size:
+                # Most buckets hold one post: its id alone, not a list (a third of the index's memory).
+                members = bucket.get(band_key)
+                if members is None:
+                    bucket[band_key] = post_id
+                elif isinstance(members, str):
+                    if self.bucket_size > 1:
+                        bucket[band_key] = [members, post_id]
+                elif len(members) < self.bucket_size:
                     members.append(post_id)
         while len(self._posts) > self.capacity:
             self._forget(*self._posts.popitem(last=False))
@@ -271,11 +289,17 @@ class EventIndex:
         event, signature = entry
         if signature is not None:
             for bucket, band_key in zip(self._buckets, self._band_keys(signature), strict=True):
-                members = bucket.get(band_key, [])
-                if post_id in members:
-                    members.remove(post_id)
-                if not members:
-                    bucket.pop(band_key, None)
+                members = bucket.get(band_key)
+                if isinstance(members, str):
+                    if members == post_id:
+                        del bucket[band_key]
+                elif members is not None:
+                    if post_id in members:
+                        members.remove(post_id)
+                    if len(members) == 1:
+                        bucket[band_key] = members[0]
+                    elif not members:
+                        del bucket[band_key]
         self._remembered[event] -= 1
         if not self._remembered[event]:  # the story's last remembered post is gone: so is the story
             del self._remembered[event]
