@@ -151,13 +151,15 @@ def run_pipeline(
     watch.start()
     sent: dict[str, float] = {}
     env = {**os.environ, **settings_env(settings)}
-    workers = {
-        (stage, number): subprocess.Popen(
-            [sys.executable, "-m", "yuqing", "worker", stage], env=env, stderr=subprocess.DEVNULL
-        )
-        for stage in ("classify", "index")
-        for number in range(processes)
-    }
+    logs = settings.home / "worker-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    workers = {}
+    for stage in ("classify", "index"):
+        for number in range(processes):
+            with (logs / f"{stage}-{number}.log").open("wb") as log:  # the child keeps its own copy
+                workers[stage, number] = subprocess.Popen(
+                    [sys.executable, "-m", "yuqing", "worker", stage], env=env, stderr=log
+                )
     rss = {"classify": 0.0, "index": 0.0}  # the largest of each stage's processes
 
     def alive() -> bool:
@@ -199,10 +201,14 @@ def run_pipeline(
             time.sleep(0.2)
         sample_rss()
     finally:
+        died = [key for key, process in workers.items() if process.poll() is not None]
         for process in workers.values():
             process.terminate()
         for process in workers.values():
             process.wait(timeout=30)
+        for stage, number in died:  # a worker that stopped by itself: say why
+            tail = (logs / f"{stage}-{number}.log").read_text(errors="replace").splitlines()[-15:]
+            print(f"工作进程 {stage}-{number} 提前退出：", *tail, sep="\n", file=sys.stderr)
         watch.stop()
         producer.close()
         broker.close()
