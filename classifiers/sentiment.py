@@ -100,14 +100,22 @@ def labels_from_probabilities(positive_probabilities: Sequence[float]) -> list[L
     return out
 
 
+# Texts vectorised at a time: the n-gram temporaries of a thousand posts peaked at ~45 MB, of 250 at
+# ~19 MB (a worker's batch is a thousand), for ~7 % of the sentiment model's speed.
+PREDICT_CHUNK = 250
+
+
 def predict_sentiment(model: Pipeline, texts: Sequence[str]) -> list[Label]:
     """Sentiment labels for many texts at once (vectorised: far faster than one by one)."""
     if not texts:
         return []
     classes = list(model.classes_)
     column = classes.index(POSITIVE)
-    probabilities = model.predict_proba(list(texts))[:, column]
-    return labels_from_probabilities([float(p) for p in probabilities])
+    probabilities: list[float] = []
+    for start in range(0, len(texts), PREDICT_CHUNK):
+        part = model.predict_proba(list(texts[start : start + PREDICT_CHUNK]))[:, column]
+        probabilities.extend(float(p) for p in part)
+    return labels_from_probabilities(probabilities)
 
 
 def snownlp_score(text: str) -> float:
