@@ -6,7 +6,7 @@ marked by 【】."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -100,8 +100,13 @@ def _topics(settings: Settings) -> list[str]:
         return []
 
 
+def china_today(now: datetime | None = None) -> date:
+    """The department's date: a server on UTC is still on yesterday until 08:00 China time."""
+    return (now or datetime.now(UTC)).astimezone(CHINA_TZ).date()
+
+
 def _form(settings: Settings) -> Search | None:
-    today = date.today()
+    today = china_today()
     with st.form("search"):
         text = st.text_input("检索式", key="search_text", help=HELP)
         source_box, sentiment_box, topic_box = st.columns(3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -276,3 +276,11 @@ def test_the_trend_is_a_vega_lite_chart_with_chinese_axis_labels(home: Path) -> 
     assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%H时"
     app.radio(key="search_interval").set_value("week").run()
     assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%m-%d"
+
+
+def test_the_default_time_range_ends_on_the_departments_date_not_the_servers() -> None:
+    from dashboard.app_pages.search import china_today
+
+    late_utc = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)  # 01:00 on 3 December in Beijing
+    assert china_today(late_utc).isoformat() == "2026-12-03"
+    assert china_today(datetime(2026, 12, 2, 15, 59, tzinfo=UTC)).isoformat() == "2026-12-02"
