@@ -194,8 +194,8 @@ def load(archive: EmbeddedArchive, posts: Iterator[dict[str, object]], *, batch:
     The figure includes rebuilding the indices at the end (:meth:`EmbeddedArchive.bulk`). This
     process makes the chunks and writes the batches in its one thread, round-robin over one pipe
     per worker with one chunk in flight each. (A ``multiprocessing.Pool`` feeds and collects in
-    threads of this process: every SQLite step then waits for the GIL behind them, and the load
-    ran at half the speed with one core idle.)
+    threads of this process, which compete for the GIL with the writer, whose every SQLite step
+    must take it back: the load ran ~35 % slower.)
     """
     chunks = _chunks(posts, batch)
     with archive.bulk():
