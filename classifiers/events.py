@@ -225,8 +225,11 @@ class EventIndex:
         known = self._posts.get(post_id)
         if known is not None:  # a replay: same post, same event, counted once
             return self._events[known[0]]
-        bands = self._band_keys(signature) if signature is not None else []
-        chosen = self._best_match(signature, bands) if signature is not None else None
+        bands: list[int] = []
+        chosen = None
+        if signature is not None:
+            bands = self._band_keys(signature)
+            chosen = self._best_match(signature, bands)
         if chosen is None:
             chosen = exact_event_id(key[:200] or post_id)
         event = self._events.get(chosen)
