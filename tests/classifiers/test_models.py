@@ -71,7 +71,7 @@ def test_enrichment_adds_every_enriched_field(models_dir: Path) -> None:
     assert enriched["appeal_type"] == "投诉"
     assert enriched["risk"]["score"] > 40
     assert enriched["event_id"].startswith("ev-")
-    assert enriched["models"]["sentiment"] == "sentiment-char-ngram@3"
+    assert enriched["models"]["sentiment"] == "sentiment-char-ngram@4"
     assert enriched["models"]["topic"] == "keyword-topic@1"  # no trained topic model yet: keywords
 
 
