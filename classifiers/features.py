@@ -41,7 +41,27 @@ def words(text: str) -> list[str]:
     return cut(text)
 
 
-class CharNgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class _NgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """What the character and word hashers share: no fitting, and counts in hashed buckets."""
+
+    ngram_range: tuple[int, int]
+    n_features: int
+
+    def fit(self, texts: Sequence[str], y: object = None) -> _NgramHasher:
+        """Nothing to learn."""
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """One row of n-gram counts per text, in hashed buckets."""
+        rows, hashes = self.ngram_hashes(texts)
+        return _bucket_counts(rows, hashes, len(texts), self.n_features)
+
+    def ngram_hashes(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+        """(text number, 64-bit hash) of every n-gram of the cleaned texts."""
+        raise NotImplementedError
+
+
+class CharNgramHasher(_NgramHasher):
     """Counts of hashed character n-grams of the cleaned texts, computed with numpy for a whole batch.
 
     scikit-learn's character analyzer builds every n-gram as a Python string and looks it up in a
@@ -55,39 +75,15 @@ class CharNgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.ngram_range = ngram_range
         self.n_features = n_features
 
-    def fit(self, texts: Sequence[str], y: object = None) -> CharNgramHasher:
-        """Nothing to learn."""
-        return self
-
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """One row of n-gram counts per text, in hashed buckets."""
-        rows, hashes = self.ngram_hashes(texts)
-        return _bucket_counts(rows, hashes, len(texts), self.n_features)
-
     def ngram_hashes(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
         """(text number, 64-bit hash) of every character n-gram of the cleaned texts."""
         cleaned = [clean_text(t) for t in texts]
         lengths = np.fromiter((len(t) for t in cleaned), dtype=np.int64, count=len(cleaned))
         codes = np.frombuffer("".join(cleaned).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        ends = np.cumsum(lengths)
-        doc_of = np.repeat(np.arange(len(cleaned)), lengths)
-        rows: list[npt.NDArray[np.int64]] = []
-        hashes: list[npt.NDArray[np.uint64]] = []
-        low, high = self.ngram_range
-        for n in range(low, high + 1):
-            m = len(codes) - n + 1
-            if m <= 0:
-                continue
-            h = np.full(m, n, dtype=np.uint64)  # n seeds the hash: 1-grams and 2-grams never share it
-            for k in range(n):  # uint64 arithmetic wraps silently: that is the hash
-                h = h * np.uint64(1_000_003) + codes[k : k + m]
-            valid = np.arange(m) + n <= ends[doc_of[:m]]  # the n-gram ends inside its own text
-            rows.append(doc_of[:m][valid])
-            hashes.append(h[valid])
-        return _joined(rows, np.int64), _joined(hashes, np.uint64)
+        return _sequence_ngrams(codes, np.repeat(np.arange(len(cleaned)), lengths), self.ngram_range)
 
 
-class WordNgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class WordNgramHasher(_NgramHasher):
     """Hashed jieba word n-grams of the cleaned texts, hashed with numpy for a whole batch.
 
     A vocabulary vectorizer builds every word bigram as a Python string and looks it up (~130 µs per
@@ -99,36 +95,36 @@ class WordNgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.ngram_range = ngram_range
         self.n_features = n_features
 
-    def fit(self, texts: Sequence[str], y: object = None) -> WordNgramHasher:
-        """Nothing to learn."""
-        return self
-
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """One row of word n-gram counts per text, in hashed buckets."""
-        rows, hashes = self.ngram_hashes(texts)
-        return _bucket_counts(rows, hashes, len(texts), self.n_features)
-
     def ngram_hashes(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
         """(text number, 64-bit hash) of every word n-gram of the cleaned texts."""
         tokens = [words(clean_text(t)) for t in texts]
         per_text = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
         flat = [w for text in tokens for w in text]
         word_hash = _word_hashes("".join(flat), np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)))
-        doc_of = np.repeat(np.arange(len(tokens)), per_text)
-        rows: list[npt.NDArray[np.int64]] = []
-        hashes: list[npt.NDArray[np.uint64]] = []
-        low, high = self.ngram_range
-        for n in range(low, high + 1):
-            m = len(word_hash) - n + 1
-            if m <= 0:
-                continue
-            h = np.full(m, n, dtype=np.uint64)  # n seeds the hash, as for characters
-            for k in range(n):
-                h = h * np.uint64(1_000_003) + word_hash[k : k + m]
-            same_text = doc_of[n - 1 : n - 1 + m] == doc_of[:m]  # no n-gram spans two texts
-            rows.append(doc_of[:m][same_text])
-            hashes.append(h[same_text])
-        return _joined(rows, np.int64), _joined(hashes, np.uint64)
+        return _sequence_ngrams(word_hash, np.repeat(np.arange(len(tokens)), per_text), self.ngram_range)
+
+
+def _sequence_ngrams(
+    units: npt.NDArray[np.uint64], doc_of: npt.NDArray[np.int64], ngram_range: tuple[int, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """(text number, hash) of every n-gram of ``units`` (code points or word hashes) within a text.
+
+    ``units`` are the texts' units end to end and ``doc_of`` the text each belongs to.
+    """
+    rows: list[npt.NDArray[np.int64]] = []
+    hashes: list[npt.NDArray[np.uint64]] = []
+    low, high = ngram_range
+    for n in range(low, high + 1):
+        m = len(units) - n + 1
+        if m <= 0:
+            continue
+        h = np.full(m, n, dtype=np.uint64)  # n seeds the hash: 1-grams and 2-grams never share it
+        for k in range(n):  # uint64 arithmetic wraps silently: that is the hash
+            h = h * np.uint64(1_000_003) + units[k : k + m]
+        same_text = doc_of[n - 1 : n - 1 + m] == doc_of[:m]  # no n-gram spans two texts
+        rows.append(doc_of[:m][same_text])
+        hashes.append(h[same_text])
+    return _joined(rows, np.int64), _joined(hashes, np.uint64)
 
 
 class NgramVocabulary(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -202,17 +198,16 @@ class _BucketTable:
         starts: npt.NDArray[np.int64],
         bits: int,
     ) -> None:
-        self.keys, self.columns, self.starts = keys, columns, starts
-        self.shift = np.uint64(64 - bits)
+        self.keys, self.columns, self.starts, self.bits = keys, columns, starts, bits
 
     @classmethod
     def of(cls, vocabulary: npt.NDArray[np.uint64]) -> _BucketTable:
         """A table of about two buckets per key, so most buckets hold none or one."""
         bits = max(int(2 * len(vocabulary)).bit_length(), 4)
-        buckets = (vocabulary * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)
+        buckets = _fibonacci_buckets(vocabulary, bits)
         order = np.argsort(buckets, kind="stable")
         starts = np.zeros((1 << bits) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(buckets.astype(np.int64), minlength=1 << bits), out=starts[1:])
+        np.cumsum(np.bincount(buckets, minlength=1 << bits), out=starts[1:])
         return cls(vocabulary[order], order.astype(np.int64), starts, bits)
 
     def lookup(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
@@ -220,7 +215,7 @@ class _BucketTable:
         out = np.full(len(hashes), -1, dtype=np.int64)
         if not len(self.keys):
             return out
-        bucket = ((hashes * np.uint64(0x9E3779B97F4A7C15)) >> self.shift).astype(np.int64)
+        bucket = _fibonacci_buckets(hashes, self.bits)
         position, end = self.starts[bucket], self.starts[bucket + 1]
         pending = np.flatnonzero(position < end)
         while len(pending):  # one pass per key in the fullest bucket searched: a handful
@@ -250,13 +245,16 @@ def _word_hashes(joined: str, lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.
     return hashed + lengths.astype(np.uint64)  # the length tells a word from one padded with nothing
 
 
+def _fibonacci_buckets(hashes: npt.NDArray[np.uint64], bits: int) -> npt.NDArray[np.int64]:
+    """The bucket of each hash among ``2**bits``: the top bits of a multiply spread them evenly."""
+    return ((hashes * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.int64)
+
+
 def _bucket_counts(
     rows: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64], n_rows: int, n_features: int
 ) -> sparse.csr_matrix:
     """A count matrix from (row, hash) pairs, hashes folded into ``n_features`` buckets."""
-    bits = int(n_features).bit_length() - 1
-    # Fibonacci hashing: the top bits of a multiply spread the buckets evenly.
-    columns = ((hashes * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.int64)
+    columns = _fibonacci_buckets(hashes, int(n_features).bit_length() - 1)
     counts = sparse.csr_matrix(
         (np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(n_rows, n_features)
     )
