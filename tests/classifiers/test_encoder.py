@@ -24,7 +24,7 @@ from classifiers.encoder import (
 )
 from classifiers.encoder_training import base_state, forward, to_numpy
 from classifiers.ensemble import AveragedClassifier
-from classifiers.sentiment import build_sentiment_model
+from classifiers.sentiment import build_sentiment_model, labels_from_probabilities
 from classifiers.store import ModelCard, load_model, save_model
 
 POSITIVE = [
@@ -192,3 +192,28 @@ def test_train_and_evaluate_commands_fine_tune_the_installed_encoder(
     assert figures["rows"] == 8 and 0.0 <= figures["accuracy"] <= 1.0 and figures["posts_per_second"] > 0
     model, card = load_model(out, root=out)
     assert isinstance(model, EncoderClassifier) and card.params["max_tokens"] == 128
+
+
+def test_the_enricher_applies_an_encoder_model_found_in_the_models_directory(
+    tiny_base: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from classifiers.enrich import Enricher
+    from tests.stream.samples import raw_post
+
+    root = tmp_path / "models"
+    shutil.copytree(models_dir, root)
+    texts, labels = POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4
+    model = EncoderClassifier(
+        epochs=30, learning_rate=3e-3, batch_size=4, max_tokens=16, base_dir=str(tiny_base)
+    ).fit(texts, labels)
+    card = ModelCard(
+        name="sentiment-encoder-tiny", version="1", task="sentiment", trained_at="", data_sha256=""
+    )
+    save_model(model, card, root / "sentiment")
+    posts = [raw_post(i, text=text) for i, text in enumerate(texts)]
+    enriched = Enricher.load(root).enrich_many(posts)
+    assert {e["models"]["sentiment"] for e in enriched} == {"sentiment-encoder-tiny@1"}
+    positive = model.predict_proba([f"{p['title']} {p['text']}" for p in posts])[:, 1]
+    assert [e["sentiment"] for e in enriched] == labels_from_probabilities(list(positive))
