@@ -181,7 +181,7 @@ def test_train_and_evaluate_commands_fine_tune_the_installed_encoder(
     out = tmp_path / "model"
     with pytest.raises(SystemExit) as exited:
         train = ["classify", "train", "--task", "sentiment", "--kind", "encoder"]
-        main([*train, "--data", str(data), "--out", str(out)])
+        main([*train, "--data", str(data), "--out", str(out), "--max-tokens", "32"])
     assert exited.value.code == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert trained["model"] == "sentiment-encoder-m3e-small@1"
@@ -191,7 +191,7 @@ def test_train_and_evaluate_commands_fine_tune_the_installed_encoder(
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["rows"] == 8 and 0.0 <= figures["accuracy"] <= 1.0 and figures["posts_per_second"] > 0
     model, card = load_model(out, root=out)
-    assert isinstance(model, EncoderClassifier) and card.params["max_tokens"] == 128
+    assert isinstance(model, EncoderClassifier) and card.params["max_tokens"] == 32
 
 
 def test_the_enricher_applies_an_encoder_model_found_in_the_models_directory(
@@ -217,3 +217,27 @@ def test_the_enricher_applies_an_encoder_model_found_in_the_models_directory(
     assert {e["models"]["sentiment"] for e in enriched} == {"sentiment-encoder-tiny@1"}
     positive = model.predict_proba([f"{p['title']} {p['text']}" for p in posts])[:, 1]
     assert [e["sentiment"] for e in enriched] == labels_from_probabilities(list(positive))
+
+
+def test_max_tokens_is_refused_for_a_linear_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from yuqing.cli import main
+
+    data = tmp_path / "labelled.csv"
+    data.write_text("text,label\n好,1\n差,0\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "classify",
+                "train",
+                "--task",
+                "sentiment",
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "m"),
+                "--max-tokens",
+                "64",
+            ]
+        )
+    assert exited.value.code == 2 and "--max-tokens" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -55,7 +55,11 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.training import evaluate, read_labelled, train
 
     texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
-    model, card = train(args.task, texts, labels, kind=args.kind)
+    overrides = {} if args.max_tokens is None else {"max_tokens": args.max_tokens}
+    if overrides and args.kind == "linear":
+        print("--max-tokens applies to --kind encoder or ensemble", file=sys.stderr)
+        return 2
+    model, card = train(args.task, texts, labels, kind=args.kind, **overrides)
     figures = evaluate(args.task, model, texts, labels)
     card = replace(card, params={**card.params, "data": str(args.data)}, metrics={"training": figures})
     sealed = save_model(model, card, args.out)
@@ -115,6 +119,11 @@ def register(sub: Subparsers) -> None:
         default="linear",
         help="linear：n-gram 线性模型（快）；encoder：微调预训练编码器 m3e-small"
         "（更准，慢约百倍，需 torch）；ensemble：两者概率平均（最准，与 encoder 一样慢）",
+    )
+    train.add_argument(
+        "--max-tokens",
+        type=int,
+        help="编码器读取的最大词元数（默认 128；长留言可用 256，训练与预测约慢一倍）",
     )
     train.set_defaults(handler=_train)
 
