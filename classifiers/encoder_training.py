@@ -27,6 +27,7 @@ from classifiers.encoder import (
     padded,
     token_ids,
 )
+from classifiers.errors import ClassifierError
 
 log = logging.getLogger(__name__)
 DROPOUT = 0.1
@@ -137,6 +138,10 @@ def fine_tune(
     torch.manual_seed(seed)
     order = random.Random(seed)  # noqa: S311 - a reproducible shuffle, not a secret
     config, tokenizer_json, tensors = base_state(base, pinned=pinned)
+    if not 3 <= max_tokens <= config.max_positions:
+        raise ClassifierError(
+            f"max_tokens must be 3..{config.max_positions} for this encoder, got {max_tokens}"
+        )
     classes = sorted(set(labels))
     index = {label: i for i, label in enumerate(classes)}
     params = {name: torch.nn.Parameter(tensor.clone()) for name, tensor in tensors.items()}

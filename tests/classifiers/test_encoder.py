@@ -126,6 +126,12 @@ def test_fine_tuning_learns_labelled_texts_and_survives_the_model_store(
     np.testing.assert_allclose(loaded.predict_proba(texts), probabilities)
 
 
+def test_more_tokens_than_the_encoder_has_positions_is_refused(tiny_base: Path) -> None:
+    model = EncoderClassifier(max_tokens=65, base_dir=str(tiny_base))
+    with pytest.raises(encoder.ClassifierError, match=r"max_tokens must be 3\.\.64"):
+        model.fit(POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4)
+
+
 def test_predicting_before_fitting_is_a_clear_error() -> None:
     with pytest.raises(encoder.ClassifierError, match="fit"):
         EncoderClassifier().predict_proba(["文本"])
