@@ -118,6 +118,13 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, shifted by the maximum so that exp cannot overflow."""
+    shifted = np.exp(x - x.max(-1, keepdims=True))
+    out: np.ndarray = shifted / shifted.sum(-1, keepdims=True)
+    return out
+
+
 def encode(weights: Weights, config: EncoderConfig, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean-pooled last hidden states (batch, hidden) of token ``ids`` where ``mask`` is 1.
 
@@ -147,9 +154,7 @@ def encode(weights: Weights, config: EncoderConfig, ids: np.ndarray, mask: np.nd
         q = split(linear(h, p + "attention.self.query"))
         k = split(linear(h, p + "attention.self.key"))
         v = split(linear(h, p + "attention.self.value"))
-        scores = (q @ k.transpose(0, 1, 3, 2)) * scale + blocked
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        scores /= scores.sum(-1, keepdims=True)
+        scores = _softmax((q @ k.transpose(0, 1, 3, 2)) * scale + blocked)
         context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, config.hidden)
         h = _layer_norm(
             h + linear(context, p + "attention.output.dense"),
@@ -258,10 +263,8 @@ class EncoderClassifier:
         for start in range(0, len(order), PREDICT_BATCH):
             rows = order[start : start + PREDICT_BATCH]
             ids, mask = padded([sequences[i] for i in rows])
-            logits = encode(self.weights_, self.config_, ids, mask) @ self.weights_["head.kernel"]
-            logits = logits + self.weights_["head.bias"]
-            logits = np.exp(logits - logits.max(1, keepdims=True))
-            out[rows] = logits / logits.sum(1, keepdims=True)
+            pooled = encode(self.weights_, self.config_, ids, mask)
+            out[rows] = _softmax(pooled @ self.weights_["head.kernel"] + self.weights_["head.bias"])
         return out
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:

@@ -3,3 +3,5 @@
 from __future__ import annotations
 
 TASKS = ("sentiment", "topic", "appeal")
+# What a task can be trained as: n-grams (fast), the fine-tuned encoder, or both averaged.
+MODEL_KINDS = ("linear", "encoder", "ensemble")

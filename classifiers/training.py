@@ -24,7 +24,7 @@ from classifiers.ensemble import AveragedClassifier
 from classifiers.errors import TrainingDataError
 from classifiers.sentiment import NEGATIVE, NEUTRAL, POSITIVE, build_sentiment_model
 from classifiers.store import ModelCard, data_hash
-from classifiers.tasks import TASKS
+from classifiers.tasks import MODEL_KINDS, TASKS
 from classifiers.topic import build_topic_model
 
 MODEL_VERSION = "1"
@@ -63,7 +63,7 @@ def _ensemble(task: str, **encoder_params: Any) -> AveragedClassifier:
     return AveragedClassifier([linear.factory(**linear.params), EncoderClassifier(**encoder_params)])
 
 
-KINDS = {
+KINDS: dict[str, dict[str, TaskSpec]] = {
     "linear": SPECS,
     "encoder": {
         task: TaskSpec(f"{task}-encoder-{BASE_MODEL}", EncoderClassifier, ENCODER_PARAMS) for task in SPECS
@@ -117,7 +117,7 @@ def train(
     if task not in SPECS:
         raise TrainingDataError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     if kind not in KINDS:
-        raise TrainingDataError(f"unknown model kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise TrainingDataError(f"unknown model kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
     spec = KINDS[kind][task]
     y = normalise_labels(task, labels)
     if len(set(y)) < 2:

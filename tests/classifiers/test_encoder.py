@@ -247,3 +247,10 @@ def test_max_tokens_is_refused_for_a_linear_model(tmp_path: Path, capsys: pytest
         )
     assert exited.value.code == 2 and "--max-tokens" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_the_command_line_offers_every_kind_that_training_builds() -> None:
+    from classifiers.tasks import MODEL_KINDS
+    from classifiers.training import KINDS
+
+    assert tuple(KINDS) == MODEL_KINDS

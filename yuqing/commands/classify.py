@@ -103,6 +103,8 @@ def _labelled(parser: argparse.ArgumentParser, *, data_help: str) -> None:
 
 def register(sub: Subparsers) -> None:
     """Add ``classify`` with ``text``, ``train``, ``evaluate`` and ``curve``."""
+    from classifiers.tasks import MODEL_KINDS
+
     classify = sub.add_parser("classify", help="文本分类；用带标注的 CSV 训练和评估模型")
     actions = classify.add_subparsers(dest="classify_command", required=True)
 
@@ -115,7 +117,7 @@ def register(sub: Subparsers) -> None:
     train.add_argument("--out", type=Path, required=True, help="写入的模型目录")
     train.add_argument(
         "--kind",
-        choices=("linear", "encoder", "ensemble"),
+        choices=MODEL_KINDS,
         default="linear",
         help="linear：n-gram 线性模型（快）；encoder：微调预训练编码器 m3e-small"
         "（更准，慢约百倍，需 torch）；ensemble：两者概率平均（最准，与 encoder 一样慢）",
