@@ -77,25 +77,38 @@ KINDS: dict[str, dict[str, TaskSpec]] = {
 }
 
 
-def read_labelled(
-    path: Path, *, text_column: str = "text", label_column: str = "label"
-) -> tuple[list[str], list[str]]:
-    """(texts, labels) of a UTF-8 CSV with a header; rows without text or label are skipped."""
+def _read_columns(path: Path, columns: Sequence[str]) -> list[tuple[str, ...]]:
+    """The named columns of each row of a UTF-8 CSV with a header, stripped; a clear error otherwise."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = {text_column, label_column} - set(reader.fieldnames or ())
+            missing = set(columns) - set(reader.fieldnames or ())
             if missing:
                 raise TrainingDataError(
                     f"{path}: no column {', '.join(sorted(missing))} (have {reader.fieldnames})"
                 )
-            rows = [(r[text_column] or "", r[label_column] or "") for r in reader]
+            return [tuple((r[c] or "").strip() for c in columns) for r in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise TrainingDataError(f"{path}: cannot read labelled CSV: {exc}") from exc
-    kept = [(text.strip(), label.strip()) for text, label in rows if text.strip() and label.strip()]
+        raise TrainingDataError(f"{path}: cannot read CSV: {exc}") from exc
+
+
+def read_labelled(
+    path: Path, *, text_column: str = "text", label_column: str = "label"
+) -> tuple[list[str], list[str]]:
+    """(texts, labels) of a UTF-8 CSV with a header; rows without text or label are skipped."""
+    rows = _read_columns(path, (text_column, label_column))
+    kept = [(text, label) for text, label in rows if text and label]
     if not kept:
         raise TrainingDataError(f"{path}: no labelled rows")
     return [t for t, _ in kept], [label for _, label in kept]
+
+
+def read_texts(path: Path, *, text_column: str = "text") -> list[str]:
+    """The non-empty texts of one column of a UTF-8 CSV with a header (unlabelled posts)."""
+    texts = [text for (text,) in _read_columns(path, (text_column,)) if text]
+    if not texts:
+        raise TrainingDataError(f"{path}: no texts in column {text_column}")
+    return texts
 
 
 def normalise_labels(task: str, labels: Sequence[str]) -> list[str]:
@@ -125,20 +138,33 @@ def train(
     params = {**spec.params, **overrides}
     started = time.monotonic()
     model = spec.factory(**params).fit(list(texts), y)
-    card = ModelCard(
-        name=spec.name,
+    return model, new_card(spec.name, task, (texts, y), params, started)
+
+
+def new_card(
+    name: str,
+    task: str,
+    data: tuple[Sequence[str], Sequence[str]],
+    params: dict[str, Any],
+    started: float,
+    **facts: Any,
+) -> ModelCard:
+    """The card of a model just fitted on ``data`` with ``params`` (``started``: its monotonic start)."""
+    texts, labels = data
+    return ModelCard(
+        name=name,
         version=MODEL_VERSION,
         task=task,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        data_sha256=data_hash(list(texts), y),
+        data_sha256=data_hash(list(texts), list(labels)),
         params={
             **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
-            "rows": len(y),
-            "classes": sorted(set(y)),
+            "rows": len(labels),
+            "classes": sorted(set(labels)),
+            **facts,
             "fit_seconds": round(time.monotonic() - started, 1),
         },
     )
-    return model, card
 
 
 def evaluate(task: str, model: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:

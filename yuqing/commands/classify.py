@@ -3,6 +3,9 @@
 - ``yuqing classify text [TEXT ...]`` (or texts one per line on stdin) prints one JSON line per text;
 - ``yuqing classify train --task T --data FILE.csv --out DIR [--kind encoder]`` trains and saves a
   model with its card (``--kind encoder`` fine-tunes the pretrained encoder instead of n-grams);
+- ``yuqing classify distil --task T --teacher DIR --data FILE.csv --unlabelled POSTS.csv… --out DIR``
+  trains the fast n-gram model on the labelled file plus the unlabelled posts as the (slow, accurate)
+  teacher model labels them;
 - ``yuqing classify evaluate --task T --model DIR --data FILE.csv`` prints one JSON line of figures;
 - ``yuqing classify curve --task T --data TRAIN.csv --test TEST.csv`` prints the learning curve.
 
@@ -67,6 +70,27 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _distil(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from classifiers.distil import distil
+    from classifiers.store import load_model, save_model
+    from classifiers.training import read_labelled, read_texts
+
+    teacher, teacher_card = load_model(args.teacher, root=args.teacher)
+    labelled = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    unlabelled = [
+        text for path in args.unlabelled for text in read_texts(path, text_column=args.unlabelled_column)
+    ]
+    model, card = distil(args.task, teacher, teacher_card, labelled, unlabelled)
+    card = replace(
+        card, params={**card.params, "data": str(args.data), "unlabelled": [str(p) for p in args.unlabelled]}
+    )
+    sealed = save_model(model, card, args.out)
+    print(json.dumps({"model": sealed.ref, "out": str(args.out), **sealed.params}, ensure_ascii=False))
+    return 0
+
+
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.store import load_model
     from classifiers.training import evaluate, read_labelled
@@ -102,7 +126,7 @@ def _labelled(parser: argparse.ArgumentParser, *, data_help: str) -> None:
 
 
 def register(sub: Subparsers) -> None:
-    """Add ``classify`` with ``text``, ``train``, ``evaluate`` and ``curve``."""
+    """Add ``classify`` with ``text``, ``train``, ``distil``, ``evaluate`` and ``curve``."""
     from classifiers.tasks import MODEL_KINDS
 
     classify = sub.add_parser("classify", help="文本分类；用带标注的 CSV 训练和评估模型")
@@ -128,6 +152,22 @@ def register(sub: Subparsers) -> None:
         help="编码器读取的最大词元数（默认 128；长留言可用 256，训练与预测约慢一倍）",
     )
     train.set_defaults(handler=_train)
+
+    distil = actions.add_parser(
+        "distil", help="蒸馏：由准确但慢的教师模型标注无标注帖文，训练快速的 n-gram 模型"
+    )
+    _labelled(distil, data_help="带标注的 UTF-8 CSV（与教师模型的训练集相同即可）")
+    distil.add_argument("--teacher", type=Path, required=True, help="教师模型目录（如 --kind ensemble）")
+    distil.add_argument(
+        "--unlabelled",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="无标注帖文 CSV，可多个（不得含评估用的留出集）",
+    )
+    distil.add_argument("--unlabelled-column", default="text", help="无标注 CSV 的文本列")
+    distil.add_argument("--out", type=Path, required=True, help="写入的模型目录")
+    distil.set_defaults(handler=_distil)
 
     evaluate = actions.add_parser("evaluate", help="在带标注的 CSV 上评估，输出一行 JSON 指标")
     _labelled(evaluate, data_help="带表头的 UTF-8 CSV（未参与训练的留出集）")
