@@ -23,7 +23,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from classifiers.errors import TrainingDataError
 from classifiers.features import clean_text
 from classifiers.store import ModelCard, data_hash
-from classifiers.training import SPECS, new_card, normalise_labels
+from classifiers.training import new_card, normalise_labels, task_spec
 
 log = logging.getLogger(__name__)
 # The teacher reads this many posts at a time, so a long run logs its progress.
@@ -108,8 +108,7 @@ def distil(
     **overrides: Any,
 ) -> tuple[Any, ModelCard]:
     """The task's n-gram model fitted on ``labelled`` plus ``unlabelled`` soft-labelled by ``teacher``."""
-    if task not in SPECS:
-        raise TrainingDataError(f"unknown task {task!r}")
+    spec = task_spec(task)
     if teacher_card.task != task:
         raise TrainingDataError(f"the teacher is a {teacher_card.task} model, not {task}")
     texts, labels = labelled
@@ -124,7 +123,6 @@ def distil(
         raise TrainingDataError("no unlabelled texts left to learn from (empty, or all labelled already)")
     started = time.monotonic()
     probabilities = teacher_probabilities(teacher, pool)
-    spec = SPECS[task]
     params = {**spec.params, **overrides}
     student = fit_student(spec.factory(**params), (texts, y), pool, probabilities, classes)
     card = new_card(

@@ -123,15 +123,20 @@ def normalise_labels(task: str, labels: Sequence[str]) -> list[str]:
     return [_SENTIMENT_SPELLINGS[label.lower()] for label in labels]
 
 
-def train(
-    task: str, texts: Sequence[str], labels: Sequence[str], *, kind: str = "linear", **overrides: Any
-) -> tuple[Any, ModelCard]:
-    """Fit the task's model of ``kind`` on labelled texts; return it with a card (metrics: evaluate)."""
+def task_spec(task: str, kind: str = "linear") -> TaskSpec:
+    """What ``task`` trains as a model of ``kind``; a clear error for an unknown task or kind."""
     if task not in SPECS:
         raise TrainingDataError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     if kind not in KINDS:
         raise TrainingDataError(f"unknown model kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
-    spec = KINDS[kind][task]
+    return KINDS[kind][task]
+
+
+def train(
+    task: str, texts: Sequence[str], labels: Sequence[str], *, kind: str = "linear", **overrides: Any
+) -> tuple[Any, ModelCard]:
+    """Fit the task's model of ``kind`` on labelled texts; return it with a card (metrics: evaluate)."""
+    spec = task_spec(task, kind)
     y = normalise_labels(task, labels)
     if len(set(y)) < 2:
         raise TrainingDataError(f"{task}: needs at least two labels, got {sorted(set(y))}")

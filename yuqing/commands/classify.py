@@ -19,9 +19,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from yuqing.commands import Subparsers
 from yuqing.settings import Settings
+
+if TYPE_CHECKING:
+    from classifiers.store import ModelCard
 
 
 def _text(settings: Settings, args: argparse.Namespace) -> int:
@@ -54,7 +58,6 @@ def _text(settings: Settings, args: argparse.Namespace) -> int:
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from classifiers.store import save_model
     from classifiers.training import evaluate, read_labelled, train
 
     texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
@@ -64,17 +67,12 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     model, card = train(args.task, texts, labels, kind=args.kind, **overrides)
     figures = evaluate(args.task, model, texts, labels)
-    card = replace(card, params={**card.params, "data": str(args.data)}, metrics={"training": figures})
-    sealed = save_model(model, card, args.out)
-    print(json.dumps({"model": sealed.ref, "out": str(args.out), **sealed.params}, ensure_ascii=False))
-    return 0
+    return _save(model, replace(card, metrics={"training": figures}), args)
 
 
 def _distil(settings: Settings, args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from classifiers.distil import distil
-    from classifiers.store import load_model, save_model
+    from classifiers.store import load_model
     from classifiers.training import read_labelled, read_texts
 
     teacher, teacher_card = load_model(args.teacher, root=args.teacher)
@@ -83,9 +81,16 @@ def _distil(settings: Settings, args: argparse.Namespace) -> int:
         text for path in args.unlabelled for text in read_texts(path, text_column=args.unlabelled_column)
     ]
     model, card = distil(args.task, teacher, teacher_card, labelled, unlabelled)
-    card = replace(
-        card, params={**card.params, "data": str(args.data), "unlabelled": [str(p) for p in args.unlabelled]}
-    )
+    return _save(model, card, args, unlabelled=[str(p) for p in args.unlabelled])
+
+
+def _save(model: Any, card: ModelCard, args: argparse.Namespace, **params: Any) -> int:
+    """Save ``model`` into ``--out`` with the training file (and ``params``) on its card; print it."""
+    from dataclasses import replace
+
+    from classifiers.store import save_model
+
+    card = replace(card, params={**card.params, "data": str(args.data), **params})
     sealed = save_model(model, card, args.out)
     print(json.dumps({"model": sealed.ref, "out": str(args.out), **sealed.params}, ensure_ascii=False))
     return 0
@@ -116,6 +121,10 @@ def _curve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="写入的模型目录")
+
+
 def _labelled(parser: argparse.ArgumentParser, *, data_help: str) -> None:
     from classifiers.tasks import TASKS
 
@@ -138,7 +147,7 @@ def register(sub: Subparsers) -> None:
 
     train = actions.add_parser("train", help="用带标注的 CSV 训练模型，连同模型说明一起保存")
     _labelled(train, data_help="带表头的 UTF-8 CSV")
-    train.add_argument("--out", type=Path, required=True, help="写入的模型目录")
+    _output(train)
     train.add_argument(
         "--kind",
         choices=MODEL_KINDS,
@@ -166,7 +175,7 @@ def register(sub: Subparsers) -> None:
         help="无标注帖文 CSV，可多个（不得含评估用的留出集）",
     )
     distil.add_argument("--unlabelled-column", default="text", help="无标注 CSV 的文本列")
-    distil.add_argument("--out", type=Path, required=True, help="写入的模型目录")
+    _output(distil)
     distil.set_defaults(handler=_distil)
 
     evaluate = actions.add_parser("evaluate", help="在带标注的 CSV 上评估，输出一行 JSON 指标")
