@@ -189,6 +189,25 @@ def token_ids(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
     return [e.ids for e in tokenizer.encode_batch([clean_text(t) or "。" for t in texts])]
 
 
+def reading_length(max_tokens: int, windows: int) -> int:
+    """The tokens read of a text: ``windows`` windows of ``max_tokens``, each with its own [CLS] and [SEP]."""
+    return (max_tokens - 2) * max(windows, 1) + 2
+
+
+def text_windows(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list[list[int]]]:
+    """Each text's token ids (as ``tokenizer`` truncates them) cut into windows of ``max_tokens``.
+
+    A board message runs to ~380 tokens: one 128-token window sees a third of it, several windows
+    all of it. Each window is wrapped in [CLS] … [SEP], as the encoder was trained to read.
+    """
+    body = max_tokens - 2
+    out: list[list[list[int]]] = []
+    for ids in token_ids(tokenizer, texts):
+        first, inner, last = ids[0], ids[1:-1], ids[-1]
+        out.append([[first, *inner[i : i + body], last] for i in range(0, max(len(inner), 1), body)])
+    return out
+
+
 def padded(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     """(ids, mask) of a batch right-padded with 0 ([PAD]) to its longest member."""
     length = max(len(ids) for ids in batch)
@@ -214,6 +233,7 @@ class EncoderClassifier:
         learning_rate: float = 5e-5,
         batch_size: int = 32,
         max_tokens: int = 128,
+        windows: int = 1,
         seed: int = 0,
         base_dir: str | None = None,
     ) -> None:
@@ -221,6 +241,9 @@ class EncoderClassifier:
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_tokens = max_tokens
+        # More than one: a text is read as up to this many windows of max_tokens, each epoch of
+        # fine-tuning sees one of them at random, and the prediction averages them all.
+        self.windows = windows
         self.seed = seed
         self.base_dir = base_dir
         self.classes_: np.ndarray = np.array([])
@@ -242,6 +265,7 @@ class EncoderClassifier:
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             max_tokens=self.max_tokens,
+            windows=self.windows,
             seed=self.seed,
             pinned=self.base_dir is None,
         )
@@ -255,16 +279,22 @@ class EncoderClassifier:
         if self.config_ is None:
             raise ClassifierError("EncoderClassifier: fit() before predict")
         if self._tokenizer is None:
-            self._tokenizer = load_tokenizer(self.tokenizer_json_, self.max_tokens)
-        sequences = token_ids(self._tokenizer, texts)
-        out = np.zeros((len(sequences), len(self.classes_)), dtype=np.float64)
+            windows = getattr(self, "windows", 1)  # models pickled before windows existed read one
+            self._tokenizer = load_tokenizer(self.tokenizer_json_, reading_length(self.max_tokens, windows))
+        per_text = text_windows(self._tokenizer, texts, self.max_tokens)
+        sequences = [window for windows in per_text for window in windows]
+        owner = np.repeat(np.arange(len(per_text)), [len(windows) for windows in per_text])
+        scores = np.zeros((len(sequences), len(self.classes_)), dtype=np.float64)
         # Similar lengths together: padding is wasted work in every layer.
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         for start in range(0, len(order), PREDICT_BATCH):
             rows = order[start : start + PREDICT_BATCH]
             ids, mask = padded([sequences[i] for i in rows])
             pooled = encode(self.weights_, self.config_, ids, mask)
-            out[rows] = _softmax(pooled @ self.weights_["head.kernel"] + self.weights_["head.bias"])
+            scores[rows] = _softmax(pooled @ self.weights_["head.kernel"] + self.weights_["head.bias"])
+        out = np.zeros((len(per_text), len(self.classes_)), dtype=np.float64)
+        np.add.at(out, owner, scores)
+        out /= np.maximum(np.bincount(owner, minlength=len(per_text)), 1)[:, None]
         return out
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:

@@ -25,7 +25,8 @@ from classifiers.encoder import (
     load_base_config,
     load_tokenizer,
     padded,
-    token_ids,
+    reading_length,
+    text_windows,
 )
 from classifiers.errors import ClassifierError
 
@@ -131,6 +132,7 @@ def fine_tune(
     batch_size: int,
     max_tokens: int,
     seed: int,
+    windows: int = 1,
     pinned: bool = True,
 ) -> tuple[EncoderConfig, str, Weights, list[str]]:
     """(config, tokenizer JSON, numpy weights with ``head.*``, classes) of the fine-tuned encoder."""
@@ -150,9 +152,10 @@ def fine_tune(
     params["head.weight"] = torch.nn.Parameter(head)
     params["head.bias"] = torch.nn.Parameter(torch.zeros(len(classes)))
 
-    sequences = token_ids(load_tokenizer(tokenizer_json, max_tokens), texts)
+    tokenizer = load_tokenizer(tokenizer_json, reading_length(max_tokens, windows))
+    per_text = text_windows(tokenizer, texts, max_tokens)
     targets = [index[label] for label in labels]
-    steps = epochs * math.ceil(len(sequences) / batch_size)
+    steps = epochs * math.ceil(len(per_text) / batch_size)
     optimiser = torch.optim.AdamW(list(params.values()), lr=learning_rate, weight_decay=WEIGHT_DECAY)
     warmup = max(1.0, WARMUP * steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -160,8 +163,10 @@ def fine_tune(
     )
     started, step = time.monotonic(), 0
     for epoch in range(epochs):
-        rows = list(range(len(sequences)))
+        rows = list(range(len(per_text)))
         order.shuffle(rows)
+        # One window of each text per epoch, drawn afresh: the head learns every part of a message.
+        sequences = [w[0] if len(w) == 1 else order.choice(w) for w in per_text]
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
             ids, mask = (torch.from_numpy(a) for a in padded([sequences[i] for i in batch]))

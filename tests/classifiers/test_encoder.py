@@ -19,6 +19,8 @@ from classifiers.encoder import (
     encode,
     load_tokenizer,
     padded,
+    reading_length,
+    text_windows,
     token_ids,
     verify_base,
 )
@@ -126,6 +128,55 @@ def test_fine_tuning_learns_labelled_texts_and_survives_the_model_store(
     np.testing.assert_allclose(loaded.predict_proba(texts), probabilities)
 
 
+def test_a_long_text_is_read_as_consecutive_windows_each_in_cls_and_sep(tiny_base: Path) -> None:
+    _, tokenizer_json, _ = base_state(tiny_base, pinned=False)
+    texts = ["噪音扰民严重，晚上睡不着，投诉好几次了没人管", "服务很好"]
+    assert reading_length(8, 3) == 20
+    windows = text_windows(load_tokenizer(tokenizer_json, reading_length(8, 3)), texts, 8)
+    whole = token_ids(load_tokenizer(tokenizer_json, 64), texts)
+    assert [len(w) for w in windows] == [3, 1]  # 22 characters: 18 of them fit in three windows of 6
+    for window in windows[0] + windows[1]:
+        assert window[0] == 2 and window[-1] == 3 and len(window) <= 8  # [CLS] … [SEP]
+    assert [t for w in windows[0] for t in w[1:-1]] == whole[0][1:19]  # in order, nothing skipped
+    assert windows[1] == [whole[1]]
+    one = text_windows(load_tokenizer(tokenizer_json, reading_length(8, 1)), texts, 8)
+    assert [w for (w,) in one] == token_ids(load_tokenizer(tokenizer_json, 8), texts)  # truncation
+
+
+def test_a_windowed_model_averages_its_windows_and_learns_from_them(tiny_base: Path, tmp_path: Path) -> None:
+    texts = [p + n for p, n in zip(POSITIVE, NEGATIVE, strict=True)]  # the label is in the second half
+    texts += [n + p for p, n in zip(POSITIVE, NEGATIVE, strict=True)]
+    labels = ["late-negative"] * 4 + ["late-positive"] * 4
+    model = EncoderClassifier(
+        epochs=40, learning_rate=3e-3, batch_size=4, max_tokens=16, windows=3, base_dir=str(tiny_base)
+    )
+    model.fit(texts, labels)
+    probabilities = model.predict_proba(texts)
+    assert model.config_ is not None
+    per_text = text_windows(load_tokenizer(model.tokenizer_json_, reading_length(16, 3)), texts, 16)
+    assert all(len(w) >= 2 for w in per_text)
+    for row, windows in zip(probabilities, per_text, strict=True):
+        scores = [
+            encoder._softmax(
+                encode(model.weights_, model.config_, *padded([w])) @ model.weights_["head.kernel"]
+                + model.weights_["head.bias"]
+            )[0]
+            for w in windows
+        ]
+        np.testing.assert_allclose(row, np.mean(scores, axis=0), atol=1e-5)
+    assert (model.predict(texts) == np.array(labels)).mean() >= 0.75
+    old = EncoderClassifier(max_tokens=16, base_dir=str(tiny_base))
+    old.__dict__.update({k: v for k, v in model.__dict__.items() if k != "windows"})
+    del old.__dict__["windows"]  # a model pickled before windows existed reads one window, as it did
+    old._tokenizer = None
+    first = padded([windows[0] for windows in per_text])
+    expected = encoder._softmax(
+        encode(model.weights_, model.config_, *first) @ model.weights_["head.kernel"]
+        + model.weights_["head.bias"]
+    )
+    np.testing.assert_allclose(old.predict_proba(texts), expected, atol=1e-5)
+
+
 def test_more_tokens_than_the_encoder_has_positions_is_refused(tiny_base: Path) -> None:
     model = EncoderClassifier(max_tokens=65, base_dir=str(tiny_base))
     with pytest.raises(encoder.ClassifierError, match=r"max_tokens must be 3\.\.64"):
@@ -187,7 +238,7 @@ def test_train_and_evaluate_commands_fine_tune_the_installed_encoder(
     out = tmp_path / "model"
     with pytest.raises(SystemExit) as exited:
         train = ["classify", "train", "--task", "sentiment", "--kind", "encoder"]
-        main([*train, "--data", str(data), "--out", str(out), "--max-tokens", "32"])
+        main([*train, "--data", str(data), "--out", str(out), "--max-tokens", "32", "--windows", "2"])
     assert exited.value.code == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert trained["model"] == "sentiment-encoder-m3e-small@1"
@@ -198,6 +249,7 @@ def test_train_and_evaluate_commands_fine_tune_the_installed_encoder(
     assert figures["rows"] == 8 and 0.0 <= figures["accuracy"] <= 1.0 and figures["posts_per_second"] > 0
     model, card = load_model(out, root=out)
     assert isinstance(model, EncoderClassifier) and card.params["max_tokens"] == 32
+    assert model.windows == 2 and card.params["windows"] == 2
 
 
 def test_the_enricher_applies_an_encoder_model_found_in_the_models_directory(

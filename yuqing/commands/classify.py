@@ -61,9 +61,13 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.training import evaluate, read_labelled, train
 
     texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
-    overrides = {} if args.max_tokens is None else {"max_tokens": args.max_tokens}
+    overrides = {
+        name: value
+        for name, value in (("max_tokens", args.max_tokens), ("windows", args.windows))
+        if value is not None
+    }
     if overrides and args.kind == "linear":
-        print("--max-tokens applies to --kind encoder or ensemble", file=sys.stderr)
+        print("--max-tokens and --windows apply to --kind encoder or ensemble", file=sys.stderr)
         return 2
     model, card = train(args.task, texts, labels, kind=args.kind, **overrides)
     figures = evaluate(args.task, model, texts, labels)
@@ -159,6 +163,12 @@ def register(sub: Subparsers) -> None:
         "--max-tokens",
         type=int,
         help="编码器读取的最大词元数（默认 128；长留言可用 256，训练与预测约慢一倍）",
+    )
+    train.add_argument(
+        "--windows",
+        type=int,
+        help="长文本按窗口读取：每条最多读几个 max-tokens 窗口（默认 1，即截断；"
+        "训练时每轮随机取一个窗口，预测时取各窗口的平均概率）",
     )
     train.set_defaults(handler=_train)
 
