@@ -33,13 +33,14 @@ OVERDUE, DUE_SOON_MARK, PAUSED, CLOSED = "【已超期】", "【即将到期】"
 
 # Which steps each role takes from this page; the transition table then decides which of them the
 # ticket's status allows. Staff work their unit's tickets; the duty officer dispatches (改派), chases
-# (督办) and calls back (回访, 重办); a leader decides extensions and chases; an admin may do any step.
+# (督办) and calls back (回访, 重办); both correct a wrong topic (更正主题: training data for the topic
+# model); a leader decides extensions and chases; an admin may do any step.
 # 提醒 and 并单 are the system's own steps (reminders, intake) and are never offered.
 STAFF_ACTIONS = (
     Action.SIGN, Action.RESPOND, Action.REQUEST_EXTENSION, Action.PAUSE, Action.RESUME, Action.CLOSE,
-    Action.RETURN,
+    Action.RETURN, Action.CORRECT_TOPIC,
 )  # fmt: skip
-DUTY_ACTIONS = (Action.REASSIGN, Action.ESCALATE, Action.FOLLOW_UP, Action.REOPEN)
+DUTY_ACTIONS = (Action.REASSIGN, Action.ESCALATE, Action.FOLLOW_UP, Action.REOPEN, Action.CORRECT_TOPIC)
 LEADER_ACTIONS = (Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION, Action.ESCALATE)
 ROLE_ACTIONS: dict[Role, tuple[Action, ...]] = {
     Role.STAFF: STAFF_ACTIONS,
@@ -83,6 +84,19 @@ def may_handle(user: User, ticket_unit: str) -> bool:
 def allowed_actions(role: Role, status: TicketStatus) -> list[Action]:
     """The steps ``role`` may take on a ticket in ``status``, in the role's order."""
     return [action for action in ROLE_ACTIONS.get(role, ()) if target_of(action, status) is not None]
+
+
+def topic_choices() -> list[str]:
+    """What a topic may be corrected to: the remit's topics, then out of remit (其他)."""
+    from classifiers.taxonomy import load_taxonomy
+    from classifiers.topic import OUT_OF_REMIT
+
+    return [*(t.label for t in load_taxonomy().topics), OUT_OF_REMIT]
+
+
+def corrected_topic(events: Sequence[Event]) -> str | None:
+    """The topic staff last corrected the ticket to, if anyone did."""
+    return next((str(e.data["topic"]) for e in reversed(events) if e.action is Action.CORRECT_TOPIC), None)
 
 
 def shows_personal_data(role: Role) -> bool:
@@ -207,6 +221,7 @@ _DATA_LABELS = {
     "amount": "时长",
     "satisfaction": "满意度",
     "post_id": "帖子",
+    "topic": "更正为",
 }
 
 

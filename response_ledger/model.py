@@ -17,6 +17,7 @@ from response_ledger.errors import ExtensionNotAllowed, InvalidActionData, Trans
 from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus, target_of
 
 SATISFACTION = ("满意", "基本满意", "不满意")
+TOPIC_MAX = 50  # characters of a corrected topic's name
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,12 @@ class Ticket:
             self.handling_s = int((at - self.opened_at).total_seconds())
         elif action is Action.ESCALATE:
             self.escalations += 1
+        elif action is Action.CORRECT_TOPIC:
+            topic = data.get("topic")
+            if not isinstance(topic, str) or not topic.strip() or len(topic) > TOPIC_MAX:
+                reason = f"更正主题须选择正确的主题（不超过 {TOPIC_MAX} 个字）"
+                raise InvalidActionData(self.id, action.value, reason)
+            data["topic"] = topic.strip()
         elif action is Action.MERGE and not data.get("post_id"):
             raise InvalidActionData(self.id, action.value, "并单须指明重复诉求的编号")
 

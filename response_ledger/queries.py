@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, select
 
 from response_ledger import tables as t
-from response_ledger.workflow import OPEN_STATUSES, TicketStatus
+from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus
 
 SATISFIED = ("满意", "基本满意")
 _LIST_COLUMNS = (
@@ -161,3 +161,35 @@ def metrics(
 
 def _rate(part: Any, whole: Any) -> float | None:
     return None if not whole else int(part or 0) / int(whole)
+
+
+@dataclass(frozen=True)
+class TopicMark:
+    """The topic staff last corrected a ticket to (更正主题), by whom and when, with the ticket's posts."""
+
+    ticket_id: str
+    topic: str
+    actor: str
+    at: datetime
+    post_ids: tuple[str, ...]
+
+
+def topic_corrections(engine: Engine) -> list[TopicMark]:
+    """Every ticket whose topic staff corrected, with its latest correction, by ticket id."""
+    events, links = t.events.c, t.ticket_posts.c
+    query = (
+        select(events.ticket_id, events.data, events.actor, events.at)
+        .where(events.action == Action.CORRECT_TOPIC.value)
+        .order_by(events.ticket_id, events.seq)
+    )
+    with engine.connect() as connection:
+        latest = {row.ticket_id: row for row in connection.execute(query)}  # the last one wins
+        posts: dict[str, list[str]] = {}
+        if latest:
+            linked = select(links.ticket_id, links.post_id).where(links.ticket_id.in_(list(latest)))
+            for ticket_id, post_id in connection.execute(linked.order_by(links.post_id)):
+                posts.setdefault(ticket_id, []).append(post_id)
+    return [
+        TopicMark(ticket_id, str(row.data["topic"]), row.actor, row.at, tuple(posts.get(ticket_id, ())))
+        for ticket_id, row in sorted(latest.items())
+    ]

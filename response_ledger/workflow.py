@@ -41,6 +41,7 @@ class Action(StrEnum):
     ESCALATE = "escalate"  # 督办
     MERGE = "merge"  # 并单: a repeat request joins this ticket
     REMIND = "remind"  # a reminder was sent (kept so it is sent once)
+    CORRECT_TOPIC = "correct_topic"  # 更正主题: the classifier's topic was wrong (training data)
 
 
 ACTION_LABELS: dict[Action, str] = {
@@ -60,6 +61,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ESCALATE: "督办",
     Action.MERGE: "并单",
     Action.REMIND: "提醒",
+    Action.CORRECT_TOPIC: "更正主题",
 }
 
 S = TicketStatus
@@ -99,6 +101,8 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.ESCALATE, set(OPEN_STATUSES) | {S.ANSWERED}, None),
         _t(Action.MERGE, set(OPEN_STATUSES) | {S.ANSWERED}, None),
         _t(Action.REMIND, set(OPEN_STATUSES) | {S.ANSWERED}, None),
+        # A wrong topic is worth recording whenever someone notices it, closed tickets included.
+        _t(Action.CORRECT_TOPIC, set(OPEN_STATUSES) | {S.ANSWERED, S.CLOSED}, None),
     )
 }
 """The one table: every move the ledger allows. ``open`` creates a ticket and is not a move."""

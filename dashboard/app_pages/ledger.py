@@ -30,6 +30,7 @@ from dashboard.labels import ALL, EMPTY
 from dashboard.ledger_view import (
     ROLE_ACTIONS,
     allowed_actions,
+    corrected_topic,
     countdown,
     events_table,
     highlight_overdue,
@@ -43,6 +44,7 @@ from dashboard.ledger_view import (
     shown_time,
     shows_personal_data,
     ticket_table,
+    topic_choices,
 )
 from dashboard.session import require
 from response_ledger import services
@@ -271,6 +273,8 @@ def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket) -> No
         st.caption(f"按申请的时长批准：{rule_text(asked[-1]) if asked else EMPTY}")
     elif action is Action.FOLLOW_UP:
         st.selectbox("满意度", SATISFACTION, key=f"ledger_satisfaction_{key}")
+    elif action is Action.CORRECT_TOPIC:
+        _topic_choice(ticket)
     st.text_area(
         "答复内容（必填）" if action is Action.RESPOND else "办理说明",
         key=f"ledger_comment_{key}",
@@ -284,6 +288,23 @@ def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket) -> No
         on_click=_submit,
         args=(settings, user, ticket.id, ticket.version),
     )
+
+
+def _topic_choice(ticket: Ticket) -> None:
+    from classifiers.errors import TaxonomyError
+
+    try:
+        choices = topic_choices()
+    except TaxonomyError as exc:
+        st.error(f"职责范围配置有误，无法更正主题：{exc}")
+        return
+    current = corrected_topic(ticket.events)
+    st.selectbox(
+        "正确的主题", choices, index=None, key=f"ledger_topic_{ticket.id}",
+        placeholder="选择该工单实际所属的主题",
+        help="更正记录会导出为主题模型的训练数据（yuqing ledger corrections）。"
+        + (f"上次更正为：{current}" if current else ""),
+    )  # fmt: skip
 
 
 def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> None:
@@ -341,4 +362,15 @@ def _step_data(action: Action, ticket: Ticket) -> dict[str, Any]:
         return {} if cap is None or amount is None else {"amount": f"{cap.kind.value}:{int(amount)}"}
     if action is Action.FOLLOW_UP:
         return {"satisfaction": state.get(f"ledger_satisfaction_{ticket.id}")}
+    if action is Action.CORRECT_TOPIC:
+        from classifiers.errors import TaxonomyError
+
+        topic = state.get(f"ledger_topic_{ticket.id}")
+        try:
+            choices = topic_choices()
+        except TaxonomyError:
+            raise ValueError("职责范围配置有误，无法更正主题") from None
+        if topic not in choices:
+            raise ValueError("更正主题须从职责范围的主题中选择")
+        return {"topic": topic}
     return {}

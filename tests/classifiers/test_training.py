@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.appeal import appeal_types, build_appeal_model
-from classifiers.corrections import read_corrections, record_topic_correction
+from classifiers.corrections import correction_of, read_corrections, write_corrections
 from classifiers.errors import TrainingDataError, UntrustedModelPath
 from classifiers.sentiment import seed_examples
 from classifiers.store import load_model
@@ -141,18 +141,27 @@ def test_cli_trains_and_evaluates_a_model_directory_it_trusts(
 
 def test_staff_corrections_are_kept_as_labelled_csv_for_the_next_training(tmp_path: Path) -> None:
     path = tmp_path / "corrections" / "topic.csv"
-    for label in ("交通运输", "城乡建设"):
-        record_topic_correction(
-            path,
-            text="小区门口道路施工半年未完工",
-            label=label,
-            previous_label="其他",
-            post_id="board:x:1",
-            corrected_by="staff-7",
-            corrected_at="2024-05-01T09:00:00+08:00",
+    post = {
+        "id": "board:x:1",
+        "title": "道路施工",
+        "text": "小区门口道路施工半年未完工",
+        "topic": {"label": "其他"},
+    }
+    made = [
+        correction_of(post, label=label, corrected_by="staff-7", corrected_at="2024-05-01T09:00:00+08:00")
+        for label in ("交通运输", " 城乡建设 ")
+    ]
+    assert made[1].previous_label == "其他" and made[1].label == "城乡建设"
+    path.parent.mkdir()
+    path.write_text("stale\n", encoding="utf-8")
+    assert write_corrections(path, made) == 2  # the file is replaced, not appended to
+    text = "道路施工 小区门口道路施工半年未完工"
+    assert read_corrections(path) == ([text], ["城乡建设"])  # the latest of a post wins
+    assert read_labelled(path) == ([text] * 2, ["交通运输", "城乡建设"])
+    with pytest.raises(TrainingDataError, match="needs the post's text"):
+        correction_of(
+            {**post, "title": "", "text": " "}, label="交通运输", corrected_by="s", corrected_at="t"
         )
-    assert read_corrections(path) == (["小区门口道路施工半年未完工"], ["城乡建设"])  # the latest wins
-    assert read_labelled(path) == (["小区门口道路施工半年未完工"] * 2, ["交通运输", "城乡建设"])
 
 
 def test_the_accuracy_bench_spreads_fractions_over_the_training_rows() -> None:

@@ -154,7 +154,7 @@ def test_roles_without_the_need_see_phone_numbers_masked(home: Path, seeded: See
 def test_signing_a_ticket_changes_its_state_and_history(home: Path, seeded: Seeded) -> None:
     app = open_page(home)
     app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
-    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["签收", "退回"]
+    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["签收", "退回", "更正主题"]
     app.text_area(key=f"ledger_comment_{seeded.fresh}").input("已收到，马上处理")
     app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
     assert not app.exception and not app.error
@@ -201,7 +201,7 @@ def test_a_stale_form_is_refused_with_the_conflict_message(home: Path, seeded: S
 def test_a_duty_officer_reassigns_and_the_ticket_moves_unit(home: Path, seeded: Seeded) -> None:
     app = open_page(home, DUTY)
     app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
-    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["改派", "督办"]
+    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["改派", "督办", "更正主题"]
     app.selectbox(key=f"ledger_to_{seeded.fresh}").set_value(UNIT_B)
     app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
     assert app.success, [e.value for e in app.error]
@@ -209,6 +209,25 @@ def test_a_duty_officer_reassigns_and_the_ticket_moves_unit(home: Path, seeded: 
         assert uow.tickets.get(seeded.fresh).unit == UNIT_B
     staff = open_page(home)
     assert list(staff.dataframe[0].value["工单编号"]) == [seeded.late]
+
+
+def test_staff_correct_a_wrong_topic_from_the_remits_topics(home: Path, seeded: Seeded) -> None:
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    app.selectbox(key=f"ledger_action_{seeded.fresh}").set_value(Action.CORRECT_TOPIC).run()
+    topics = app.selectbox(key=f"ledger_topic_{seeded.fresh}")
+    assert topics.options[-1] == "其他" and "交通运输" in topics.options
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()  # nothing chosen: refused
+    assert app.error and "更正主题须从职责范围的主题中选择" in app.error[0].value
+    assert seeded.status(seeded.fresh)[1] == 1
+    app.selectbox(key=f"ledger_topic_{seeded.fresh}").set_value("交通运输")
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert app.success, [e.value for e in app.error]
+    status, version, events = seeded.status(seeded.fresh)
+    assert (status, version) == (TicketStatus.PENDING_SIGN, 2)  # a recorded step: the status stays
+    assert events[-1][:2] == (Action.CORRECT_TOPIC, "办理员甲（staff1）")
+    history = app.dataframe[3].value
+    assert list(history["操作"])[-1] == "更正主题" and "更正为：交通运输" in list(history.iloc[-1])
 
 
 def test_the_export_holds_only_what_the_user_may_see(home: Path, seeded: Seeded) -> None:
@@ -266,14 +285,18 @@ def test_countdowns_read_as_staff_say_them(due: datetime | None, shown: str) -> 
 
 
 def test_each_role_is_offered_only_its_steps_that_the_status_allows() -> None:
-    assert allowed_actions(Role.STAFF, TicketStatus.PENDING_SIGN) == [Action.SIGN, Action.RETURN]
+    assert allowed_actions(Role.STAFF, TicketStatus.PENDING_SIGN) == [
+        Action.SIGN,
+        Action.RETURN,
+        Action.CORRECT_TOPIC,
+    ]
     assert allowed_actions(Role.LEADER, TicketStatus.EXTENSION_REQUESTED) == [
         Action.APPROVE_EXTENSION,
         Action.REJECT_EXTENSION,
         Action.ESCALATE,
     ]
     assert allowed_actions(Role.ANALYST, TicketStatus.IN_PROGRESS) == []
-    assert allowed_actions(Role.STAFF, TicketStatus.CLOSED) == []
+    assert allowed_actions(Role.STAFF, TicketStatus.CLOSED) == [Action.CORRECT_TOPIC]
     assert Action.MERGE not in allowed_actions(Role.ADMIN, TicketStatus.IN_PROGRESS)
 
 

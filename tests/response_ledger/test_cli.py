@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,49 @@ def test_staff_open_sign_and_a_stale_version_is_a_conflict_message(
     assert "未知的办理动作" in capsys.readouterr().err
     assert run(monkeypatch, tmp_path, "export", str(tmp_path / "台账.xlsx")) == 0
     assert "已导出 1 条" in capsys.readouterr().out
+
+
+def test_topic_corrections_on_tickets_export_as_training_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from classifiers.corrections import read_corrections
+    from classifiers.training import read_labelled
+    from tests.dashboard.samples import enriched_post, write_archive
+
+    text = "站台顶棚塌了，请联系 13812345678 处理"
+    post = enriched_post("c1", title="公交站台破损", text=text, published_at=datetime.now(UTC))
+    write_archive(tmp_path / "archive.db", [post])
+    ids = []
+    for post_id in (post["id"], "board:gone:1"):  # the second post is not in the archive
+        opened = [
+            "open",
+            "--class",
+            "12345-help",
+            "--unit",
+            "区住建局",
+            "--summary",
+            "站台",
+            "--actor",
+            "值班员",
+        ]
+        assert run(monkeypatch, tmp_path, *opened, "--post-id", post_id) == 0
+        found = re.search(r"YQ-[0-9a-f]{16}", capsys.readouterr().out)
+        assert found is not None
+        ids.append(found.group())
+    assert run(monkeypatch, tmp_path, "act", ids[0], "correct_topic", "--actor", "李四") == 2
+    assert "更正主题须选择正确的主题" in capsys.readouterr().err
+    for ticket_id, topic in ((ids[0], "城乡建设"), (ids[0], "交通运输"), (ids[1], "环境保护")):
+        assert (
+            run(monkeypatch, tmp_path, "act", ticket_id, "correct_topic", "--actor", "李四", "--topic", topic)
+            == 0
+        )
+    out = tmp_path / "corrections" / "topic.csv"
+    assert run(monkeypatch, tmp_path, "corrections", "--out", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert "已导出 1 条主题更正（2 件工单）" in printed and "另有 1 条关联帖子不在舆情库中" in printed
+    texts, labels = read_labelled(out)  # what classify train --task topic reads
+    assert labels == ["交通运输"]  # the latest correction of the ticket
+    assert texts == ["公交站台破损 站台顶棚塌了，请联系 138****5678 处理"]  # phone masked
+    assert read_corrections(out) == (texts, labels)
+    row = out.read_text(encoding="utf-8").splitlines()[1]
+    assert post["id"] in row and post["topic"]["label"] in row and "李四" in row

@@ -17,6 +17,7 @@ DATA: dict[Action, dict[str, Any]] = {
     Action.FOLLOW_UP: {"satisfaction": "满意"},
     Action.MERGE: {"post_id": "hotline:demo:2"},
     Action.REMIND: {"level": "due_soon"},
+    Action.CORRECT_TOPIC: {"topic": "交通运输"},
 }
 MOVES = [(status, action) for status in TicketStatus for action in Action if action is not Action.OPEN]
 
@@ -140,3 +141,20 @@ def test_an_open_ticket_past_its_due_moment_is_overdue_and_a_closed_one_stays_la
     for action in (Action.SIGN, Action.RESPOND, Action.CLOSE):
         subject.act(action, actor="李四", at=at("2026-09-24T10:00"), comment="已处理")
     assert subject.is_overdue(at("2026-09-24T10:00")) and not subject.is_open
+
+
+@pytest.mark.parametrize("data", [None, {"topic": ""}, {"topic": "  "}, {"topic": 7}, {"topic": "长" * 51}])
+def test_a_topic_correction_needs_a_topic(data: dict[str, Any] | None) -> None:
+    subject = ticket()
+    with pytest.raises(InvalidActionData, match="更正主题"):
+        subject.act(Action.CORRECT_TOPIC, actor="李四", at=at("2026-09-01T10:00"), data=data)
+    assert len(subject.events) == 1
+
+
+def test_a_topic_correction_is_recorded_on_a_closed_ticket_without_changing_its_status() -> None:
+    subject = ticket()
+    subject.status = TicketStatus.CLOSED
+    event = subject.act(
+        Action.CORRECT_TOPIC, actor="李四", at=at("2026-09-10T10:00"), data={"topic": " 交通运输 "}
+    )
+    assert subject.status is TicketStatus.CLOSED and event.data == {"topic": "交通运输"}

@@ -121,7 +121,12 @@ def _act(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     data = {
         k: v
-        for k, v in (("unit", args.unit), ("amount", args.amount), ("satisfaction", args.satisfaction))
+        for k, v in (
+            ("unit", args.unit),
+            ("amount", args.amount),
+            ("satisfaction", args.satisfaction),
+            ("topic", args.topic),
+        )
         if v
     }
     with _uow(settings) as uow:
@@ -187,6 +192,37 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         export_csv(rows, args.path) if args.path.suffix.lower() == ".csv" else export_xlsx(rows, args.path)
     )
     print(f"已导出 {count} 条台账记录到 {args.path}")
+    return 0
+
+
+def _corrections(settings: Settings, args: argparse.Namespace) -> int:
+    from archive.errors import ArchiveError
+    from classifiers.corrections import TopicCorrection, correction_of, write_corrections
+    from response_ledger.queries import topic_corrections
+    from yuqing.backends import make_archive
+
+    marks = topic_corrections(_engine(settings))
+    rows: list[TopicCorrection] = []
+    missing = 0
+    if marks:
+        try:
+            archive = make_archive(settings)
+            for mark in marks:
+                for post in map(archive.get, mark.post_ids):
+                    if post is None:
+                        missing += 1
+                        continue
+                    at = mark.at.isoformat(timespec="seconds")
+                    rows.append(
+                        correction_of(post, label=mark.topic, corrected_by=mark.actor, corrected_at=at)
+                    )
+        except ArchiveError as exc:
+            print(f"舆情库无法读取，未导出：{exc}", file=sys.stderr)
+            return 2
+    count = write_corrections(args.out, rows)
+    print(f"已导出 {count} 条主题更正（{len(marks)} 件工单）到 {args.out}")
+    if missing:
+        print(f"另有 {missing} 条关联帖子不在舆情库中，未导出。")
     return 0
 
 
@@ -270,7 +306,8 @@ def register(sub: Subparsers) -> None:
         help=(
             "办理工单：sign 签收、return 退回、reassign 改派、request_extension 申请延期、"
             "approve_extension 批准延期、reject_extension 驳回延期、pause 暂停、resume 恢复、"
-            "respond 答复、follow_up 回访、reopen 重办、close 办结、escalate 督办"
+            "respond 答复、follow_up 回访、reopen 重办、close 办结、escalate 督办、"
+            "correct_topic 更正主题（--topic）"
         ),
     )
     act.add_argument("ticket")
@@ -280,6 +317,7 @@ def register(sub: Subparsers) -> None:
     act.add_argument("--unit", help="改派的新责任单位")
     act.add_argument("--amount", help="延期时长，如 workdays:10")
     act.add_argument("--satisfaction", choices=["满意", "基本满意", "不满意"])
+    act.add_argument("--topic", help="更正后的主题")
     act.add_argument("--version", type=int, help="您看到的版本号；已被他人修改时拒绝操作")
     act.set_defaults(handler=_run(_act))
 
@@ -291,6 +329,13 @@ def register(sub: Subparsers) -> None:
     show = cmds.add_parser("show", help="查看工单及办理过程")
     show.add_argument("ticket")
     show.set_defaults(handler=_run(_show))
+
+    corrections = cmds.add_parser(
+        "corrections",
+        help="导出工单上的主题更正，作为主题模型的训练数据（classify train --task topic 可直接读取）",
+    )
+    corrections.add_argument("--out", type=Path, required=True, help="写入的 CSV 文件（覆盖）")
+    corrections.set_defaults(handler=_run(_corrections))
 
     met = cmds.add_parser("metrics", help="各单位考核指标（按立单时间统计）")
     met.add_argument("--start", type=_moment, help="起始时间，默认为结束时间前 30 天")
