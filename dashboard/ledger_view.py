@@ -62,7 +62,7 @@ LIST_COLUMNS = (
     "来源",
     "发现时间",
 )
-POST_COLUMNS = ("发布时间", "来源", "渠道", "标题", "正文", "链接")
+POST_COLUMNS = ("发布时间", "来源", "渠道", "标题", "正文", "自动判定主题", "链接")
 EVENT_COLUMNS = ("序号", "时间", "操作", "办理人", "说明", "附加信息")
 HOLIDAY_COLUMNS = ("日期", "星期", "类型", "名称")
 WEEKDAYS = "一二三四五六日"
@@ -208,6 +208,8 @@ def posts_table(posts: Iterable[EnrichedPost], *, mask: bool) -> pd.DataFrame:
             post.get("channel") or EMPTY,
             masked(post.get("title"), mask),
             masked(post.get("text"), mask),
+            # What the classifier said: staff correct it with 更正主题 when it is wrong.
+            (post.get("topic") or {}).get("label") or EMPTY,
             post.get("url") or EMPTY,
         )
         for post in posts

@@ -236,3 +236,44 @@ def test_a_staff_member_signs_a_ticket_in_the_browser(full_dashboard: tuple[str,
         ticket.events[-1].actor.startswith("办理员甲")
         and ticket.events[-1].comment == "已联系施工方，今晚停工。"
     )
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_staff_member_corrects_a_tickets_topic_in_the_browser(
+    full_dashboard: tuple[str, Path], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from response_ledger.queries import topic_corrections, unit_worklist
+    from response_ledger.unit_of_work import engine_from_settings
+
+    url, home = full_dashboard
+    engine = engine_from_settings(Settings(home=home))
+    ticket_id = unit_worklist(engine, UNIT)[0]["id"]
+    out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "ledger-correct-topic.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(screenshot.CHROMIUM), args=list(screenshot.CHROMIUM_ARGS)
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+            page.goto(url)
+            screenshot.sign_in(page, STAFF_USER[0], STAFF_USER[1], 60_000)
+            page.wait_for_selector("h1:has-text('回应台账')", timeout=60_000)
+            page.get_by_label("查看工单").click()
+            page.get_by_role("option").filter(has_text=ticket_id).click()
+            page.get_by_label("操作", exact=True).click()
+            page.get_by_role("option", name="更正主题").click()
+            page.get_by_label("正确的主题", exact=True).click()
+            page.get_by_role("option", name="交通运输").click()
+            page.get_by_role("button", name="提交").click()
+            page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
+            assert "已更正主题" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+            page.screenshot(path=str(out), full_page=True)
+        finally:
+            browser.close()
+    marks = topic_corrections(engine)
+    engine.dispose()
+    assert [(m.ticket_id, m.topic) for m in marks] == [(ticket_id, "交通运输")]
+    assert marks[0].actor.startswith("办理员甲")

@@ -134,6 +134,7 @@ def test_a_ticket_shows_its_posts_as_plain_text_and_its_history(home: Path, seed
     assert not app.exception
     posts = app.dataframe[2].value
     assert list(posts["正文"]) == [UNTRUSTED]  # staff call back: the number is shown in full
+    assert list(posts["自动判定主题"]) == ["城市管理"]  # the sample post's classified topic
     history = app.dataframe[3].value
     assert list(history["操作"]) == ["立单"] and list(history["办理人"]) == ["值班员"]
     shown = [*app.markdown, *app.caption, *app.title, *app.subheader, *app.info, *app.success, *app.error]

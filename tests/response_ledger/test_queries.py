@@ -6,7 +6,13 @@ from sqlalchemy import Engine
 
 from response_ledger import services
 from response_ledger.policy import load_policy
-from response_ledger.queries import ticket_count, ticket_page, ticket_post_ids, ticket_units
+from response_ledger.queries import (
+    ticket_count,
+    ticket_page,
+    ticket_post_ids,
+    ticket_units,
+    topic_corrections,
+)
 from response_ledger.unit_of_work import SqlUnitOfWork
 from response_ledger.workflow import Action
 from tests.response_ledger.samples import at
@@ -76,3 +82,23 @@ def test_units_and_a_tickets_posts(engine: Engine) -> None:
     assert ticket_units(engine) == sorted([UNIT_A, UNIT_B])
     assert ticket_post_ids(engine, ids["late"]) == ["hotline:demo:late", "hotline:demo:repeat"]
     assert ticket_post_ids(engine, "YQ-none") == []
+
+
+def test_topic_corrections_are_the_latest_per_ticket_with_every_post_of_the_ticket(engine: Engine) -> None:
+    ids = _seed(engine)
+    assert topic_corrections(engine) == []
+    with SqlUnitOfWork(engine) as uow:
+        for ticket, topic, when in (
+            ("late", "城乡建设", "2026-09-03T09:00"),
+            ("closed", "环境保护", "2026-09-03T10:00"),  # a closed ticket may still be corrected
+            ("late", "交通运输", "2026-09-04T09:00"),
+        ):
+            services.act(
+                uow, ids[ticket], Action.CORRECT_TOPIC, actor="李四", now=at(when), data={"topic": topic}
+            )
+    marks = {m.ticket_id: m for m in topic_corrections(engine)}
+    assert set(marks) == {ids["late"], ids["closed"]}
+    late = marks[ids["late"]]
+    assert (late.topic, late.actor, late.at) == ("交通运输", "李四", at("2026-09-04T09:00"))
+    assert late.post_ids == ("hotline:demo:late", "hotline:demo:repeat")  # the merged repeat too
+    assert marks[ids["closed"]].post_ids == ("hotline:demo:closed",)
