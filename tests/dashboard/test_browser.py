@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -85,9 +86,9 @@ def test_screenshot_of_the_served_dashboard_shows_the_table(dashboard_url: str, 
     assert width == 1440 and height >= 900
 
 
-@pytest.fixture
-def browser_page(dashboard_url: str) -> Iterator[Any]:
-    """A fresh page of Debian's chromium on the served dashboard's sign-in form."""
+@contextmanager
+def chromium_page(url: str, **options: Any) -> Iterator[Any]:
+    """A fresh page of Debian's chromium on ``url`` (``options``: the page's viewport, locale …)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -95,11 +96,27 @@ def browser_page(dashboard_url: str) -> Iterator[Any]:
             executable_path=str(screenshot.CHROMIUM), args=list(screenshot.CHROMIUM_ARGS)
         )
         try:
-            page = browser.new_page()
-            page.goto(dashboard_url)
+            page = browser.new_page(**options)
+            page.goto(url)
             yield page
         finally:
             browser.close()
+
+
+@contextmanager
+def staff_ledger(url: str) -> Iterator[Any]:
+    """The staff member signed in, on the 回应台账 page (their only page)."""
+    with chromium_page(url, viewport={"width": 1440, "height": 1000}, locale="zh-CN") as page:
+        screenshot.sign_in(page, STAFF_USER[0], STAFF_USER[1], 60_000)
+        page.wait_for_selector("h1:has-text('回应台账')", timeout=60_000)
+        yield page
+
+
+@pytest.fixture
+def browser_page(dashboard_url: str) -> Iterator[Any]:
+    """A fresh page of Debian's chromium on the served dashboard's sign-in form."""
+    with chromium_page(dashboard_url) as page:
+        yield page
 
 
 @needs_chromium
@@ -200,8 +217,6 @@ def test_an_administrator_opens_every_page_and_each_is_captured(
 @needs_chromium
 @pytest.mark.slow
 def test_a_staff_member_signs_a_ticket_in_the_browser(full_dashboard: tuple[str, Path]) -> None:
-    from playwright.sync_api import sync_playwright
-
     from response_ledger.queries import unit_worklist
     from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
     from response_ledger.workflow import TicketStatus
@@ -209,25 +224,15 @@ def test_a_staff_member_signs_a_ticket_in_the_browser(full_dashboard: tuple[str,
     url, home = full_dashboard
     engine = engine_from_settings(Settings(home=home))
     ticket_id = unit_worklist(engine, UNIT)[0]["id"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(screenshot.CHROMIUM), args=list(screenshot.CHROMIUM_ARGS)
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-            page.goto(url)
-            screenshot.sign_in(page, STAFF_USER[0], STAFF_USER[1], 60_000)
-            page.wait_for_selector("h1:has-text('回应台账')", timeout=60_000)
-            # Staff have one page and one unit: no other page is offered.
-            assert page.locator("[data-testid='stSidebarNavLink']").count() <= 1
-            page.get_by_label("查看工单").click()
-            page.get_by_role("option").filter(has_text=ticket_id).click()
-            page.get_by_label("办理说明").fill("已联系施工方，今晚停工。")
-            page.get_by_role("button", name="提交").click()
-            page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
-            assert f"工单 {ticket_id}" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
-        finally:
-            browser.close()
+    with staff_ledger(url) as page:
+        # Staff have one page and one unit: no other page is offered.
+        assert page.locator("[data-testid='stSidebarNavLink']").count() <= 1
+        page.get_by_label("查看工单").click()
+        page.get_by_role("option").filter(has_text=ticket_id).click()
+        page.get_by_label("办理说明").fill("已联系施工方，今晚停工。")
+        page.get_by_role("button", name="提交").click()
+        page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
+        assert f"工单 {ticket_id}" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
     with SqlUnitOfWork(engine) as uow:
         ticket = uow.tickets.get(ticket_id)
     engine.dispose()
@@ -243,8 +248,6 @@ def test_a_staff_member_signs_a_ticket_in_the_browser(full_dashboard: tuple[str,
 def test_a_staff_member_corrects_a_tickets_topic_in_the_browser(
     full_dashboard: tuple[str, Path], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     from response_ledger.queries import topic_corrections, unit_worklist
     from response_ledger.unit_of_work import engine_from_settings
 
@@ -252,27 +255,17 @@ def test_a_staff_member_corrects_a_tickets_topic_in_the_browser(
     engine = engine_from_settings(Settings(home=home))
     ticket_id = unit_worklist(engine, UNIT)[0]["id"]
     out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "ledger-correct-topic.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(screenshot.CHROMIUM), args=list(screenshot.CHROMIUM_ARGS)
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-            page.goto(url)
-            screenshot.sign_in(page, STAFF_USER[0], STAFF_USER[1], 60_000)
-            page.wait_for_selector("h1:has-text('回应台账')", timeout=60_000)
-            page.get_by_label("查看工单").click()
-            page.get_by_role("option").filter(has_text=ticket_id).click()
-            page.get_by_label("操作", exact=True).click()
-            page.get_by_role("option", name="更正主题").click()
-            page.get_by_label("正确的主题", exact=True).click()
-            page.get_by_role("option", name="交通运输").click()
-            page.get_by_role("button", name="提交").click()
-            page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
-            assert "已更正主题" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
-            page.screenshot(path=str(out), full_page=True)
-        finally:
-            browser.close()
+    with staff_ledger(url) as page:
+        page.get_by_label("查看工单").click()
+        page.get_by_role("option").filter(has_text=ticket_id).click()
+        page.get_by_label("操作", exact=True).click()
+        page.get_by_role("option", name="更正主题").click()
+        page.get_by_label("正确的主题", exact=True).click()
+        page.get_by_role("option", name="交通运输").click()
+        page.get_by_role("button", name="提交").click()
+        page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
+        assert "已更正主题" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+        page.screenshot(path=str(out), full_page=True)
     marks = topic_corrections(engine)
     engine.dispose()
     assert [(m.ticket_id, m.topic) for m in marks] == [(ticket_id, "交通运输")]
