@@ -164,6 +164,29 @@ def test_staff_corrections_are_kept_as_labelled_csv_for_the_next_training(tmp_pa
         )
 
 
+def test_cli_trains_on_the_original_file_and_the_exported_corrections_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _csv(tmp_path / "topics.csv", _topic_rows())
+    corrections = tmp_path / "corrections.csv"
+    post = {
+        "id": "board:x:9",
+        "title": "公交站台",
+        "text": "站台顶棚破损无人修",
+        "topic": {"label": "城乡建设"},
+    }
+    write_corrections(
+        corrections, [correction_of(post, label="交通运输", corrected_by="s", corrected_at="t")]
+    )
+    out = tmp_path / "topic-model"
+    train = ["classify", "train", "--task", "topic", "--data", str(data), str(corrections), "--out", str(out)]
+    assert _cli(*train) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["rows"] == len(_topic_rows()) + 1 and printed["data"] == [str(data), str(corrections)]
+    _, card = load_model(out, root=out)
+    assert card.params["data"] == [str(data), str(corrections)]
+
+
 def test_the_accuracy_bench_spreads_fractions_over_the_training_rows() -> None:
     from bench.accuracy import sizes_for
 

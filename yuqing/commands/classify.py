@@ -58,9 +58,9 @@ def _text(settings: Settings, args: argparse.Namespace) -> int:
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from classifiers.training import evaluate, read_labelled, train
+    from classifiers.training import evaluate, train
 
-    texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    texts, labels = _read_data(args)
     overrides = {
         name: value
         for name, value in (("max_tokens", args.max_tokens), ("windows", args.windows))
@@ -77,10 +77,10 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
 def _distil(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.distil import distil
     from classifiers.store import load_model
-    from classifiers.training import read_labelled, read_texts
+    from classifiers.training import read_texts
 
     teacher, teacher_card = load_model(args.teacher, root=args.teacher)
-    labelled = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    labelled = _read_data(args)
     unlabelled = [
         text for path in args.unlabelled for text in read_texts(path, text_column=args.unlabelled_column)
     ]
@@ -94,7 +94,8 @@ def _save(model: Any, card: ModelCard, args: argparse.Namespace, **params: Any) 
 
     from classifiers.store import save_model
 
-    card = replace(card, params={**card.params, "data": str(args.data), **params})
+    data = [str(path) for path in args.data]
+    card = replace(card, params={**card.params, "data": data[0] if len(data) == 1 else data, **params})
     sealed = save_model(model, card, args.out)
     print(json.dumps({"model": sealed.ref, "out": str(args.out), **sealed.params}, ensure_ascii=False))
     return 0
@@ -102,13 +103,13 @@ def _save(model: Any, card: ModelCard, args: argparse.Namespace, **params: Any) 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.store import load_model
-    from classifiers.training import evaluate, read_labelled
+    from classifiers.training import evaluate
 
     model, card = load_model(args.model, root=args.model)
     if card.task != args.task:
         print(f"{args.model} holds a {card.task} model, not {args.task}", file=sys.stderr)
         return 2
-    texts, labels = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    texts, labels = _read_data(args)
     figures = evaluate(args.task, model, texts, labels)
     print(json.dumps({"model": card.ref, "data": str(args.data), **figures}, ensure_ascii=False))
     return 0
@@ -117,7 +118,7 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
 def _curve(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.training import learning_curve, read_labelled
 
-    train_data = read_labelled(args.data, text_column=args.text_column, label_column=args.label_column)
+    train_data = _read_data(args)
     test_data = read_labelled(args.test, text_column=args.text_column, label_column=args.label_column)
     sizes = [n for n in args.sizes if n < len(train_data[0])] + [len(train_data[0])]
     for point in learning_curve(args.task, train_data, test_data, sizes):
@@ -129,11 +130,30 @@ def _output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="写入的模型目录")
 
 
-def _labelled(parser: argparse.ArgumentParser, *, data_help: str) -> None:
+def _read_data(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The labelled rows of every ``--data`` file, in order (e.g. the original file, then corrections)."""
+    from classifiers.training import read_labelled
+
+    texts: list[str] = []
+    labels: list[str] = []
+    for path in args.data if isinstance(args.data, list) else [args.data]:
+        more_texts, more_labels = read_labelled(
+            path, text_column=args.text_column, label_column=args.label_column
+        )
+        texts += more_texts
+        labels += more_labels
+    return texts, labels
+
+
+def _labelled(parser: argparse.ArgumentParser, *, data_help: str, several: bool = False) -> None:
     from classifiers.tasks import TASKS
 
     parser.add_argument("--task", choices=TASKS, required=True)
-    parser.add_argument("--data", type=Path, required=True, help=data_help)
+    if several:
+        data_help += "；可给多个文件（如原训练集与 yuqing ledger corrections 导出的主题更正），依次合并"
+        parser.add_argument("--data", type=Path, nargs="+", required=True, help=data_help)
+    else:
+        parser.add_argument("--data", type=Path, required=True, help=data_help)
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
 
@@ -150,7 +170,7 @@ def register(sub: Subparsers) -> None:
     text.set_defaults(handler=_text)
 
     train = actions.add_parser("train", help="用带标注的 CSV 训练模型，连同模型说明一起保存")
-    _labelled(train, data_help="带表头的 UTF-8 CSV")
+    _labelled(train, data_help="带表头的 UTF-8 CSV", several=True)
     _output(train)
     train.add_argument(
         "--kind",
@@ -175,7 +195,7 @@ def register(sub: Subparsers) -> None:
     distil = actions.add_parser(
         "distil", help="蒸馏：由准确但慢的教师模型标注无标注帖文，训练快速的 n-gram 模型"
     )
-    _labelled(distil, data_help="带标注的 UTF-8 CSV（与教师模型的训练集相同即可）")
+    _labelled(distil, data_help="带标注的 UTF-8 CSV（与教师模型的训练集相同即可）", several=True)
     distil.add_argument("--teacher", type=Path, required=True, help="教师模型目录（如 --kind ensemble）")
     distil.add_argument(
         "--unlabelled",
@@ -194,7 +214,7 @@ def register(sub: Subparsers) -> None:
     evaluate.set_defaults(handler=_evaluate)
 
     curve = actions.add_parser("curve", help="学习曲线：不同训练数据量下的测试指标")
-    _labelled(curve, data_help="训练用 CSV")
+    _labelled(curve, data_help="训练用 CSV", several=True)
     curve.add_argument("--test", type=Path, required=True, help="留出测试集 CSV")
     curve.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000, 4000])
     curve.set_defaults(handler=_curve)
