@@ -112,6 +112,19 @@ def staff_ledger(url: str) -> Iterator[Any]:
         yield page
 
 
+def open_ticket(page: Any, ticket_id: str) -> None:
+    """Pick ``ticket_id`` in the 查看工单 list of the 回应台账 page."""
+    page.get_by_label("查看工单").click()
+    page.get_by_role("option").filter(has_text=ticket_id).click()
+
+
+def submit_step(page: Any) -> str:
+    """Click 提交 and return the success message the page then shows."""
+    page.get_by_role("button", name="提交").click()
+    page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
+    return str(page.locator("[data-testid='stAlertContentSuccess']").inner_text())
+
+
 @pytest.fixture
 def browser_page(dashboard_url: str) -> Iterator[Any]:
     """A fresh page of Debian's chromium on the served dashboard's sign-in form."""
@@ -227,12 +240,9 @@ def test_a_staff_member_signs_a_ticket_in_the_browser(full_dashboard: tuple[str,
     with staff_ledger(url) as page:
         # Staff have one page and one unit: no other page is offered.
         assert page.locator("[data-testid='stSidebarNavLink']").count() <= 1
-        page.get_by_label("查看工单").click()
-        page.get_by_role("option").filter(has_text=ticket_id).click()
+        open_ticket(page, ticket_id)
         page.get_by_label("办理说明").fill("已联系施工方，今晚停工。")
-        page.get_by_role("button", name="提交").click()
-        page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
-        assert f"工单 {ticket_id}" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+        assert f"工单 {ticket_id}" in submit_step(page)
     with SqlUnitOfWork(engine) as uow:
         ticket = uow.tickets.get(ticket_id)
     engine.dispose()
@@ -256,15 +266,12 @@ def test_a_staff_member_corrects_a_tickets_topic_in_the_browser(
     ticket_id = unit_worklist(engine, UNIT)[0]["id"]
     out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "ledger-correct-topic.png"
     with staff_ledger(url) as page:
-        page.get_by_label("查看工单").click()
-        page.get_by_role("option").filter(has_text=ticket_id).click()
+        open_ticket(page, ticket_id)
         page.get_by_label("操作", exact=True).click()
         page.get_by_role("option", name="更正主题").click()
         page.get_by_label("正确的主题", exact=True).click()
         page.get_by_role("option", name="交通运输").click()
-        page.get_by_role("button", name="提交").click()
-        page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=60_000)
-        assert "已更正主题" in page.locator("[data-testid='stAlertContentSuccess']").inner_text()
+        assert "已更正主题" in submit_step(page)
         page.screenshot(path=str(out), full_page=True)
     marks = topic_corrections(engine)
     engine.dispose()
