@@ -111,7 +111,7 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     texts, labels = _read_data(args)
     figures = evaluate(args.task, model, texts, labels)
-    print(json.dumps({"model": card.ref, "data": str(args.data), **figures}, ensure_ascii=False))
+    print(json.dumps({"model": card.ref, "data": str(args.data[0]), **figures}, ensure_ascii=False))
     return 0
 
 
@@ -136,7 +136,7 @@ def _read_data(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 
     texts: list[str] = []
     labels: list[str] = []
-    for path in args.data if isinstance(args.data, list) else [args.data]:
+    for path in args.data:
         more_texts, more_labels = read_labelled(
             path, text_column=args.text_column, label_column=args.label_column
         )
@@ -151,9 +151,8 @@ def _labelled(parser: argparse.ArgumentParser, *, data_help: str, several: bool 
     parser.add_argument("--task", choices=TASKS, required=True)
     if several:
         data_help += "；可给多个文件（如原训练集与 yuqing ledger corrections 导出的主题更正），依次合并"
-        parser.add_argument("--data", type=Path, nargs="+", required=True, help=data_help)
-    else:
-        parser.add_argument("--data", type=Path, required=True, help=data_help)
+    # Always a list, so every command reads its data the same way.
+    parser.add_argument("--data", type=Path, nargs="+" if several else 1, required=True, help=data_help)
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
 

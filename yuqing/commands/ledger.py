@@ -197,31 +197,36 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 def _corrections(settings: Settings, args: argparse.Namespace) -> int:
     from archive.errors import ArchiveError
-    from classifiers.corrections import TopicCorrection, correction_of, write_corrections
+    from classifiers.corrections import correction_of, write_corrections
     from response_ledger.queries import topic_corrections
     from yuqing.backends import make_archive
 
     marks = topic_corrections(_engine(settings))
-    rows: list[TopicCorrection] = []
-    missing = 0
-    if marks:
+    wanted = [(mark, post_id) for mark in marks for post_id in mark.post_ids]
+    posts = []
+    if wanted:
         try:
             archive = make_archive(settings)
-            for mark in marks:
-                for post in map(archive.get, mark.post_ids):
-                    if post is None:
-                        missing += 1
-                        continue
-                    at = mark.at.isoformat(timespec="seconds")
-                    rows.append(
-                        correction_of(post, label=mark.topic, corrected_by=mark.actor, corrected_at=at)
-                    )
+            try:
+                posts = [archive.get(post_id) for _, post_id in wanted]
+            finally:
+                archive.close()
         except ArchiveError as exc:
             print(f"舆情库无法读取，未导出：{exc}", file=sys.stderr)
             return 2
+    rows = [
+        correction_of(
+            post,
+            label=mark.topic,
+            corrected_by=mark.actor,
+            corrected_at=mark.at.isoformat(timespec="seconds"),
+        )
+        for (mark, _), post in zip(wanted, posts, strict=True)
+        if post is not None
+    ]
     count = write_corrections(args.out, rows)
     print(f"已导出 {count} 条主题更正（{len(marks)} 件工单）到 {args.out}")
-    if missing:
+    if missing := posts.count(None):
         print(f"另有 {missing} 条关联帖子不在舆情库中，未导出。")
     return 0
 
