@@ -112,10 +112,21 @@ def staff_ledger(url: str) -> Iterator[Any]:
         yield page
 
 
+def choose(page: Any, label: str, text: str) -> None:
+    """Pick the option holding ``text`` in the selectbox ``label``, typing to filter the list first.
+
+    Typed, as a keyboard user would: a click on the box alone sometimes leaves its list closed, and
+    the test then waits for an option that is never drawn.
+    """
+    box = page.get_by_label(label, exact=True)
+    box.click()
+    box.fill(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
+
+
 def open_ticket(page: Any, ticket_id: str) -> None:
     """Pick ``ticket_id`` in the 查看工单 list of the 回应台账 page."""
-    page.get_by_label("查看工单").click()
-    page.get_by_role("option").filter(has_text=ticket_id).click()
+    choose(page, "查看工单", ticket_id)
 
 
 def submit_step(page: Any) -> str:
@@ -267,10 +278,8 @@ def test_a_staff_member_corrects_a_tickets_topic_in_the_browser(
     out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "ledger-correct-topic.png"
     with staff_ledger(url) as page:
         open_ticket(page, ticket_id)
-        page.get_by_label("操作", exact=True).click()
-        page.get_by_role("option", name="更正主题").click()
-        page.get_by_label("正确的主题", exact=True).click()
-        page.get_by_role("option", name="交通运输").click()
+        choose(page, "操作", "更正主题")
+        choose(page, "正确的主题", "交通运输")
         assert "已更正主题" in submit_step(page)
         page.screenshot(path=str(out), full_page=True)
     marks = topic_corrections(engine)
