@@ -28,8 +28,10 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 # A ticket whose limit ends within a day is due soon (the duty monitor warns at the same point).
 DUE_SOON = timedelta(hours=24)
 # Words, not emoji: the Kylin/UOS desktops many offices use often lack an emoji font, and a marker
-# that shows as a box says nothing. The overdue rows are also painted red by the table's style.
+# that shows as a box says nothing. The overdue rows are also painted red by the table's style, and
+# rows late for signing or answering (办理时限 still ahead) amber.
 OVERDUE, DUE_SOON_MARK, PAUSED, CLOSED = "【已超期】", "【即将到期】", "【暂停计时】", "【已办结】"
+STAGE_LATE = {"签收": "【签收超时】", "答复": "【答复超时】"}
 
 # Which steps each role takes from this page; the transition table then decides which of them the
 # ticket's status allows. Staff work their unit's tickets; the duty officer dispatches (改派), chases
@@ -152,14 +154,20 @@ def pending_limit(row: Mapping[str, Any]) -> tuple[str, datetime | None]:
 
 
 def marker(row: Mapping[str, Any], now: datetime) -> str:
-    """The row's flag: overdue, due soon (its pending limit), paused, closed or nothing."""
+    """The row's flag: overdue, late for its stage, due soon (its pending limit), paused, closed or nothing.
+
+    A ticket not signed (or not answered) by its 签收 (答复) limit is late for that stage even while
+    its 办理时限 is days away: it is flagged as such, not as 即将到期.
+    """
     if row["status"] == TicketStatus.CLOSED.value:
         return CLOSED
     if is_overdue(row, now):
         return OVERDUE
     if row["due_at"] is None:
         return PAUSED
-    _, pending = pending_limit(row)
+    stage, pending = pending_limit(row)
+    if pending is not None and now > pending and stage in STAGE_LATE:
+        return STAGE_LATE[stage]
     if pending is not None and pending - now < DUE_SOON:
         return DUE_SOON_MARK
     return ""
@@ -190,11 +198,13 @@ def ticket_table(rows: Sequence[Mapping[str, Any]], now: datetime, *, mask: bool
 
 
 def highlight_overdue(table: pd.DataFrame) -> Any:
-    """A Styler that paints overdue rows red (the marker column says it in words too)."""
+    """A Styler that paints overdue rows red and stage-late rows amber (the marker says it in words too)."""
     overdue = "background-color: #fde2e1; color: #a61b1b"
+    late = "background-color: #fff3d6; color: #7a4a00"
 
     def paint(row: pd.Series) -> list[str]:
-        return [overdue if row["标记"] == OVERDUE else ""] * len(row)
+        style = overdue if row["标记"] == OVERDUE else late if row["标记"] in STAGE_LATE.values() else ""
+        return [style] * len(row)
 
     return table.style.apply(paint, axis=1)
 

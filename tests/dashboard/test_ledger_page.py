@@ -18,6 +18,8 @@ from dashboard.ledger_view import (
     OVERDUE,
     allowed_actions,
     countdown,
+    highlight_overdue,
+    marker,
     may_handle,
     parse_day,
     rule_text,
@@ -283,6 +285,46 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=CHINA_TZ)
 )
 def test_countdowns_read_as_staff_say_them(due: datetime | None, shown: str) -> None:
     assert countdown(due, NOW) == shown
+
+
+def _row(**changes: object) -> dict[str, object]:
+    """A ledger list row in progress: signed, answer due in 3 days, 办理时限 in 10."""
+    row: dict[str, object] = {
+        "status": TicketStatus.IN_PROGRESS.value,
+        "due_at": NOW + timedelta(days=10),
+        "signed_at": NOW - timedelta(days=1),
+        "sign_due_at": NOW - timedelta(hours=20),
+        "answered_at": None,
+        "respond_due_at": NOW + timedelta(days=3),
+    }
+    return row | changes
+
+
+@pytest.mark.parametrize(
+    ("row", "shown"),
+    [
+        (_row(), ""),
+        (_row(respond_due_at=NOW + timedelta(hours=5)), "【即将到期】"),
+        (_row(respond_due_at=NOW - timedelta(hours=5)), "【答复超时】"),
+        (_row(signed_at=None), "【签收超时】"),  # not signed by its 签收 limit, days before 办理时限
+        (_row(signed_at=None, sign_due_at=NOW + timedelta(hours=2)), "【即将到期】"),
+        (_row(answered_at=NOW, due_at=NOW + timedelta(hours=3)), "【即将到期】"),
+        (_row(due_at=NOW - timedelta(minutes=1), respond_due_at=NOW - timedelta(days=2)), OVERDUE),
+        (_row(due_at=None), "【暂停计时】"),
+        (_row(status=TicketStatus.CLOSED.value, due_at=NOW - timedelta(days=1)), "【已办结】"),
+    ],
+)
+def test_each_row_is_marked_by_its_most_pressing_limit(row: dict[str, object], shown: str) -> None:
+    assert marker(row, NOW) == shown
+
+
+def test_overdue_rows_are_painted_red_and_stage_late_rows_amber() -> None:
+    import pandas as pd
+
+    table = pd.DataFrame({"标记": [OVERDUE, "【签收超时】", "【即将到期】"], "工单编号": ["a", "b", "c"]})
+    styles = highlight_overdue(table).to_html()
+    cells = re.findall(r"#T_\w+_row(\d)_col0[^{]*\{\s*background-color: (#\w+)", styles)
+    assert dict(cells) == {"0": "#fde2e1", "1": "#fff3d6"}
 
 
 def test_each_role_is_offered_only_its_steps_that_the_status_allows() -> None:
