@@ -23,6 +23,8 @@ REPLY_LABELS: dict[str, str] = {
 EMPTY = "—"
 # The filter option that selects every value.
 ALL = "全部"
+# A select box's placeholder, shown while its text is cleared to filter (Streamlit's own is English).
+CHOOSE = "请选择"
 
 
 def label(mapping: Mapping[str, str], code: str | None) -> str:

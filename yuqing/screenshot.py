@@ -29,6 +29,8 @@ CHROMIUM_ARGS = (
 )
 DEFAULT_URL = "http://127.0.0.1:8501"
 DEFAULT_WAIT_FOR = "[data-testid='stDataFrame']"
+# Streamlit marks its root element with the state of the page's script run.
+APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 INSTALL_HINT = "apt-get install -y chromium fonts-noto-cjk"
 # Streamlit scrolls its main area inside the page, so a "full page" is only as tall as the window:
 # the window is grown to the content's height before the capture.
@@ -102,6 +104,12 @@ def _capture(page: Any, shot: Shot, wait_for: str, out: Path) -> Path:
         page.wait_for_selector(wait_for, state="visible", timeout=shot.timeout_s * 1000)
     except PlaywrightTimeout as exc:
         raise ScreenshotError(f"{wait_for} did not appear on {shot.url} within {shot.timeout_s:g} s") from exc
+    # The heading arrives while the page's script still runs, and widgets drawn before its end can
+    # show their (English) placeholder instead of their value: wait for the run to end.
+    try:
+        page.wait_for_selector(APP_IDLE, state="attached", timeout=shot.timeout_s * 1000)
+    except PlaywrightTimeout as exc:
+        raise ScreenshotError(f"{shot.url} was still running after {shot.timeout_s:g} s") from exc
     # Charts and the data grid draw after their element exists; give them a moment.
     page.wait_for_timeout(shot.settle_s * 1000)
     page.set_viewport_size({"width": shot.width, "height": shot.height})

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import queries
 from dashboard.accounts import AccountError
 from dashboard.auth import ROLE_LABELS, Page, Role, User, may_open
+from dashboard.labels import CHOOSE
 from dashboard.ledger_view import holiday_table, intake_table, parse_day, policy_table
 from dashboard.session import accounts, require
 from stream.messages import CHINA_TZ
@@ -76,7 +77,9 @@ def _users(settings: Settings) -> None:
         st.subheader("添加用户")
         username = st.text_input("用户名", key="new_username")
         name = st.text_input("姓名", key="new_name")
-        role = st.selectbox("角色", list(Role), format_func=lambda r: ROLE_LABELS[r], key="new_role")
+        role = st.selectbox(
+            "角色", list(Role), format_func=lambda r: ROLE_LABELS[r], placeholder=CHOOSE, key="new_role"
+        )
         unit = st.text_input("单位（办理人员必填）", key="new_unit")
         password = st.text_input("初始密码", type="password", key="new_password")
         if st.form_submit_button("添加") and role is not None:
@@ -89,7 +92,10 @@ def _users(settings: Settings) -> None:
     with st.form("disable_user"):
         st.subheader("停用用户")
         target = st.selectbox(
-            "用户", [a.user.username for a in store.all() if a.active], key="disable_target"
+            "用户",
+            [a.user.username for a in store.all() if a.active],
+            placeholder=CHOOSE,
+            key="disable_target",
         )
         if st.form_submit_button("停用") and target:
             _act(lambda now: store.disable(target, now), f"已停用用户 {target}")
@@ -216,6 +222,7 @@ def _holidays(settings: Settings, user: User) -> None:
                 "日期",
                 [entry.day for entry in entries],
                 format_func=lambda d: f"{d.isoformat()}（{HOLIDAY_KINDS[calendar.is_workday(d)]}）",
+                placeholder=CHOOSE,
                 key="holiday_remove_day",
             )
             if st.form_submit_button("删除") and target is not None:

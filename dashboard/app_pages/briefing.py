@@ -23,6 +23,7 @@ from briefing.template import Template, load_template
 from dashboard import queries
 from dashboard.auth import Page, User
 from dashboard.charts import time_bars
+from dashboard.labels import CHOOSE
 from dashboard.session import require
 from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
@@ -67,7 +68,9 @@ def render(settings: Settings, user: User | None) -> None:
     yesterday = datetime.now(CHINA_TZ).date() - timedelta(days=1)
     left, right = st.columns(2)
     day = left.date_input("简报日期", value=yesterday, key="briefing_date")
-    kind = right.selectbox("周期", list(PERIODS), format_func=PERIODS.__getitem__, key="briefing_period")
+    kind = right.selectbox(
+        "周期", list(PERIODS), format_func=PERIODS.__getitem__, placeholder=CHOOSE, key="briefing_period"
+    )
     if not isinstance(day, date):
         day = yesterday
     if not queries.archive_exists(settings):
@@ -170,7 +173,9 @@ def _stored(settings: Settings) -> None:
         }
     )
     st.dataframe(frame, hide_index=True, key="briefing_files")
-    chosen = st.selectbox("选择文件下载", [path.name for path in shown], key="briefing_file")
+    chosen = st.selectbox(
+        "选择文件下载", [path.name for path in shown], placeholder=CHOOSE, key="briefing_file"
+    )
     path = directory / str(chosen)
     st.download_button(
         "下载所选文件", data=lambda: _read(path), file_name=path.name, key="briefing_file_download"

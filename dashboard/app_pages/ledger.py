@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive.errors import ArchiveError
 from dashboard import queries
 from dashboard.auth import Page, Role, User, may_open
-from dashboard.labels import ALL, EMPTY
+from dashboard.labels import ALL, CHOOSE, EMPTY
 from dashboard.ledger_view import (
     ROLE_ACTIONS,
     allowed_actions,
@@ -139,7 +139,8 @@ def _ledger(settings: Settings, user: User, now: datetime) -> None:
     chosen = st.selectbox(
         "查看工单",
         [None, *summaries],
-        format_func=lambda i: "请选择" if i is None else f"{i} · {statuses[i]} · {summaries[i][:30]}",
+        format_func=lambda i: CHOOSE if i is None else f"{i} · {statuses[i]} · {summaries[i][:30]}",
+        placeholder=CHOOSE,
         key="ledger_ticket",
     )
     if chosen is not None:
@@ -156,6 +157,7 @@ def _filters(engine: Engine, user: User) -> tuple[str | None, bool]:
             "责任单位",
             [None, *ticket_units(engine)],
             format_func=lambda u: ALL if u is None else u,
+            placeholder=CHOOSE,
             key="ledger_unit",
         )
     scope = right.radio(
@@ -252,7 +254,9 @@ def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket) -> No
         st.caption(f"工单当前状态为“{ticket.status.value}”，您没有可执行的操作。")
         return
     key = ticket.id
-    action = st.selectbox("操作", actions, format_func=ACTION_LABELS.__getitem__, key=f"ledger_action_{key}")
+    action = st.selectbox(
+        "操作", actions, format_func=ACTION_LABELS.__getitem__, placeholder=CHOOSE, key=f"ledger_action_{key}"
+    )
     if action is Action.REASSIGN:
         others = [u for u in ticket_units(engine) if u != ticket.unit]
         st.selectbox(
@@ -272,7 +276,7 @@ def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket) -> No
         asked = [e.data.get("amount") for e in ticket.events if e.action is Action.REQUEST_EXTENSION]
         st.caption(f"按申请的时长批准：{rule_text(asked[-1]) if asked else EMPTY}")
     elif action is Action.FOLLOW_UP:
-        st.selectbox("满意度", SATISFACTION, key=f"ledger_satisfaction_{key}")
+        st.selectbox("满意度", SATISFACTION, placeholder=CHOOSE, key=f"ledger_satisfaction_{key}")
     elif action is Action.CORRECT_TOPIC:
         _topic_choice(ticket)
     st.text_area(

@@ -16,7 +16,7 @@ from archive.saved import SavedSearch
 from dashboard import queries
 from dashboard.auth import Page, Role, User
 from dashboard.charts import time_bars
-from dashboard.labels import ALL, EMPTY, SENTIMENT_LABELS, SOURCE_LABELS
+from dashboard.labels import ALL, CHOOSE, EMPTY, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Search
 from dashboard.session import require
 from dashboard.tables import share_table
@@ -111,19 +111,26 @@ def _form(settings: Settings) -> Search | None:
         text = st.text_input("检索式", key="search_text", help=HELP)
         source_box, sentiment_box, topic_box = st.columns(3)
         source = source_box.selectbox(
-            "来源", [ALL, *SOURCE_LABELS], format_func=lambda c: SOURCE_LABELS.get(c, c), key="search_source"
+            "来源",
+            [ALL, *SOURCE_LABELS],
+            format_func=lambda c: SOURCE_LABELS.get(c, c),
+            placeholder=CHOOSE,
+            key="search_source",
         )
         sentiment = sentiment_box.selectbox(
             "情感",
             [ALL, *SENTIMENT_LABELS],
             format_func=lambda c: SENTIMENT_LABELS.get(c, c),
+            placeholder=CHOOSE,
             key="search_sentiment",
         )
-        topic = topic_box.selectbox("话题", [ALL, *_topics(settings)], key="search_topic")
+        topic = topic_box.selectbox("话题", [ALL, *_topics(settings)], placeholder=CHOOSE, key="search_topic")
         left, middle, right = st.columns(3)
         since = left.date_input("起始日期", value=today - timedelta(days=30), key="search_since")
         until = middle.date_input("截止日期", value=today, key="search_until")
-        sort = right.selectbox("排序", list(SORTS), format_func=SORTS.__getitem__, key="search_sort")
+        sort = right.selectbox(
+            "排序", list(SORTS), format_func=SORTS.__getitem__, placeholder=CHOOSE, key="search_sort"
+        )
         submitted = st.form_submit_button("检索", type="primary")
     if not submitted and "search_done" not in st.session_state:
         return None
@@ -231,7 +238,7 @@ def _saved_searches(settings: Settings, user: User, search: Search | None) -> No
             )
             names = [item.name for item in saved]
             pick, load, delete = st.columns([3, 1, 1], vertical_alignment="bottom")
-            name = pick.selectbox("选择查询", names, key="saved_pick")
+            name = pick.selectbox("选择查询", names, placeholder=CHOOSE, key="saved_pick")
             load.button("载入并检索", key="saved_load", on_click=_load, args=(settings, name))
             if editor:
                 delete.button("删除", key="saved_delete", on_click=_delete, args=(settings, user, name))

@@ -318,3 +318,24 @@ def _admin_page(home: str) -> None:
     from yuqing.settings import Settings as _Settings
 
     admin.render(_Settings(home=_Path(home)), st.session_state.get("user"))
+
+
+def test_every_select_box_has_a_chinese_placeholder() -> None:
+    # Streamlit's own placeholder is English ("Choose an option"); it shows whenever a user clears a
+    # box's text to filter its options, so every box names ours.
+    import ast
+
+    import dashboard
+
+    missing = []
+    for path in sorted(Path(dashboard.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in {"selectbox", "multiselect"}:
+                if "placeholder" not in {keyword.arg for keyword in node.keywords}:
+                    missing.append(f"{path.name}:{node.lineno}")
+    assert missing == []
+
+
+def test_the_monitor_filters_show_the_chinese_placeholder(filled: Path) -> None:
+    app = run_app()
+    assert app.selectbox and {box.placeholder for box in app.selectbox} == {"请选择"}
