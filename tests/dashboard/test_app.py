@@ -327,13 +327,10 @@ def test_every_select_box_has_a_chinese_placeholder() -> None:
 
     import dashboard
 
-    missing = []
+    selects, missing = {"selectbox", "multiselect"}, []
     for path in sorted(Path(dashboard.__file__).parent.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in {
-                "selectbox",
-                "multiselect",
-            }:
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in selects:
                 if "placeholder" not in {keyword.arg for keyword in node.keywords}:
                     missing.append(f"{path.name}:{node.lineno}")
     assert missing == []
