@@ -24,6 +24,7 @@ EMPTY = "—"
 # The filter option that selects every value.
 ALL = "全部"
 # A select box's placeholder, shown while its text is cleared to filter (Streamlit's own is English).
+# A filter whose empty value means every value shows ALL instead.
 CHOOSE = "请选择"
 
 

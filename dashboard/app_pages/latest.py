@@ -23,7 +23,7 @@ from dashboard.acks import AcknowledgeRefused, StoredAlert
 from dashboard.alerts import RISK_LOOKBACK, Alert, may_act
 from dashboard.auth import Page, User
 from dashboard.charts import time_bars
-from dashboard.labels import ALL, CHOOSE, SENTIMENT_LABELS, SOURCE_LABELS
+from dashboard.labels import ALL, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Filters, MonitorPosts
 from dashboard.session import require
 from stream.messages import CHINA_TZ
@@ -79,21 +79,21 @@ def _filters(settings: Settings) -> Filters:
             "来源",
             [None, *SOURCE_LABELS],
             format_func=lambda c: ALL if c is None else SOURCE_LABELS[c],
-            placeholder=CHOOSE,
+            placeholder=ALL,
             key="filter_source",
         )
         sentiment = st.selectbox(
             "情感",
             [None, *SENTIMENT_LABELS],
             format_func=lambda c: ALL if c is None else SENTIMENT_LABELS[c],
-            placeholder=CHOOSE,
+            placeholder=ALL,
             key="filter_sentiment",
         )
         topic = st.selectbox(
             "话题",
             [None, *queries.topics(settings)],
             format_func=lambda t: ALL if t is None else t,
-            placeholder=CHOOSE,
+            placeholder=ALL,
             key="filter_topic",
         )
         keyword = st.text_input(

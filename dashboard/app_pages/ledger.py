@@ -157,7 +157,7 @@ def _filters(engine: Engine, user: User) -> tuple[str | None, bool]:
             "责任单位",
             [None, *ticket_units(engine)],
             format_func=lambda u: ALL if u is None else u,
-            placeholder=CHOOSE,
+            placeholder=ALL,
             key="ledger_unit",
         )
     scope = right.radio(

@@ -341,6 +341,6 @@ def test_every_select_box_has_a_chinese_placeholder() -> None:
     assert len(calls) > 10 and missing == []
 
 
-def test_the_monitor_filters_show_the_chinese_placeholder(filled: Path) -> None:
+def test_an_empty_monitor_filter_reads_as_every_value(filled: Path) -> None:
     app = run_app()
-    assert app.selectbox and {box.placeholder for box in app.selectbox} == {"请选择"}
+    assert app.selectbox and {box.placeholder for box in app.selectbox} == {"全部"}  # empty: no filter
