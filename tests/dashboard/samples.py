@@ -56,6 +56,13 @@ def sample_posts(today: datetime) -> list[EnrichedPost]:
     """
     midnight = today.astimezone(CHINA_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     earlier = midnight - timedelta(days=3)
+    # Today's two posts come early in the day, yet never after ``today`` itself: in a run just after
+    # midnight they would otherwise lie in the future, newer than a post a test publishes "now".
+    elapsed = today - midnight
+    b1_at, x1_at = (
+        midnight + min(timedelta(minutes=30), elapsed / 2),
+        midnight + min(timedelta(minutes=10), elapsed / 6),
+    )
     return [
         enriched_post(
             "w1",
@@ -69,7 +76,7 @@ def sample_posts(today: datetime) -> list[EnrichedPost]:
             risk=5,
             reply_status=None,
         ),
-        enriched_post("b1", published_at=midnight + timedelta(minutes=30), risk=55),
+        enriched_post("b1", published_at=b1_at, risk=55),
         enriched_post(
             "h1",
             source="hotline",
@@ -86,7 +93,7 @@ def sample_posts(today: datetime) -> list[EnrichedPost]:
             "x1",
             title=XSS_TITLE,
             text="<img src=x onerror=alert(1)> [链接](javascript:alert(1))",
-            published_at=midnight + timedelta(minutes=10),
+            published_at=x1_at,
             risk=90,
         ),
         enriched_post(
