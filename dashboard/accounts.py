@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -19,7 +20,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
     insert,
+    or_,
     select,
     update,
 )
@@ -126,9 +129,45 @@ class Accounts:
         log.info("event=password-changed username=%s", username)
 
     def disable(self, username: str, now: datetime) -> None:
-        """Stop an account from signing in (its history stays)."""
-        self._update(username, now, active=False)
+        """Stop an account from signing in (its history stays); the last active administrator stays."""
+        admin = Role.ADMIN.value
+        peer = users.alias("peer")
+        other_admins = (
+            select(func.count())
+            .select_from(peer)
+            .where(peer.c.role == admin, peer.c.active.is_(True), peer.c.username != users.c.username)
+            .scalar_subquery()
+        )
+        with self.engine.begin() as conn:
+            # Two administrators disabling each other at once must not leave none. PostgreSQL: the
+            # active administrators' rows are locked first, so the second waits and then counts
+            # afresh. SQLite: the guarded UPDATE below is one statement, and SQLite runs one writer
+            # at a time on the latest data.
+            admins = (
+                conn.execute(
+                    select(users.c.username)
+                    .where(users.c.role == admin, users.c.active.is_(True))
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
+            )
+            done = conn.execute(
+                update(users)
+                .where(users.c.username == username, or_(users.c.role != admin, other_admins > 0))
+                .values(updated_at=now, active=False)
+            )
+            if done.rowcount != 1:
+                raise AccountError(
+                    "不能停用最后一名启用的管理员" if username in admins else f"没有用户 {username}"
+                )
         log.info("event=user-disabled username=%s", username)
+
+    def active(self, username: str) -> User | None:
+        """The account's user as it stands now (role and unit included), None when disabled or missing."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+        return _user(row) if row is not None and row.active else None
 
     def _update(self, username: str, now: datetime, **values: object) -> None:
         with self.engine.begin() as conn:
@@ -142,7 +181,7 @@ class Accounts:
         """Every account, by username."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(users).order_by(users.c.username)).all()
-        return [Account(User(r.username, r.display_name, Role(r.role), r.unit), bool(r.active)) for r in rows]
+        return [Account(_user(r), bool(r.active)) for r in rows]
 
     def sign_in(self, username: str, password: str, now: datetime) -> User:
         """Check a password under the lockout policy; record the attempt either way."""
@@ -175,7 +214,11 @@ class Accounts:
             log.warning("event=signin-failed username=%s", username)
             raise SignInRefused("用户名或密码错误，或账号已停用")
         log.info("event=signin username=%s", username)
-        return User(row.username, row.display_name, Role(row.role), row.unit)
+        return _user(row)
+
+
+def _user(row: Any) -> User:
+    return User(row.username, row.display_name, Role(row.role), row.unit)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.accounts import Accounts, SignInRefused
 from dashboard.auth import Page, User, may_open, session_expired
@@ -13,6 +14,8 @@ from yuqing.settings import Settings
 
 USER_KEY = "user"
 SEEN_KEY = "last_seen"
+# The accounts live in the ledger's database.
+ACCOUNTS_UNAVAILABLE = "账号数据库暂时无法连接，请稍后再试；若持续出现，请联系管理员。"
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,8 +35,20 @@ def current_user(settings: Settings, now: datetime | None = None) -> User | None
         sign_out()
         st.session_state["expired"] = True
         return None
+    # The account as it stands now: one disabled since sign-in is signed out at its next click, and
+    # a changed role or unit takes effect at once instead of at the next sign-in.
+    try:
+        fresh = accounts(settings).active(user.username)
+    except SQLAlchemyError:
+        st.error(ACCOUNTS_UNAVAILABLE)
+        st.stop()
+    if fresh is None:
+        sign_out()
+        st.session_state["disabled"] = True
+        return None
+    st.session_state[USER_KEY] = fresh
     st.session_state[SEEN_KEY] = now
-    return user
+    return fresh
 
 
 def sign_out() -> None:
@@ -47,6 +62,8 @@ def render_sign_in(settings: Settings) -> None:
     st.title("舆情监测与回应系统")
     if st.session_state.pop("expired", False):
         st.warning("长时间未操作，已自动退出，请重新登录。")
+    if st.session_state.pop("disabled", False):
+        st.warning("您的账号已停用，已自动退出；如有疑问请联系管理员。")
     with st.form("sign_in"):
         username = st.text_input("用户名")
         password = st.text_input("密码", type="password")

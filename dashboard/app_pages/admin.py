@@ -46,7 +46,7 @@ def render(settings: Settings, user: User | None) -> None:
         ["用户", "采集来源", "职责范围", "办理时限", "节假日"]
     )
     with users_tab:
-        _users(settings)
+        _users(settings, admin)
     with sources_tab:
         _sources(settings)
     with remit_tab:
@@ -57,7 +57,7 @@ def render(settings: Settings, user: User | None) -> None:
         _holidays(settings, admin)
 
 
-def _users(settings: Settings) -> None:
+def _users(settings: Settings, admin: User) -> None:
     store = accounts(settings)
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
@@ -91,11 +91,13 @@ def _users(settings: Settings) -> None:
             )
     with st.form("disable_user"):
         st.subheader("停用用户")
+        # Not oneself: an administrator who disabled their own account would be signed out mid-task.
         target = st.selectbox(
             "用户",
-            [a.user.username for a in store.all() if a.active],
+            [a.user.username for a in store.all() if a.active and a.user.username != admin.username],
             placeholder=CHOOSE,
             key="disable_target",
+            help="不能停用当前登录的账号，也不能停用最后一名启用的管理员。",
         )
         if st.form_submit_button("停用") and target:
             _act(lambda now: store.disable(target, now), f"已停用用户 {target}")

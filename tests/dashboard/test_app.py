@@ -50,10 +50,25 @@ def filled(home: Path) -> Path:
 DUTY = User("duty1", "值班员甲", Role.DUTY)
 
 
+def signed_up(user: User) -> Accounts:
+    """The accounts of the app's home (YUQING_HOME), holding an active account of ``user``."""
+    from yuqing.settings import Settings
+
+    home = Path(os.environ["YUQING_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    store = Accounts(Settings(home=home).ledger_sqlalchemy_url)
+    if store.active(user.username) is None:
+        store.add(
+            user.username, user.display_name, user.role, "test-pass-1", datetime.now(CHINA_TZ), unit=user.unit
+        )
+    return store
+
+
 def run_app(user: User | None = DUTY) -> AppTest:
     """Run the app once as a new session of ``user`` (already signed in) would; None: nobody signed in."""
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
     if user is not None:
+        signed_up(user)  # every run checks that the account is still active
         app.session_state["user"] = user
         app.session_state["last_seen"] = datetime.now(CHINA_TZ)
     app.run()
@@ -275,6 +290,7 @@ ADMIN = User("admin1", "管理员甲", Role.ADMIN)
 
 
 def test_admin_page_manages_users(filled: Path) -> None:
+    signed_up(ADMIN)
     app = AppTest.from_function(_admin_page, args=(str(filled),), default_timeout=TIMEOUT_S)
     app.session_state["user"] = ADMIN
     app.session_state["last_seen"] = datetime.now(CHINA_TZ)
@@ -294,10 +310,11 @@ def test_admin_page_manages_users(filled: Path) -> None:
     app.button[0].click().run()
     assert not app.error and "已添加用户 staff9" in app.success[0].value
     users = app.dataframe[0].value
-    assert list(users["用户名"]) == ["staff9"] and users["单位"][0] == "区交通运输局"
+    assert list(users["用户名"]) == ["admin1", "staff9"] and users["单位"][1] == "区交通运输局"
+    assert app.selectbox(key="disable_target").options == ["staff9"]  # never oneself
     app.selectbox(key="disable_target").select("staff9")
     app.button[1].click().run()
-    assert list(app.dataframe[0].value["状态"]) == ["停用"]
+    assert list(app.dataframe[0].value["状态"]) == ["启用", "停用"]
     assert "demo-liuyan" in set(app.dataframe[1].value["渠道"])
     assert "劳动保障" in set(app.dataframe[2].value["话题"])
 
@@ -344,3 +361,31 @@ def test_every_select_box_has_a_chinese_placeholder() -> None:
 def test_an_empty_monitor_filter_reads_as_every_value(filled: Path) -> None:
     app = run_app()
     assert app.selectbox and {box.placeholder for box in app.selectbox} == {"全部"}  # empty: no filter
+
+
+def test_an_account_disabled_mid_session_is_signed_out_at_the_next_click(filled: Path) -> None:
+    app = run_app()
+    assert app.dataframe
+    signed_up(DUTY).disable(DUTY.username, datetime.now(CHINA_TZ))
+    app.run()
+    assert not app.dataframe and not app.metric
+    assert "账号已停用" in app.warning[0].value and [t.label for t in app.text_input] == ["用户名", "密码"]
+
+
+def test_a_changed_role_takes_effect_without_signing_in_again(filled: Path) -> None:
+    app = run_app()
+    assert "值班监测" in [title.value for title in app.title]
+    from sqlalchemy import create_engine, update
+
+    from dashboard.accounts import users
+    from yuqing.settings import Settings
+
+    engine = create_engine(Settings(home=filled).ledger_sqlalchemy_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(users).where(users.c.username == DUTY.username).values(role="staff", unit="区交通运输局")
+        )
+    engine.dispose()
+    app.run()
+    assert "值班监测" not in [title.value for title in app.title] and not app.metric
+    assert app.session_state["user"].role is Role.STAFF

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from dashboard.accounts import AccountError, Accounts, SignInRefused
 from dashboard.auth import (
@@ -14,6 +17,7 @@ from dashboard.auth import (
     Page,
     PasswordPolicyError,
     Role,
+    User,
     check_password_policy,
     hash_password,
     may_open,
@@ -125,3 +129,72 @@ def test_a_changed_password_replaces_the_old_one(accounts: Accounts) -> None:
     with pytest.raises(SignInRefused):
         accounts.sign_in(user, GOOD, NOW)
     assert accounts.sign_in(user, "another-pass-2", NOW).role is Role.ADMIN
+
+
+def test_the_last_active_administrator_cannot_be_disabled(accounts: Accounts) -> None:
+    first, second = name(), name()
+    accounts.add(first, "管理员甲", Role.ADMIN, GOOD, NOW)
+    accounts.add(second, "管理员乙", Role.ADMIN, GOOD, NOW)
+    # A shared test database may hold other tests' administrators: leave these two alone active.
+    for account in accounts.all():
+        if (
+            account.active
+            and account.user.role is Role.ADMIN
+            and account.user.username not in {first, second}
+        ):
+            accounts.disable(account.user.username, NOW)
+    accounts.disable(first, NOW)
+    with pytest.raises(AccountError, match="最后一名"):
+        accounts.disable(second, NOW)
+    assert accounts.active(second) is not None and accounts.active(first) is None
+    with pytest.raises(AccountError, match="没有用户"):
+        accounts.disable(name(), NOW)
+
+
+def test_the_active_account_is_read_as_it_stands_now(accounts: Accounts) -> None:
+    user = name()
+    accounts.add(user, "孙八", Role.STAFF, GOOD, NOW, unit="区卫生健康局")
+    assert accounts.active(user) == User(user, "孙八", Role.STAFF, "区卫生健康局")
+    accounts.disable(user, NOW)
+    assert accounts.active(user) is None and accounts.active(name()) is None
+
+
+def test_two_administrators_disabling_each_other_at_once_leave_one(accounts: Accounts) -> None:
+    import threading
+
+    first, second = name(), name()
+    accounts.add(first, "管理员甲", Role.ADMIN, GOOD, NOW)
+    accounts.add(second, "管理员乙", Role.ADMIN, GOOD, NOW)
+    for account in accounts.all():  # as above: these two are the only active administrators
+        if (
+            account.active
+            and account.user.role is Role.ADMIN
+            and account.user.username not in {first, second}
+        ):
+            accounts.disable(account.user.username, NOW)
+    start = threading.Barrier(2)
+    refused: list[str] = []
+
+    def pause_after_counting(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        # Widens the race: each one waits after reading the administrators and after its UPDATE,
+        # so that without the lock both would count two active administrators.
+        if re.match(r"SELECT dashboard_users\.username\s+FROM|UPDATE dashboard_users", statement):
+            time.sleep(0.3)
+
+    event.listen(accounts.engine, "after_cursor_execute", pause_after_counting)
+
+    def disable(target: str) -> None:
+        start.wait()
+        try:
+            accounts.disable(target, NOW)
+        except AccountError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=disable, args=(target,)) for target in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    event.remove(accounts.engine, "after_cursor_execute", pause_after_counting)
+    assert refused == ["不能停用最后一名启用的管理员"]
+    assert [accounts.active(first) is None, accounts.active(second) is None].count(True) == 1
