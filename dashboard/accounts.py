@@ -163,6 +163,11 @@ class Accounts:
                 )
         log.info("event=user-disabled username=%s", username)
 
+    def enable(self, username: str, now: datetime) -> None:
+        """Let a disabled account sign in again (with its old password)."""
+        self._update(username, now, active=True)
+        log.info("event=user-enabled username=%s", username)
+
     def active(self, username: str) -> User | None:
         """The account's user as it stands now (role and unit included), None when disabled or missing."""
         with self.engine.connect() as conn:

@@ -59,6 +59,7 @@ def render(settings: Settings, user: User | None) -> None:
 
 def _users(settings: Settings, admin: User) -> None:
     store = accounts(settings)
+    everyone = store.all()
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
         st.success(flash)
@@ -70,7 +71,7 @@ def _users(settings: Settings, admin: User) -> None:
             "单位": a.user.unit or "—",
             "状态": "启用" if a.active else "停用",
         }
-        for a in store.all()
+        for a in everyone
     ]
     st.dataframe(pd.DataFrame(rows, columns=["用户名", "姓名", "角色", "单位", "状态"]), hide_index=True)
     with st.form("add_user", clear_on_submit=True):
@@ -94,13 +95,20 @@ def _users(settings: Settings, admin: User) -> None:
         # Not oneself: an administrator who disabled their own account would be signed out mid-task.
         target = st.selectbox(
             "用户",
-            [a.user.username for a in store.all() if a.active and a.user.username != admin.username],
+            [a.user.username for a in everyone if a.active and a.user.username != admin.username],
             placeholder=CHOOSE,
             key="disable_target",
             help="不能停用当前登录的账号，也不能停用最后一名启用的管理员。",
         )
         if st.form_submit_button("停用") and target:
             _act(lambda now: store.disable(target, now), f"已停用用户 {target}")
+    disabled = [a.user.username for a in everyone if not a.active]
+    if disabled:
+        with st.form("enable_user"):
+            st.subheader("启用用户")
+            again = st.selectbox("用户", disabled, placeholder=CHOOSE, key="enable_target")
+            if st.form_submit_button("启用") and again:
+                _act(lambda now: store.enable(again, now), f"已启用用户 {again}")
 
 
 def _act(action: object, done: str) -> None:

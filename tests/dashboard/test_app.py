@@ -315,6 +315,13 @@ def test_admin_page_manages_users(filled: Path) -> None:
     app.selectbox(key="disable_target").select("staff9")
     app.button[1].click().run()
     assert list(app.dataframe[0].value["状态"]) == ["启用", "停用"]
+    app.selectbox(key="enable_target").select("staff9")
+    app.button[2].click().run()
+    assert (
+        list(app.dataframe[0].value["状态"]) == ["启用", "启用"]
+        and "已启用用户 staff9" in app.success[0].value
+    )
+    assert "enable_target" not in [box.key for box in app.selectbox]  # nobody left to enable
     assert "demo-liuyan" in set(app.dataframe[1].value["渠道"])
     assert "劳动保障" in set(app.dataframe[2].value["话题"])
 

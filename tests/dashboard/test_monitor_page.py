@@ -242,9 +242,7 @@ def test_the_selection_follows_its_post_when_a_new_post_arrives(home: Path) -> N
 
 def test_untrusted_post_text_is_only_ever_plain_text(home: Path) -> None:
     now = datetime.now(CHINA_TZ)
-    hostile = enriched_post(
-        "evil", source="weibo", title="", text=UNTRUSTED, published_at=now, risk=95
-    )
+    hostile = enriched_post("evil", source="weibo", title="", text=UNTRUSTED, published_at=now, risk=95)
     hostile["url"] = "http://evil.example/post"
     write_archive(home / "archive.db", [hostile, *sample_posts(now)])
     app = select_post(open_monitor(home), "—")

@@ -1,4 +1,4 @@
-"""``yuqing users add|disable|passwd|list``: dashboard accounts, managed from the command line."""
+"""``yuqing users add|disable|enable|passwd|list``: dashboard accounts, managed from the command line."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         elif args.users_command == "disable":
             accounts.disable(args.username, now)
             print(f"已停用用户 {args.username}")
+        elif args.users_command == "enable":
+            accounts.enable(args.username, now)
+            print(f"已启用用户 {args.username}")
         else:
             for account in accounts.all():
                 user = account.user
@@ -72,6 +75,8 @@ def register(sub: Subparsers) -> None:
     for command in (add, passwd):
         command.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
     disable = commands.add_parser("disable", help="停用账号（不能再登录）")
-    disable.add_argument("username")
+    enable = commands.add_parser("enable", help="重新启用已停用的账号")
+    for command in (disable, enable):
+        command.add_argument("username")
     commands.add_parser("list", help="列出账号")
     users.set_defaults(handler=_run)
