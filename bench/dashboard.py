@@ -94,11 +94,19 @@ def render_once(home: Path, module: str, role: str, unit: str | None) -> float:
     """Seconds to render ``module`` once for a new session of ``role``; raises on any page exception."""
     from streamlit.testing.v1 import AppTest
 
+    from dashboard.accounts import Accounts
     from dashboard.auth import Role, User
     from stream.messages import CHINA_TZ
 
+    user = User(f"bench-{role}", f"基准{Role(role).label}", Role(role), unit)
+    # The pages read the account again as they refresh: the session needs an active one behind it.
+    accounts = Accounts(Settings(home=home).ledger_sqlalchemy_url)
+    if accounts.active(user.username) is None:
+        accounts.add(
+            user.username, user.display_name, user.role, "bench-pass-1", datetime.now(CHINA_TZ), unit=unit
+        )
     app = AppTest.from_function(_page, args=(str(home), module), default_timeout=120)
-    app.session_state["user"] = User(f"bench-{role}", f"基准{Role(role).label}", Role(role), unit)
+    app.session_state["user"] = user
     app.session_state["last_seen"] = datetime.now(CHINA_TZ)
     started = time.perf_counter()
     app.run()

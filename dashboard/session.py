@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import wraps
+from typing import Concatenate, ParamSpec
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -87,3 +90,38 @@ def require(user: User | None, page: Page) -> User:
         st.error("无权访问此页面。")
         st.stop()
     return user
+
+
+def account_now(settings: Settings, user: User) -> User | None:
+    """``user``'s account as it stands now, None when disabled since the page was drawn.
+
+    For what runs without a whole rerun (widget callbacks, fragments), which ``current_user`` does
+    not see. When the accounts cannot be read, ``user`` as drawn: the write that follows needs the
+    same database and reports its own failure.
+    """
+    try:
+        return accounts(settings).active(user.username)
+    except SQLAlchemyError:
+        return user
+
+
+P = ParamSpec("P")
+
+
+def as_account_now(
+    callback: Callable[Concatenate[Settings, User, P], None],
+) -> Callable[Concatenate[Settings, User, P], None]:
+    """Run a widget callback ``(settings, user, …)`` as the account stands at the click.
+
+    Callbacks run before the script, so before ``current_user`` could sign a disabled account out:
+    without this, a page left open would still act for an account disabled meanwhile. Such a click
+    does nothing; the rerun it starts then signs the account out.
+    """
+
+    @wraps(callback)
+    def checked(settings: Settings, user: User, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        fresh = account_now(settings, user)
+        if fresh is not None:
+            callback(settings, fresh, *args, **kwargs)
+
+    return checked

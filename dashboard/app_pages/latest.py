@@ -25,7 +25,7 @@ from dashboard.auth import Page, User
 from dashboard.charts import time_bars
 from dashboard.labels import ALL, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Filters, MonitorPosts
-from dashboard.session import require
+from dashboard.session import account_now, as_account_now, require
 from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
@@ -105,6 +105,8 @@ def _filters(settings: Settings) -> Filters:
 
 @st.fragment(run_every=REFRESH)
 def _monitor(settings: Settings, user: User, filters: Filters) -> None:
+    if account_now(settings, user) is None:  # disabled since the page was drawn: the whole app
+        st.rerun()  # reruns, and signs it out
     now = datetime.now(CHINA_TZ)
     # Alerts and volume are keyed by the minute, so every screen within it shares one computation.
     minute = now.replace(second=0, microsecond=0)
@@ -241,6 +243,7 @@ def _acked_table(acked: Sequence[StoredAlert]) -> pd.DataFrame:
     )
 
 
+@as_account_now
 def _acknowledge(settings: Settings, user: User, alert_id: str) -> None:
     # A callback: it runs before the fragment redraws, so the acknowledged alert is gone at once.
     try:
@@ -362,6 +365,7 @@ def _actor(user: User) -> str:
     return f"{user.display_name}（{user.username}）"[:100]
 
 
+@as_account_now
 def _open(settings: Settings, user: User, post_id: str) -> None:
     from response_ledger import SqlUnitOfWork, open_by_hand
     from response_ledger.errors import LedgerError, describe
@@ -400,6 +404,7 @@ def _open(settings: Settings, user: User, post_id: str) -> None:
     st.session_state[ACTION_FLASH] = ("success", f"已立案，工单编号 {ticket_id}。")
 
 
+@as_account_now
 def _escalate(settings: Settings, user: User, post_id: str) -> None:
     from response_ledger import SqlUnitOfWork, services
     from response_ledger.errors import LedgerError, describe

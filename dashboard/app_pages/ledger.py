@@ -46,7 +46,7 @@ from dashboard.ledger_view import (
     ticket_table,
     topic_choices,
 )
-from dashboard.session import require
+from dashboard.session import as_account_now, require
 from response_ledger import services
 from response_ledger.errors import ConcurrencyConflict, LedgerError, TicketNotFound, describe
 from response_ledger.model import SATISFACTION, Ticket
@@ -311,6 +311,7 @@ def _topic_choice(ticket: Ticket) -> None:
     )  # fmt: skip
 
 
+@as_account_now
 def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> None:
     """The 提交 button's callback: one step through the ledger's services, reported by a flash."""
     state = st.session_state

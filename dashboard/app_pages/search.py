@@ -18,7 +18,7 @@ from dashboard.auth import Page, Role, User
 from dashboard.charts import time_bars
 from dashboard.labels import ALL, CHOOSE, EMPTY, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Search
-from dashboard.session import require
+from dashboard.session import as_account_now, require
 from dashboard.tables import share_table
 from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
@@ -167,6 +167,7 @@ def _load(settings: Settings, name: str | None) -> None:
     _flash("success", f"已载入“{saved.name}”并检索。")
 
 
+@as_account_now
 def _delete(settings: Settings, user: User, name: str | None) -> None:
     if user.role not in EDITORS:
         _flash("error", "只有分析员和管理员可以删除保存的查询。")
@@ -181,6 +182,7 @@ def _delete(settings: Settings, user: User, name: str | None) -> None:
     _flash("success", f"已删除“{name}”。")
 
 
+@as_account_now
 def _save(settings: Settings, user: User, search: Search | None) -> None:
     if user.role not in EDITORS:
         _flash("error", "只有分析员和管理员可以保存查询。")

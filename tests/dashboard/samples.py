@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from archive.embedded import EmbeddedArchive
+from dashboard.accounts import AccountError, Accounts
+from dashboard.auth import User
 from stream.messages import CHINA_TZ, SCHEMA_VERSION, EnrichedPost, Source, post_id
 
 XSS_TITLE = '<script>alert("xss")</script> [点此领取补贴](http://evil.example/) **加急**'
@@ -118,3 +120,25 @@ def write_archive(path: Path, posts: Sequence[EnrichedPost]) -> None:
         archive.refresh()
     finally:
         archive.close()
+
+
+def add_account(ledger_url: str, user: User) -> Accounts:
+    """The accounts at ``ledger_url``, with ``user``'s account active (as given: role and unit).
+
+    The dashboard reads the account again at every run and every click, so a session a test puts
+    in place needs the account behind it.
+    """
+    store = Accounts(ledger_url)
+    if store.active(user.username) is None:
+        try:
+            store.add(
+                user.username,
+                user.display_name,
+                user.role,
+                "test-pass-1",
+                datetime.now(CHINA_TZ),
+                unit=user.unit,
+            )
+        except AccountError:  # there, but disabled (a shared PostgreSQL keeps earlier runs' accounts)
+            store.enable(user.username, datetime.now(CHINA_TZ))
+    return store

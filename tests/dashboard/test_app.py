@@ -20,7 +20,7 @@ from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
 from dashboard.queries import MONITOR_COLUMNS
 from stream.messages import CHINA_TZ
-from tests.dashboard.samples import XSS_TITLE, sample_posts, write_archive
+from tests.dashboard.samples import XSS_TITLE, add_account, sample_posts, write_archive
 from tests.servers import ServerProcess
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -54,14 +54,7 @@ def signed_up(user: User) -> Accounts:
     """The accounts of the app's home (YUQING_HOME), holding an active account of ``user``."""
     from yuqing.settings import Settings
 
-    home = Path(os.environ["YUQING_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    store = Accounts(Settings(home=home).ledger_sqlalchemy_url)
-    if store.active(user.username) is None:
-        store.add(
-            user.username, user.display_name, user.role, "test-pass-1", datetime.now(CHINA_TZ), unit=user.unit
-        )
-    return store
+    return add_account(Settings(home=Path(os.environ["YUQING_HOME"])).ledger_sqlalchemy_url, user)
 
 
 def run_app(user: User | None = DUTY) -> AppTest:
@@ -396,3 +389,18 @@ def test_a_changed_role_takes_effect_without_signing_in_again(filled: Path) -> N
     app.run()
     assert "值班监测" not in [title.value for title in app.title] and not app.metric
     assert app.session_state["user"].role is Role.STAFF
+
+
+def test_an_alert_acknowledged_after_the_account_was_disabled_stays_open(filled: Path) -> None:
+    from dashboard.acks import AlertStore
+    from response_ledger.db import make_engine
+    from yuqing.settings import Settings
+
+    app = run_app()
+    [ack] = [button.key for button in app.button if str(button.key).startswith("ack:")]
+    signed_up(DUTY).disable(DUTY.username, datetime.now(CHINA_TZ))
+    app.button(key=ack).click().run()
+    assert not app.exception and not app.success and [t.label for t in app.text_input] == ["用户名", "密码"]
+    engine = make_engine(Settings(home=filled).ledger_sqlalchemy_url)
+    assert AlertStore(engine).acknowledged() == []
+    engine.dispose()

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
 from dashboard.ledger_view import (
     OVERDUE,
@@ -30,7 +31,7 @@ from response_ledger.policy import load_policy
 from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
 from response_ledger.workflow import Action, TicketStatus
 from stream.messages import CHINA_TZ, EnrichedPost
-from tests.dashboard.samples import enriched_post, write_archive
+from tests.dashboard.samples import add_account, enriched_post, write_archive
 from yuqing.settings import Settings
 
 TIMEOUT_S = 60
@@ -53,7 +54,9 @@ def _page(home: str, ledger_url: str) -> None:
     ledger.render(_Settings(home=_Path(home), ledger_url=ledger_url), st.session_state.get("user"))
 
 
-def open_page(home: Path, user: User = STAFF_A, *, ledger_url: str = "") -> AppTest:
+def open_page(home: Path, user: User = STAFF_A, *, ledger_url: str = "", account: bool = True) -> AppTest:
+    if account and not ledger_url:  # the steps check, at each click, that the account is still active
+        add_account(Settings(home=home).ledger_sqlalchemy_url, user)
     app = AppTest.from_function(_page, args=(str(home), ledger_url), default_timeout=TIMEOUT_S)
     app.session_state["user"] = user
     app.run()
@@ -170,6 +173,34 @@ def test_signing_a_ticket_changes_its_state_and_history(home: Path, seeded: Seed
     assert "答复" in app.selectbox(key=f"ledger_action_{seeded.fresh}").options
 
 
+def test_a_step_clicked_after_the_account_was_disabled_does_nothing(home: Path, seeded: Seeded) -> None:
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    app.text_area(key=f"ledger_comment_{seeded.fresh}").input("已收到")
+    Accounts(Settings(home=home).ledger_sqlalchemy_url).disable(STAFF_A.username, datetime.now(CHINA_TZ))
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert not app.exception and not app.success
+    assert seeded.status(seeded.fresh)[:2] == (TicketStatus.PENDING_SIGN, 1)
+
+
+def test_a_step_is_taken_as_the_account_stands_at_the_click(tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from dashboard.accounts import users
+    from dashboard.session import as_account_now
+
+    settings = Settings(home=tmp_path)
+    store = add_account(settings.ledger_sqlalchemy_url, STAFF_A)
+    seen: list[User] = []
+    step = as_account_now(lambda _settings, user, note: seen.append(user) if note == "n" else None)
+    with store.engine.begin() as conn:  # moved to another unit since the page was drawn
+        conn.execute(update(users).where(users.c.username == STAFF_A.username).values(unit=UNIT_B))
+    step(settings, STAFF_A, "n")
+    store.disable(STAFF_A.username, datetime.now(CHINA_TZ))
+    step(settings, STAFF_A, "n")  # disabled meanwhile: nothing happens
+    assert seen == [User(STAFF_A.username, STAFF_A.display_name, Role.STAFF, UNIT_B)]
+
+
 def test_answering_without_text_is_refused_with_the_ledgers_reason(home: Path, seeded: Seeded) -> None:
     with SqlUnitOfWork(seeded.engine) as uow:
         services.act(uow, seeded.fresh, Action.SIGN, actor="办理员乙", now=datetime.now(CHINA_TZ))
@@ -252,7 +283,8 @@ def test_an_analyst_may_not_open_the_ledger(home: Path, seeded: Seeded) -> None:
 
 
 def test_staff_without_a_unit_see_a_message_not_every_unit(home: Path, seeded: Seeded) -> None:
-    app = open_page(home, User("staff0", "无单位", Role.STAFF))
+    # Such an account predates the rule that staff have a unit: `Accounts.add` refuses to make one.
+    app = open_page(home, User("staff0", "无单位", Role.STAFF), account=False)
     assert "未设置所属单位" in app.error[0].value and not app.dataframe
 
 

@@ -20,7 +20,7 @@ from response_ledger import SqlUnitOfWork, engine_from_settings, load_policy
 from response_ledger.queries import unit_worklist
 from response_ledger.services import new_ticket, ticket_id_for_post
 from stream.messages import CHINA_TZ, EnrichedPost
-from tests.dashboard.samples import enriched_post, sample_posts, write_archive
+from tests.dashboard.samples import add_account, enriched_post, sample_posts, write_archive
 from yuqing.settings import Settings
 
 TIMEOUT_S = 60
@@ -53,6 +53,7 @@ def _monitor_page(home: str) -> None:
 
 def open_monitor(home: Path, user: User = DUTY) -> AppTest:
     """A new session of ``user`` on the monitor page, run once."""
+    add_account(Settings(home=home).ledger_sqlalchemy_url, user)  # checked at each click and refresh
     app = AppTest.from_function(_monitor_page, args=(str(home),), default_timeout=TIMEOUT_S)
     app.session_state["user"] = user
     app.run()

@@ -18,7 +18,7 @@ from dashboard.auth import Role, User
 from response_ledger.db import migrate
 from response_ledger.unit_of_work import engine_from_settings
 from stream.messages import CHINA_TZ
-from tests.dashboard.samples import enriched_post
+from tests.dashboard.samples import add_account, enriched_post
 from yuqing.settings import Settings
 
 TIMEOUT_S = 120
@@ -80,8 +80,10 @@ def big_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def render(home: Path, module: str, role: str, unit: str | None) -> AppTest:
+    user = User(f"t-{role}", Role(role).label, Role(role), unit)
+    add_account(Settings(home=home).ledger_sqlalchemy_url, user)  # pages check it as they refresh
     app = AppTest.from_function(_page, args=(str(home), module), default_timeout=TIMEOUT_S)
-    app.session_state["user"] = User(f"t-{role}", Role(role).label, Role(role), unit)
+    app.session_state["user"] = user
     app.session_state["last_seen"] = datetime.now(CHINA_TZ)
     app.run()
     return app

@@ -21,7 +21,7 @@ from archive.saved import SavedSearch, SavedSearches
 from dashboard.app_pages import search as search_page
 from dashboard.auth import Role, User
 from stream.messages import CHINA_TZ
-from tests.dashboard.samples import XSS_TITLE, sample_posts, write_archive
+from tests.dashboard.samples import XSS_TITLE, add_account, sample_posts, write_archive
 from yuqing.settings import Settings
 
 TIMEOUT_S = 60
@@ -50,6 +50,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def open_page(home: Path, user: User = ANALYST) -> AppTest:
+    add_account(Settings(home=home).ledger_sqlalchemy_url, user)  # checked at each click
     app = AppTest.from_function(_page, args=(str(home),), default_timeout=TIMEOUT_S)
     app.session_state["user"] = user
     app.run()
@@ -236,7 +237,8 @@ def test_edits_are_refused_in_code_for_other_roles(home: Path) -> None:
     store = SavedSearches(saved_file(home))
     store.save(SavedSearch("负面", "sentiment:negative"))
     for role in (Role.DUTY, Role.LEADER):
-        user = User("u", "某人", role)
+        user = User(f"u-{role}", "某人", role)
+        add_account(settings.ledger_sqlalchemy_url, user)  # the callbacks read it at the click
         with patch.object(search_page.st, "session_state", {}) as state:
             search_page._delete(settings, user, "负面")
             assert state["saved_message"][0] == "error"
