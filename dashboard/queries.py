@@ -8,6 +8,7 @@ the frozen :class:`Filters` the selection.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,6 +17,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, and_, case, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive.base import Archive, SearchQuery
 from archive.highlight import Highlight
@@ -48,6 +50,7 @@ from stream.messages import CHINA_TZ, EnrichedPost, parse_time
 from yuqing.backends import make_archive
 from yuqing.settings import Settings
 
+log = logging.getLogger(__name__)
 TTL = timedelta(seconds=5)
 ShareField = Literal["source", "sentiment", "topic"]
 
@@ -321,12 +324,17 @@ def _summary(text: str) -> str:
 
 
 def _tickets_of_posts(settings: Settings, post_ids: Sequence[str], *, fresh: bool = False) -> dict[str, str]:
-    if not post_ids or not (_has_ledger(settings) if fresh else ledger_ready(settings)):
-        return {}
+    """Each post's ticket; none while the ledger's database is down (the posts are still shown)."""
     links = ledger_tables.ticket_posts
     query = select(links.c.post_id, links.c.ticket_id).where(links.c.post_id.in_(list(post_ids)))
-    with ledger_engine(settings).connect() as connection:
-        return {str(post_id): str(ticket_id) for post_id, ticket_id in connection.execute(query)}
+    try:
+        if not post_ids or not (_has_ledger(settings) if fresh else ledger_ready(settings)):
+            return {}
+        with ledger_engine(settings).connect() as connection:
+            return {str(post_id): str(ticket_id) for post_id, ticket_id in connection.execute(query)}
+    except SQLAlchemyError:
+        log.warning("event=ledger-unavailable while=tickets-of-posts", exc_info=True)
+        return {}
 
 
 def ticket_of_post(settings: Settings, post_id: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -15,10 +16,9 @@ from dashboard.auth import Page, User, may_open, session_expired
 from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
+log = logging.getLogger(__name__)
 USER_KEY = "user"
 SEEN_KEY = "last_seen"
-# The accounts live in the ledger's database.
-ACCOUNTS_UNAVAILABLE = "账号数据库暂时无法连接，请稍后再试；若持续出现，请联系管理员。"
 
 
 @st.cache_resource(show_spinner=False)
@@ -40,11 +40,7 @@ def current_user(settings: Settings, now: datetime | None = None) -> User | None
         return None
     # The account as it stands now: one disabled since sign-in is signed out at its next click, and
     # a changed role or unit takes effect at once instead of at the next sign-in.
-    try:
-        fresh = accounts(settings).active(user.username)
-    except SQLAlchemyError:
-        st.error(ACCOUNTS_UNAVAILABLE)
-        st.stop()
+    fresh = account_now(settings, user)
     if fresh is None:
         sign_out()
         st.session_state["disabled"] = True
@@ -95,13 +91,15 @@ def require(user: User | None, page: Page) -> User:
 def account_now(settings: Settings, user: User) -> User | None:
     """``user``'s account as it stands now, None when disabled since the page was drawn.
 
-    For what runs without a whole rerun (widget callbacks, fragments), which ``current_user`` does
-    not see. When the accounts cannot be read, ``user`` as drawn: the write that follows needs the
-    same database and reports its own failure.
+    Read at every run, every write callback and every refresh of the monitor. When the accounts
+    (in the ledger's database) cannot be read, ``user`` as signed in: the pages that read only the
+    archive keep working, and a write needs that same database and reports its own failure.
     """
     try:
         return accounts(settings).active(user.username)
     except SQLAlchemyError:
+        # The monitor keeps reading the archive through an outage of the ledger's database.
+        log.warning("event=account-check-failed username=%s", user.username, exc_info=True)
         return user
 
 

@@ -404,3 +404,13 @@ def test_an_alert_acknowledged_after_the_account_was_disabled_stays_open(filled:
     engine = make_engine(Settings(home=filled).ledger_sqlalchemy_url)
     assert AlertStore(engine).acknowledged() == []
     engine.dispose()
+
+
+def test_the_monitor_keeps_showing_posts_while_the_ledger_database_is_down(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The accounts live in the ledger's database: the session signed in before the outage stays.
+    app = run_app()
+    monkeypatch.setenv("YUQING_LEDGER_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    app.run()
+    assert not app.exception and len(posts(app)) == 5 and "值班监测" in [t.value for t in app.title]
