@@ -145,19 +145,16 @@ def test_a_demo_board_message_is_crawled_classified_indexed_found_and_shown(
 
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
-    from dashboard.accounts import Accounts
     from dashboard.auth import Role, User
     from stream.messages import CHINA_TZ
+    from tests.dashboard.samples import add_account
 
-    # The app checks on every run that the signed-in account is still active.
-    Accounts(settings.ledger_sqlalchemy_url).add(
-        "duty", "值班员", Role.DUTY, "duty-pass-1", datetime.now(CHINA_TZ)
-    )
-
+    duty = User("duty", "值班员", Role.DUTY)
+    add_account(settings.ledger_sqlalchemy_url, duty)  # the app checks it on every run
     app = AppTest.from_file(
         str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60
     )
-    app.session_state["user"] = User("duty", "值班员", Role.DUTY)
+    app.session_state["user"] = duty
     app.session_state["last_seen"] = datetime.now(CHINA_TZ)
     app.run()
     assert not app.exception

@@ -105,8 +105,9 @@ def _filters(settings: Settings) -> Filters:
 
 @st.fragment(run_every=REFRESH)
 def _monitor(settings: Settings, user: User, filters: Filters) -> None:
-    if account_now(settings, user) is None:  # disabled since the page was drawn: the whole app
-        st.rerun()  # reruns, and signs it out
+    # Disabled since the page was drawn: rerun the whole app, which signs the account out.
+    if account_now(settings, user) is None:
+        st.rerun()
     now = datetime.now(CHINA_TZ)
     # Alerts and volume are keyed by the minute, so every screen within it shares one computation.
     minute = now.replace(second=0, microsecond=0)
