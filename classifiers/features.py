@@ -77,10 +77,7 @@ class CharNgramHasher(_NgramHasher):
 
     def ngram_hashes(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
         """(text number, 64-bit hash) of every character n-gram of the cleaned texts."""
-        cleaned = [clean_text(t) for t in texts]
-        lengths = np.fromiter((len(t) for t in cleaned), dtype=np.int64, count=len(cleaned))
-        codes = np.frombuffer("".join(cleaned).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        return _sequence_ngrams(codes, np.repeat(np.arange(len(cleaned)), lengths), self.ngram_range)
+        return char_ngram_hashes([clean_text(t) for t in texts], self.ngram_range)
 
 
 class WordNgramHasher(_NgramHasher):
@@ -97,11 +94,26 @@ class WordNgramHasher(_NgramHasher):
 
     def ngram_hashes(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
         """(text number, 64-bit hash) of every word n-gram of the cleaned texts."""
-        tokens = [words(clean_text(t)) for t in texts]
-        per_text = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
-        flat = [w for text in tokens for w in text]
-        word_hash = _word_hashes("".join(flat), np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)))
-        return _sequence_ngrams(word_hash, np.repeat(np.arange(len(tokens)), per_text), self.ngram_range)
+        return word_ngram_hashes([words(clean_text(t)) for t in texts], self.ngram_range)
+
+
+def char_ngram_hashes(
+    cleaned: Sequence[str], ngram_range: tuple[int, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """(text number, 64-bit hash) of every character n-gram of already cleaned texts."""
+    lengths = np.fromiter((len(t) for t in cleaned), dtype=np.int64, count=len(cleaned))
+    codes = np.frombuffer("".join(cleaned).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    return _sequence_ngrams(codes, np.repeat(np.arange(len(cleaned)), lengths), ngram_range)
+
+
+def word_ngram_hashes(
+    tokens: Sequence[Sequence[str]], ngram_range: tuple[int, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """(text number, 64-bit hash) of every word n-gram of texts already cut into words."""
+    per_text = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    flat = [w for text in tokens for w in text]
+    word_hash = _word_hashes("".join(flat), np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)))
+    return _sequence_ngrams(word_hash, np.repeat(np.arange(len(tokens)), per_text), ngram_range)
 
 
 def _sequence_ngrams(
@@ -179,7 +191,7 @@ class NgramVocabulary(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         # A binary search over a few hundred thousand hashes costs ~19 cache misses per n-gram; a
         # bucket table (built on first use, not pickled) costs about one.
         if getattr(self, "_table", None) is None:
-            self._table = _BucketTable.of(self.hashes_)
+            self._table = BucketTable.of(self.hashes_)
         return self._table.lookup(hashes)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -188,7 +200,7 @@ class NgramVocabulary(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return state
 
 
-class _BucketTable:
+class BucketTable:
     """Sorted 64-bit keys grouped by the top bits of their Fibonacci hash, for vectorised lookup."""
 
     def __init__(
@@ -201,7 +213,7 @@ class _BucketTable:
         self.keys, self.columns, self.starts, self.bits = keys, columns, starts, bits
 
     @classmethod
-    def of(cls, vocabulary: npt.NDArray[np.uint64]) -> _BucketTable:
+    def of(cls, vocabulary: npt.NDArray[np.uint64]) -> BucketTable:
         """A table of about two buckets per key, so most buckets hold none or one."""
         bits = max(int(2 * len(vocabulary)).bit_length(), 4)
         buckets = _fibonacci_buckets(vocabulary, bits)

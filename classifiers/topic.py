@@ -14,11 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
-
-from classifiers.features import text_features
+from classifiers.linear import Block, Featurizer, LinearTextModel, model_probabilities
 from classifiers.taxonomy import Taxonomy
 from stream.messages import TopicLabel
 
@@ -62,16 +58,15 @@ def _matcher(topics: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Patter
 
 def build_topic_model(
     *, C: float = 1.0, chars: tuple[int, int] = (1, 3), word_range: tuple[int, int] | None = (1, 2)
-) -> Pipeline:
+) -> LinearTextModel:
     """jieba word and character n-grams into a linear SVM, Platt-calibrated so scores are probabilities.
 
     Messages to a government board are long and use the remit's own vocabulary; words carry it,
     characters catch what segmentation misses (place names, typos). Classes are balanced because
     a department's topics are not.
     """
-    svm = LinearSVC(C=C, class_weight="balanced")
-    calibrated = CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False)
-    return Pipeline([("features", text_features(chars=chars, word_range=word_range)), ("clf", calibrated)])
+    blocks = [Block("char", chars)] + ([Block("word", word_range, max_features=300_000)] if word_range else [])
+    return LinearTextModel(blocks=blocks, classifier="svm", C=C, class_weight="balanced", calibrate=3)
 
 
 @dataclass(frozen=True)
@@ -83,12 +78,16 @@ class TopicClassifier:
     # Below this probability the model is unsure: the keywords answer, or nobody (out of remit).
     min_probability: float = 0.4
 
-    def classify_many(self, titles: Sequence[str], texts: Sequence[str]) -> list[TopicLabel]:
-        """One topic per post; batched, because the model is vectorised."""
+    def classify_many(
+        self, titles: Sequence[str], texts: Sequence[str], batch: Featurizer | None = None
+    ) -> list[TopicLabel]:
+        """One topic per post; batched, because the model is vectorised (``batch``: the posts'
+        shared n-grams, "title text", where the enrichment has them)."""
         keyword = [keyword_topic(self.taxonomy, t, x) for t, x in zip(titles, texts, strict=True)]
         if self.model is None or not texts:
             return keyword
-        probabilities = self.model.predict_proba([f"{t} {x}" for t, x in zip(titles, texts, strict=True)])
+        joined = [f"{t} {x}" for t, x in zip(titles, texts, strict=True)]
+        probabilities = model_probabilities(self.model, joined, batch)
         classes = [str(c) for c in self.model.classes_]
         out: list[TopicLabel] = []
         for row, fallback in zip(probabilities, keyword, strict=True):

@@ -11,27 +11,33 @@ import csv
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from classifiers.appeal import build_appeal_model
 from classifiers.encoder import BASE_MODEL, EncoderClassifier
 from classifiers.ensemble import AveragedClassifier
 from classifiers.errors import TrainingDataError
-from classifiers.sentiment import NEGATIVE, NEUTRAL, POSITIVE, build_sentiment_model
+from classifiers.linear import Block, LinearTextModel
+from classifiers.risk import ALERT_RISK, letter_risk
+from classifiers.sentiment import NEGATIVE, NEUTRAL, POSITIVE
 from classifiers.store import ModelCard, data_hash
-from classifiers.tasks import MODEL_KINDS, TASKS
-from classifiers.topic import build_topic_model
+from classifiers.tasks import GENRES, MODEL_KINDS, TASKS
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 _SENTIMENT_SPELLINGS = {
     **dict.fromkeys(("1", "pos", "positive", "正面", "积极"), POSITIVE),
     **dict.fromkeys(("0", "neg", "negative", "负面", "消极"), NEGATIVE),
     **dict.fromkeys(("2", "neutral", "中性", "中立"), NEUTRAL),
+}
+URGENT, NOT_URGENT = "yes", "no"
+_URGENCY_SPELLINGS = {
+    **dict.fromkeys(("yes", "y", "1", "true", "是", "紧急", "urgent"), URGENT),
+    **dict.fromkeys(("no", "n", "0", "false", "否", "不紧急", "一般"), NOT_URGENT),
 }
 
 
@@ -44,22 +50,78 @@ class TaskSpec:
     params: dict[str, Any]
 
 
-SPECS = {
-    "sentiment": TaskSpec(
-        "sentiment-char-ngram", build_sentiment_model, {"C": 16.0, "chars": (1, 4), "hashed": True}
+def linear_model(
+    *,
+    blocks: Sequence[dict[str, Any]],
+    chars: Sequence[int] | None = None,
+    word_range: Sequence[int] | None = None,
+    **params: Any,
+) -> LinearTextModel:
+    """A :class:`LinearTextModel` from JSON-able parameters (as a card records them).
+
+    ``chars`` / ``word_range`` are shorthands that override the n-gram range of the whole-text
+    character / word block (a word block is added where the recipe has none).
+    """
+    parsed = [Block.from_json(b) for b in blocks]
+    for unit, ngram in (("char", chars), ("word", word_range)):
+        if ngram is None:
+            continue
+        whole = [i for i, b in enumerate(parsed) if b.unit == unit and b.region == "all"]
+        if whole:
+            parsed[whole[0]] = replace(parsed[whole[0]], ngram=(int(ngram[0]), int(ngram[1])))
+        else:
+            parsed.append(Block(unit, (int(ngram[0]), int(ngram[1]))))
+    return LinearTextModel(blocks=parsed, **params)
+
+
+def _char(low: int, high: int, region: str = "all", span: int = 0, weight: float = 1.0) -> dict[str, Any]:
+    return {"unit": "char", "ngram": [low, high], "region": region, "span": span, "weight": weight}
+
+
+def _word(low: int, high: int, region: str = "all", span: int = 0, weight: float = 1.0) -> dict[str, Any]:
+    return {"unit": "word", "ngram": [low, high], "region": region, "span": span, "weight": weight}
+
+
+# The recipes, chosen by 5-fold cross-validation on the training files (docs/classifiers.md gives the
+# figures of each alternative). Letters (boards, hotlines) and social posts (Weibo) are different
+# kinds of text: sentiment has one recipe per genre; appeal and urgency exist for letters only.
+SOCIAL, LETTER = "social", "letter"
+RECIPES: dict[tuple[str, str], TaskSpec] = {
+    ("sentiment", SOCIAL): TaskSpec(
+        "sentiment-char-ngram",
+        linear_model,
+        {"blocks": [_char(1, 4)], "C": 16.0, "class_weight": None, "calibrate": 3},
     ),
-    "topic": TaskSpec(
-        "topic-word-char-svm", build_topic_model, {"C": 1.0, "chars": (1, 3), "word_range": (1, 2)}
+    ("sentiment", LETTER): TaskSpec(
+        "sentiment-letter-ngram",
+        linear_model,
+        {"blocks": [_char(1, 3), _char(1, 3, "tail", 100)], "C": 10.0, "class_weight": "balanced"},
     ),
-    "appeal": TaskSpec("appeal-char-ngram", build_appeal_model, {"C": 4.0}),
+    ("topic", LETTER): TaskSpec(
+        "topic-word-char-svm",
+        linear_model,
+        {"blocks": [_char(1, 3), _word(1, 2)], "classifier": "svm", "C": 1.0, "class_weight": "balanced", "calibrate": 3},
+    ),
+    ("appeal", LETTER): TaskSpec(
+        "appeal-letter-ngram",
+        linear_model,
+        {"blocks": [_char(1, 3), _char(1, 3, "tail", 100), _word(1, 2)], "C": 10.0, "class_weight": "balanced"},
+    ),
+    ("urgency", LETTER): TaskSpec(
+        "urgency-letter-ngram",
+        linear_model,
+        {"blocks": [_char(1, 3), _word(1, 2)], "C": 4.0, "class_weight": "balanced", "phrases": 400},
+    ),
 }
-# The same three tasks on the fine-tuned pretrained encoder (more accurate, ~100x slower to apply),
-# and the encoder averaged with the n-gram model (the most accurate; as slow as the encoder).
+GENRE_OF_TASK = {"sentiment": SOCIAL, "topic": LETTER, "appeal": LETTER, "urgency": LETTER}
+SPECS = {task: RECIPES[(task, genre)] for task, genre in GENRE_OF_TASK.items()}
+# The same tasks on the fine-tuned pretrained encoder (more accurate on Weibo, ~100x slower to apply),
+# and the encoder averaged with the n-gram model. m3e-small is research-only: an option, never a default.
 ENCODER_PARAMS = {"epochs": 3, "learning_rate": 5e-5, "batch_size": 32, "max_tokens": 128}
 
 
-def _ensemble(task: str, **encoder_params: Any) -> AveragedClassifier:
-    linear = SPECS[task]
+def _ensemble(task: str, genre: str | None = None, **encoder_params: Any) -> AveragedClassifier:
+    linear = recipe(task, genre)
     return AveragedClassifier([linear.factory(**linear.params), EncoderClassifier(**encoder_params)])
 
 
@@ -75,6 +137,17 @@ KINDS: dict[str, dict[str, TaskSpec]] = {
         for task in SPECS
     },
 }
+
+
+def recipe(task: str, genre: str | None = None) -> TaskSpec:
+    """The n-gram recipe of ``task`` for ``genre`` (its usual genre when None)."""
+    if task not in GENRE_OF_TASK:
+        raise TrainingDataError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+    chosen = genre or GENRE_OF_TASK[task]
+    if chosen not in GENRES:
+        raise TrainingDataError(f"unknown genre {chosen!r}: use one of {', '.join(GENRES)}")
+    # Topic reads every genre with one model; appeal and urgency are read from letters only.
+    return RECIPES.get((task, chosen)) or RECIPES[(task, GENRE_OF_TASK[task])]
 
 
 def _read_columns(path: Path, columns: Sequence[str]) -> list[tuple[str, ...]]:
@@ -112,38 +185,104 @@ def read_texts(path: Path, *, text_column: str = "text") -> list[str]:
 
 
 def normalise_labels(task: str, labels: Sequence[str]) -> list[str]:
-    """Labels as the task's model predicts them (sentiment spellings unified, others unchanged)."""
-    if task != "sentiment":
+    """Labels as the task's model predicts them (sentiment and urgency spellings unified)."""
+    spellings = {"sentiment": _SENTIMENT_SPELLINGS, "urgency": _URGENCY_SPELLINGS}.get(task)
+    if spellings is None:
         return list(labels)
-    unknown = sorted({label for label in labels if label.lower() not in _SENTIMENT_SPELLINGS})
+    unknown = sorted({label for label in labels if label.lower() not in spellings})
     if unknown:
-        raise TrainingDataError(
-            f"sentiment labels must be positive/negative/neutral (or 1/0): got {unknown[:5]}"
-        )
-    return [_SENTIMENT_SPELLINGS[label.lower()] for label in labels]
+        expected = "positive/negative/neutral (or 1/0)" if task == "sentiment" else "yes/no (or 1/0)"
+        raise TrainingDataError(f"{task} labels must be {expected}: got {unknown[:5]}")
+    return [spellings[label.lower()] for label in labels]
 
 
-def task_spec(task: str, kind: str = "linear") -> TaskSpec:
-    """What ``task`` trains as a model of ``kind``; a clear error for an unknown task or kind."""
+def task_spec(task: str, kind: str = "linear", genre: str | None = None) -> TaskSpec:
+    """What ``task`` trains as a model of ``kind`` for ``genre``; a clear error for an unknown one."""
     if task not in SPECS:
         raise TrainingDataError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     if kind not in KINDS:
         raise TrainingDataError(f"unknown model kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
+    if kind == "linear":
+        return recipe(task, genre)
+    if kind == "ensemble" and genre is not None:
+        base = recipe(task, genre)
+        return TaskSpec(
+            f"{base.name}+encoder-{BASE_MODEL}", functools.partial(_ensemble, task, genre), ENCODER_PARAMS
+        )
     return KINDS[kind][task]
 
 
 def train(
-    task: str, texts: Sequence[str], labels: Sequence[str], *, kind: str = "linear", **overrides: Any
+    task: str,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    kind: str = "linear",
+    genre: str | None = None,
+    extra: tuple[Sequence[str], Sequence[str]] | None = None,
+    **overrides: Any,
 ) -> tuple[Any, ModelCard]:
-    """Fit the task's model of ``kind`` on labelled texts; return it with a card (metrics: evaluate)."""
-    spec = task_spec(task, kind)
-    y = normalise_labels(task, labels)
+    """Fit the task's model of ``kind`` on labelled texts (plus ``extra`` rows); return it with a card."""
+    spec = task_spec(task, kind, genre)
+    all_texts = list(texts) + list(extra[0] if extra else [])
+    y = normalise_labels(task, list(labels) + list(extra[1] if extra else []))
     if len(set(y)) < 2:
         raise TrainingDataError(f"{task}: needs at least two labels, got {sorted(set(y))}")
     params = {**spec.params, **overrides}
     started = time.monotonic()
-    model = spec.factory(**params).fit(list(texts), y)
-    return model, new_card(spec.name, task, (texts, y), params, started)
+    model = spec.factory(**params).fit(all_texts, y)
+    return model, new_card(
+        spec.name, task, (all_texts, y), params, started, genre=genre or GENRE_OF_TASK[task]
+    )
+
+
+def cross_validate(
+    task: str,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    genre: str | None = None,
+    folds: int = 5,
+    extra: tuple[Sequence[str], Sequence[str]] | None = None,
+    factory: Callable[[], Any] | None = None,
+) -> tuple[dict[str, Any], np.ndarray, list[str]]:
+    """Stratified ``folds``-fold figures of the task's recipe, with out-of-fold probabilities.
+
+    ``extra`` rows (seed examples, staff corrections) join every training fold and are never scored.
+    Returns (figures, out-of-fold probabilities, their classes).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.array(normalise_labels(task, labels))
+    extra_texts = list(extra[0]) if extra else []
+    extra_y = normalise_labels(task, list(extra[1])) if extra else []
+    spec = recipe(task, genre)
+    make = factory or (lambda: spec.factory(**spec.params))
+    classes = sorted(set(y) | set(extra_y))
+    oof = np.zeros((len(y), len(classes)))
+    smallest = min(int((y == c).sum()) for c in set(y))
+    splitter = StratifiedKFold(n_splits=min(folds, max(smallest, 2)), shuffle=True, random_state=0)
+    started = time.perf_counter()
+    fold_of = np.zeros(len(y), dtype=int)
+    for fold, (fit_rows, test_rows) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        model = make().fit([texts[i] for i in fit_rows] + extra_texts, list(y[fit_rows]) + extra_y)
+        columns = [classes.index(str(c)) for c in model.classes_]
+        oof[np.ix_(test_rows, columns)] = model.predict_proba([texts[i] for i in test_rows])
+        fold_of[test_rows] = fold
+    predicted = [classes[i] for i in oof.argmax(1)]
+    figures = scores(task, list(y), predicted, oof, classes)
+    if task == "urgency" and URGENT in classes:
+        # Each fold's alert threshold is chosen on the other folds' out-of-fold probabilities, as
+        # `models build` chooses it on all of them: the letters scored never choose their own.
+        urgent, actual = oof[:, classes.index(URGENT)], y == URGENT
+        per_row = np.zeros(len(y))
+        for fold in np.unique(fold_of):
+            others = fold_of != fold
+            per_row[~others] = best_threshold(actual[others], urgent[others])
+        figures.update(risk_figures(list(y), urgent, texts, per_row))
+    figures["folds"] = splitter.get_n_splits()
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    return figures, oof, classes
 
 
 def new_card(
@@ -176,12 +315,40 @@ def evaluate(task: str, model: Any, texts: Sequence[str], labels: Sequence[str])
     """Accuracy, macro-F1, per-class precision/recall/F1/support and prediction throughput."""
     truth = normalise_labels(task, labels)
     started = time.perf_counter()
-    predicted = [str(p) for p in model.predict(list(texts))]
+    probabilities = np.asarray(model.predict_proba(list(texts)))
     seconds = time.perf_counter() - started
-    classes = sorted(set(truth) | set(predicted))
+    classes = [str(c) for c in model.classes_]
+    predicted = [classes[i] for i in probabilities.argmax(1)]
+    figures = scores(task, truth, predicted, probabilities, classes)
+    figures["posts_per_second"] = round(len(truth) / seconds) if seconds > 0 else None
+    return figures
+
+
+def scores(
+    task: str,
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    probabilities: np.ndarray | None = None,
+    classes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 and per-class figures; for urgency also ROC AUC of P(urgent)."""
+    labels = sorted(set(truth) | set(predicted))
     precision, recall, f1, support = precision_recall_fscore_support(
-        truth, predicted, labels=classes, zero_division=0
+        truth, predicted, labels=labels, zero_division=0
     )
+    out = _figures(task, truth, predicted, labels, (precision, recall, f1, support))
+    if task == "urgency" and probabilities is not None and URGENT in classes and len(set(truth)) == 2:
+        from sklearn.metrics import roc_auc_score
+
+        p = probabilities[:, list(classes).index(URGENT)]
+        out["roc_auc"] = round(float(roc_auc_score([t == URGENT for t in truth], p)), 4)
+    return out
+
+
+def _figures(
+    task: str, truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str], prf: Any
+) -> dict[str, Any]:
+    precision, recall, f1, support = prf
     return {
         "task": task,
         "rows": len(truth),
@@ -198,7 +365,6 @@ def evaluate(task: str, model: Any, texts: Sequence[str], labels: Sequence[str])
             }
             for c, p, r, f, s in zip(classes, precision, recall, f1, support, strict=True)
         },
-        "posts_per_second": round(len(truth) / seconds) if seconds > 0 else None,
     }
 
 
@@ -222,3 +388,47 @@ def learning_curve(
             {"train_rows": len(subset), "accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
         )
     return out
+
+
+def risk_figures(
+    truth: Sequence[str], urgent: np.ndarray, texts: Sequence[str], alert_probability: float | np.ndarray
+) -> dict[str, Any]:
+    """How the risk score (0–100) ranks urgent letters: ROC AUC, and precision/recall of the alert.
+
+    The risk is computed as the enrichment computes it for letters (urgency, sensitive terms; no
+    votes here); an alert is raised at ``ALERT_RISK``. ``alert_probability`` may differ per row
+    (chosen without that row's fold, in cross-validation).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    thresholds = np.broadcast_to(np.asarray(alert_probability, dtype=float), urgent.shape)
+    risk = np.array(
+        [
+            letter_risk(float(p), float(t), [], "", text, None)["score"]
+            for p, t, text in zip(urgent, thresholds, texts, strict=True)
+        ]
+    )
+    actual = np.array([t == URGENT for t in truth])
+    flagged = risk >= ALERT_RISK
+    tp = int((flagged & actual).sum())
+    return {
+        "risk_roc_auc": round(float(roc_auc_score(actual, risk)), 4),
+        "alert_risk": ALERT_RISK,
+        "alert_precision": round(tp / max(int(flagged.sum()), 1), 4),
+        "alert_recall": round(tp / max(int(actual.sum()), 1), 4),
+        "alerts": int(flagged.sum()),
+    }
+
+
+def best_threshold(truth: np.ndarray, probability: np.ndarray) -> float:
+    """The probability threshold with the best F1 of "urgent" (``truth`` True) on held-out predictions."""
+    best, best_f1 = 0.5, -1.0
+    for t in np.unique(np.round(probability, 3)):
+        flagged = probability >= t
+        tp = float((flagged & truth).sum())
+        if tp == 0:
+            continue
+        f1 = 2 * tp / (flagged.sum() + truth.sum())
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return best

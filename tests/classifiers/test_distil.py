@@ -87,7 +87,7 @@ def test_cli_distils_a_teacher_into_a_model_directory(
     )  # fmt: skip
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["model"] == "sentiment-char-ngram-distilled@1" and printed["unlabelled_rows"] == len(seeds)
+    assert printed["model"] == "sentiment-char-ngram-distilled@2" and printed["unlabelled_rows"] == len(seeds)
     student, student_card = load_model(out, root=out)
     assert student_card.params["teacher"] == card.ref
     assert set(student.classes_) == {"negative", "positive"}

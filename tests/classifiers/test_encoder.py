@@ -241,7 +241,7 @@ def test_train_and_evaluate_commands_fine_tune_the_installed_encoder(
         main([*train, "--data", str(data), "--out", str(out), "--max-tokens", "32", "--windows", "2"])
     assert exited.value.code == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert trained["model"] == "sentiment-encoder-m3e-small@1"
+    assert trained["model"] == "sentiment-encoder-m3e-small@2"
     with pytest.raises(SystemExit) as exited:
         main(["classify", "evaluate", "--task", "sentiment", "--model", str(out), "--data", str(data)])
     assert exited.value.code == 0
@@ -270,8 +270,9 @@ def test_the_enricher_applies_an_encoder_model_found_in_the_models_directory(
         name="sentiment-encoder-tiny", version="1", task="sentiment", trained_at="", data_sha256=""
     )
     save_model(model, card, root / "sentiment")
-    posts = [raw_post(i, text=text) for i, text in enumerate(texts)]
-    enriched = Enricher.load(root).enrich_many(posts)
+    # Social posts: the sentiment directory holds the social model (letters have their own).
+    posts = [{**raw_post(i, text=text), "source": "weibo"} for i, text in enumerate(texts)]
+    enriched = Enricher.load(root).enrich_many(posts)  # type: ignore[arg-type]
     assert {e["models"]["sentiment"] for e in enriched} == {"sentiment-encoder-tiny@1"}
     positive = model.predict_proba([f"{p['title']} {p['text']}" for p in posts])[:, 1]
     assert [e["sentiment"] for e in enriched] == labels_from_probabilities(list(positive))

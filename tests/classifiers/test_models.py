@@ -10,7 +10,7 @@ import pytest
 from classifiers.enrich import Enricher
 from classifiers.errors import ClassifierError, ModelNotFound, UntrustedModelPath
 from classifiers.sentiment import labels_from_probabilities, predict_sentiment
-from classifiers.store import load_model, read_card
+from classifiers.store import ARTIFACT, load_model, read_card
 from tests.stream.samples import raw_post
 
 
@@ -50,7 +50,7 @@ def test_a_model_outside_the_project_directory_is_refused(models_dir: Path, tmp_
 def test_a_tampered_artifact_is_refused(models_dir: Path, tmp_path: Path) -> None:
     root = tmp_path / "models"
     shutil.copytree(models_dir, root)
-    with (root / "sentiment" / "model.pkl").open("ab") as handle:
+    with (root / "sentiment" / ARTIFACT).open("ab") as handle:
         handle.write(b"tampered")
     with pytest.raises(ClassifierError, match="does not match"):
         load_model(root / "sentiment", root=root)
@@ -71,8 +71,11 @@ def test_enrichment_adds_every_enriched_field(models_dir: Path) -> None:
     assert enriched["appeal_type"] == "投诉"
     assert enriched["risk"]["score"] > 40
     assert enriched["event_id"].startswith("ev-")
-    assert enriched["models"]["sentiment"] == "sentiment-char-ngram@4"
-    assert enriched["models"]["topic"] == "keyword-topic@1"  # no trained topic model yet: keywords
+    # A board letter: read by the letter models that `models build` trained on our seed letters.
+    assert enriched["models"]["sentiment_letter"] == "sentiment-letter-ngram@2"
+    assert enriched["models"]["topic"] == "topic-word-char-svm@2"
+    assert enriched["models"]["urgency"] == "urgency-letter-ngram@2"
+    assert enriched["risk"]["reasons"][0].startswith("紧急程度")
 
 
 def test_a_trained_topic_model_in_the_models_directory_is_loaded(models_dir: Path, tmp_path: Path) -> None:
@@ -87,7 +90,7 @@ def test_a_trained_topic_model_in_the_models_directory_is_loaded(models_dir: Pat
     save_model(model, card, root / "topic")
     enricher = Enricher.load(root)
     enriched = enricher.enrich(raw_post(2, text="老板拖欠工资三个月，社保也不交"))
-    assert enriched["models"]["topic"] == "topic-word-char-svm@1"
+    assert enriched["models"]["topic"] == "topic-word-char-svm@2"
     assert enriched["topic"]["label"] == "劳动保障"
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.appeal import appeal_types, build_appeal_model
+from classifiers.appeal import appeal_types
+from classifiers.linear import LinearTextModel
 from classifiers.corrections import correction_of, read_corrections, write_corrections
 from classifiers.errors import TrainingDataError, UntrustedModelPath
 from classifiers.sentiment import seed_examples
@@ -115,7 +116,7 @@ def test_a_trained_appeal_model_is_used_unless_the_hotline_declared_a_type() -> 
         (f"强烈投诉{x}", "投诉")
         for x in ("噪音扰民", "物业乱收费", "商家欺诈", "出租车绕路", "工地夜间施工", "快递丢件")
     ]
-    model = build_appeal_model().fit([t for t, _ in rows], [label for _, label in rows])
+    model = LinearTextModel().fit([t for t, _ in rows], [label for _, label in rows])
     posts = [
         ("board", "", "请问驾驶证怎么办理", None),
         ("hotline", "", "请问驾驶证", "求助"),
@@ -130,7 +131,7 @@ def test_cli_trains_and_evaluates_a_model_directory_it_trusts(
     data = _csv(tmp_path / "topics.csv", _topic_rows())
     out = tmp_path / "topic-model"
     assert _cli("classify", "train", "--task", "topic", "--data", str(data), "--out", str(out)) == 0
-    assert json.loads(capsys.readouterr().out)["model"] == "topic-word-char-svm@1"
+    assert json.loads(capsys.readouterr().out)["model"] == "topic-word-char-svm@2"
     assert _cli("classify", "evaluate", "--task", "topic", "--model", str(out), "--data", str(data)) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["accuracy"] > 0.9 and "macro_f1" in figures and "posts_per_second" in figures

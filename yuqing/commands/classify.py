@@ -6,7 +6,9 @@
 - ``yuqing classify distil --task T --teacher DIR --data FILE.csv --unlabelled POSTS.csv… --out DIR``
   trains the fast n-gram model on the labelled file plus the unlabelled posts as the (slow, accurate)
   teacher model labels them;
-- ``yuqing classify evaluate --task T --model DIR --data FILE.csv`` prints one JSON line of figures;
+- ``yuqing classify evaluate --task T [--genre G] (--data FILE.csv | --data-dir DIR) [--model DIR]``
+  prints one JSON line: the model's figures on the data, or (no ``--model``) the recipe's 5-fold
+  cross-validated figures, with the public test split's beside them where there is one;
 - ``yuqing classify curve --task T --data TRAIN.csv --test TEST.csv`` prints the learning curve.
 
 A model directory named on the command line by the operator (``--out``, ``--model``) is its own
@@ -69,7 +71,11 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     if overrides and args.kind == "linear":
         print("--max-tokens and --windows apply to --kind encoder or ensemble", file=sys.stderr)
         return 2
-    model, card = train(args.task, texts, labels, kind=args.kind, **overrides)
+    if args.kind != "linear":
+        from classifiers.encoder import LICENCE
+
+        print(f"注意：{LICENCE}", file=sys.stderr)
+    model, card = train(args.task, texts, labels, kind=args.kind, genre=args.genre, **overrides)
     figures = evaluate(args.task, model, texts, labels)
     return _save(model, replace(card, metrics={"training": figures}), args)
 
@@ -102,17 +108,72 @@ def _save(model: Any, card: ModelCard, args: argparse.Namespace, **params: Any) 
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    """One JSON object: a saved model scored on ``--data``, or the recipe cross-validated on it."""
+    from classifiers.training import cross_validate, evaluate, read_labelled, train
+
+    data, test, label_column = _evaluation_files(args)
+    texts, labels = _read_files(data, args.text_column, label_column)
+    out: dict[str, Any] = {"task": args.task, "genre": args.genre, "data": [str(p) for p in data]}
+    if args.model is not None:
+        out.update(_scored_model(args, texts, labels))
+    else:
+        figures, _, _ = cross_validate(args.task, texts, labels, genre=args.genre, folds=args.folds)
+        out["cross_validation"] = figures
+        if test is not None:
+            # The public test split, scored once by the recipe trained on all the training rows:
+            # reported beside the cross-validated figure, never used to choose anything.
+            model, card = train(args.task, texts, labels, genre=args.genre)
+            test_texts, test_labels = read_labelled(test, text_column=args.text_column, label_column=label_column)
+            out["test"] = {"data": str(test), "model": card.ref, **evaluate(args.task, model, test_texts, test_labels)}
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def _scored_model(args: argparse.Namespace, texts: list[str], labels: list[str]) -> dict[str, Any]:
+    import numpy as np
+
     from classifiers.store import load_model
-    from classifiers.training import evaluate
+    from classifiers.training import URGENT, evaluate, normalise_labels, risk_figures
 
     model, card = load_model(args.model, root=args.model)
     if card.task != args.task:
-        print(f"{args.model} holds a {card.task} model, not {args.task}", file=sys.stderr)
-        return 2
-    texts, labels = _read_data(args)
+        raise SystemExit(f"{args.model} holds a {card.task} model, not {args.task}")
     figures = evaluate(args.task, model, texts, labels)
-    print(json.dumps({"model": card.ref, "data": str(args.data[0]), **figures}, ensure_ascii=False))
-    return 0
+    if args.task == "urgency":
+        classes = [str(c) for c in model.classes_]
+        urgent = np.asarray(model.predict_proba(texts))[:, classes.index(URGENT)]
+        threshold = float(card.params.get("alert_probability", 0.5))
+        figures.update(risk_figures(normalise_labels("urgency", labels), urgent, texts, threshold))
+    return {"model": card.ref, **figures}
+
+
+def _evaluation_files(args: argparse.Namespace) -> tuple[list[Path], Path | None, str]:
+    """The files to evaluate on: ``--data`` as given, else the task's labelled files under ``--data-dir``."""
+    from classifiers.build import LETTERS, TOPIC, WEIBO
+
+    if args.data:
+        return list(args.data), args.test, args.label_column
+    if args.data_dir is None:
+        raise SystemExit("give --data FILE.csv or --data-dir ../shared/data")
+    d = args.data_dir
+    if args.task == "topic":
+        return [d / TOPIC[0]], args.test or d / TOPIC[1], "label"
+    if args.task == "sentiment" and args.genre == "social":
+        return [d / WEIBO], args.test or d / "sentiment" / "weibo2018_test.csv", "label"
+    column = {"sentiment": "sentiment", "appeal": "appeal", "urgency": "urgent"}[args.task]
+    return [d / LETTERS], args.test, column
+
+
+def _read_files(paths: list[Path], text_column: str, label_column: str) -> tuple[list[str], list[str]]:
+    from classifiers.training import read_labelled
+
+    texts: list[str] = []
+    labels: list[str] = []
+    for path in paths:
+        more_texts, more_labels = read_labelled(path, text_column=text_column, label_column=label_column)
+        texts += more_texts
+        labels += more_labels
+    return texts, labels
 
 
 def _curve(settings: Settings, args: argparse.Namespace) -> int:
@@ -157,9 +218,18 @@ def _labelled(parser: argparse.ArgumentParser, *, data_help: str, several: bool 
     parser.add_argument("--label-column", default="label")
 
 
+def _genre(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--genre",
+        choices=("letter", "social"),
+        help="文本类型：letter（留言板、12345 工单）或 social（微博等）；不给则按任务默认"
+        "（情感为 social，其余为 letter）",
+    )
+
+
 def register(sub: Subparsers) -> None:
     """Add ``classify`` with ``text``, ``train``, ``distil``, ``evaluate`` and ``curve``."""
-    from classifiers.tasks import MODEL_KINDS
+    from classifiers.tasks import MODEL_KINDS, TASKS
 
     classify = sub.add_parser("classify", help="文本分类；用带标注的 CSV 训练和评估模型")
     actions = classify.add_subparsers(dest="classify_command", required=True)
@@ -170,6 +240,7 @@ def register(sub: Subparsers) -> None:
 
     train = actions.add_parser("train", help="用带标注的 CSV 训练模型，连同模型说明一起保存")
     _labelled(train, data_help="带表头的 UTF-8 CSV", several=True)
+    _genre(train)
     _output(train)
     train.add_argument(
         "--kind",
@@ -207,9 +278,20 @@ def register(sub: Subparsers) -> None:
     _output(distil)
     distil.set_defaults(handler=_distil)
 
-    evaluate = actions.add_parser("evaluate", help="在带标注的 CSV 上评估，输出一行 JSON 指标")
-    _labelled(evaluate, data_help="带表头的 UTF-8 CSV（未参与训练的留出集）")
-    evaluate.add_argument("--model", type=Path, required=True, help="由 train 写出的模型目录")
+    evaluate = actions.add_parser(
+        "evaluate",
+        help="评估，输出一行 JSON：给 --model 时在数据上评估该模型；否则对训练配方做 k 折交叉验证"
+        "（有 --test 时并列给出公开测试集上的分数）",
+    )
+    evaluate.add_argument("--task", choices=TASKS, required=True)
+    _genre(evaluate)
+    evaluate.add_argument("--data", type=Path, nargs="+", help="带表头的 UTF-8 CSV；不给则取 --data-dir 中该任务的文件")
+    evaluate.add_argument("--data-dir", type=Path, help="共享数据目录（如 ../shared/data）")
+    evaluate.add_argument("--test", type=Path, help="公开测试集 CSV（只报告，不参与选择）")
+    evaluate.add_argument("--text-column", default="text")
+    evaluate.add_argument("--label-column", default="label")
+    evaluate.add_argument("--folds", type=int, default=5, help="交叉验证折数（默认 5）")
+    evaluate.add_argument("--model", type=Path, help="由 train 或 models build 写出的模型目录")
     evaluate.set_defaults(handler=_evaluate)
 
     curve = actions.add_parser("curve", help="学习曲线：不同训练数据量下的测试指标")

@@ -37,7 +37,9 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
 def _models_build(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.build import build_default_models
 
-    cards = build_default_models(settings.model_path, force=args.force)
+    cards = build_default_models(
+        settings.model_path, force=args.force, data_dir=args.data_dir, corrections=args.corrections
+    )
     print(json.dumps({name: card.ref for name, card in cards.items()}))
     return 0
 
@@ -60,6 +62,16 @@ def register(sub: Subparsers) -> None:
 
     models = sub.add_parser("models", help="管理默认模型")
     models_sub = models.add_subparsers(dest="models_command", required=True)
-    build = models_sub.add_parser("build", help="用项目自带的数据训练默认模型")
-    build.add_argument("--force", action="store_true")
+    build = models_sub.add_parser(
+        "build", help="训练全部默认模型：无 --data-dir 时用项目自带的种子样例，有则用该目录中的标注数据"
+    )
+    build.add_argument("--force", action="store_true", help="全部重新训练（默认只重训数据或配方有变化的）")
+    build.add_argument("--data-dir", type=Path, help="共享数据目录（如 ../shared/data）")
+    build.add_argument(
+        "--corrections",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="yuqing ledger corrections 导出的更正文件，并入对应任务的训练集",
+    )
     build.set_defaults(handler=_models_build)
