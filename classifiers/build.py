@@ -48,6 +48,10 @@ WEIBO = "sentiment/weibo2018_train.csv"
 TOPIC = ("topic/teddy2020_train.csv", "topic/teddy2020_dev.csv")
 SEED_LETTERS = "seeds/letters.csv"
 CV_FOLDS = 5
+# Without labelled data these tasks are better answered by the cue rules and the taxonomy's
+# keywords than by a model of our few hundred seed letters (measured on the shared letters:
+# appeal macro-F1 0.48 against 0.41, topic 0.70 against 0.68), so no model is built for them.
+RULES_WITHOUT_DATA = ("appeal", "topic")
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,8 @@ def plans(data_dir: Path | None, corrections: Sequence[Path] = ()) -> list[Plan]
         ("topic", "topic", "topic"),
     ):
         fix_texts, fix_labels = fixes.get(task, ([], []))
+        if data_dir is None and task in RULES_WITHOUT_DATA and not fix_texts:
+            continue
         if data_dir is None:
             texts, labels = seed_letters(column)
             sources = [f"classifiers/{SEED_LETTERS}"]
