@@ -158,14 +158,17 @@ class Enricher:
         joined = [f"{t} {x}" for t, x in zip(titles, texts, strict=True)]
         batch = Featurizer(joined)
         letter = genre == "letter"
-        sentiment_model = (self.letter_sentiment_model if letter else None) or self.sentiment_model
-        sentiments = predict_sentiment(sentiment_model, joined, batch)
         topics = TopicClassifier(self.taxonomy, self.topic_model).classify_many(titles, texts, batch)
         appeals = appeal_types(
             [(p["source"], p["title"], p["text"], (p.get("hotline") or {}).get("appeal_type")) for p in posts],
             self.appeal_model if letter else None,
             batch,
         )
+        model, card = self.sentiment_model, self.sentiment_card
+        if letter and self.letter_sentiment_model is not None and self.letter_sentiment_card is not None:
+            model, card = self.letter_sentiment_model, self.letter_sentiment_card
+        prior = float(card.params.get("rule_prior", 0.0)) if letter else 0.0
+        sentiments = predict_sentiment(model, joined, batch, appeals=appeals, rule_prior=prior)
         urgencies: list[tuple[float, list[str]] | None] = [None] * len(posts)
         if letter and self.urgency_model is not None:
             urgencies = list(self._urgencies(joined, batch))

@@ -26,7 +26,9 @@ from scipy.special import expit
 from classifiers.errors import ClassifierError
 from classifiers.features import BucketTable, char_ngram_hashes, clean_text, word_ngram_hashes, words
 
-UNITS = ("char", "word")
+# "cue" is one token per text: the appeal type the cue rules read in it (classifiers.appeal), so a
+# model can weigh what the hand-written rules know against what it learned.
+UNITS = ("char", "word", "cue")
 REGIONS = ("all", "head", "tail")
 LINKS = ("sigmoid", "logistic", "softmax")
 Hashes = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]
@@ -104,6 +106,12 @@ class Featurizer:
             self._words[key] = [words(t) for t in self.region(region, span)]
         return self._words[key]
 
+    def cues(self, region: str, span: int) -> list[list[str]]:
+        """The cue rules' appeal type of each text's region, as a one-word text."""
+        from classifiers.appeal import appeal_type  # the rules import this module's Featurizer
+
+        return [[f"cue:{appeal_type('board', '', t)}"] for t in self.region(region, span)]
+
     def hashes(self, block: Block) -> Hashes:
         """(text number, hash) of every n-gram ``block`` reads."""
         # Per n, so that a (1, 3) block and a (1, 4) block of the same region share 1- to 3-grams.
@@ -117,6 +125,8 @@ class Featurizer:
         if key not in self._hashes:
             if unit == "char":
                 self._hashes[key] = char_ngram_hashes(self.region(region, span), (n, n))
+            elif unit == "cue":
+                self._hashes[key] = word_ngram_hashes(self.cues(region, span), (1, 1))
             else:
                 self._hashes[key] = word_ngram_hashes(self.tokens(region, span), (n, n))
         return self._hashes[key]
@@ -268,6 +278,8 @@ class LinearTextModel:
                 continue
             targets = {int(fitted.hashes[c]): c for c in columns}
             block = fitted.block
+            if block.unit == "cue":
+                continue
             units: list[list[str]] = (
                 [list(t) for t in batch.region(block.region, block.span)]
                 if block.unit == "char"
