@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from classifiers.linear import Featurizer, model_probabilities
+from classifiers.linear import Featurizer, decide, model_probabilities
 
 APPEAL_TYPES = ("投诉", "举报", "求助", "咨询", "建议", "表扬")
 LETTER_SOURCES = ("hotline", "board")
@@ -296,6 +296,6 @@ def appeal_types(
         part = batch.subset(todo) if batch is not None and len(todo) < len(posts) else batch
         probabilities = model_probabilities(model, joined, part)
         classes = [str(c) for c in model.classes_]
-        for i, row in zip(todo, probabilities, strict=True):
-            out[i] = classes[int(row.argmax())]
+        for i, column in zip(todo, decide(probabilities, classes, getattr(model, "rare_classes", ())), strict=True):
+            out[i] = classes[int(column)]
     return out

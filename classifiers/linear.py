@@ -31,6 +31,11 @@ from classifiers.features import BucketTable, char_ngram_hashes, clean_text, wor
 UNITS = ("char", "word", "cue")
 REGIONS = ("all", "head", "tail")
 LINKS = ("sigmoid", "logistic", "softmax")
+# A class with fewer training rows than this (8 letters of praise among 2,800) is chosen only when the
+# model gives it at least RARE_MIN_PROBABILITY: balanced class weights otherwise make it a frequent
+# false alarm, and a class predicted but absent costs a whole class's F1.
+RARE_SUPPORT = 20
+RARE_MIN_PROBABILITY = 0.5
 Hashes = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]
 
 
@@ -215,6 +220,12 @@ class LinearTextModel:
         self.calibration_: npt.NDArray[np.float64] = np.zeros((0, 2))
         self.phrase_columns_: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.phrase_text_: npt.NDArray[np.str_] = np.array([], dtype=str)
+        self.support_: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+
+    @property
+    def rare_classes(self) -> tuple[str, ...]:
+        """Classes seen fewer than ``RARE_SUPPORT`` times in training (see :func:`decide`)."""
+        return tuple(str(c) for c, n in zip(self.classes_, self.support_, strict=True) if n < RARE_SUPPORT)
 
     # -- fitting ---------------------------------------------------------------------------------
 
@@ -255,6 +266,7 @@ class LinearTextModel:
             estimator = base.fit(x, y, sample_weight=weights)
             self.link_ = "logistic" if len(estimator.classes_) == 2 else "softmax"
         self.classes_ = np.array([str(c) for c in estimator.classes_])
+        self.support_ = np.array([int((y == c).sum()) for c in self.classes_], dtype=np.int64)
         self.coef_ = np.ascontiguousarray(estimator.coef_.T, dtype=np.float32)  # features x outputs
         self.intercept_ = np.asarray(estimator.intercept_, dtype=np.float64)
         if self.phrases and len(self.classes_) == 2:
@@ -339,8 +351,8 @@ class LinearTextModel:
         return np.asarray(np.divide(p, total, out=uniform, where=total != 0))
 
     def predict(self, texts: Sequence[str] | Featurizer) -> npt.NDArray[np.str_]:
-        """The most likely class of each text."""
-        return np.asarray(self.classes_[self.predict_proba(texts).argmax(1)])
+        """The chosen class of each text (:func:`decide`)."""
+        return np.asarray(self.classes_[decide(self.predict_proba(texts), self.classes_, self.rare_classes)])
 
     def explain(self, batch: Featurizer, rows: Sequence[int], top: int = 3) -> list[list[str]]:
         """For each of ``rows``, up to ``top`` kept phrases that pushed it towards the positive class."""
@@ -372,6 +384,7 @@ class LinearTextModel:
             "calibration": self.calibration_,
             "phrase_columns": self.phrase_columns_,
             "phrase_text": self.phrase_text_.astype(str),
+            "support": self.support_,
         }
         for i, fitted in enumerate(self.fitted_):
             arrays[f"block{i}.hashes"] = fitted.hashes
@@ -409,6 +422,7 @@ class LinearTextModel:
             model.calibration_ = arrays["calibration"].astype(np.float64, copy=False)
             model.phrase_columns_ = arrays["phrase_columns"].astype(np.int64, copy=False)
             model.phrase_text_ = arrays["phrase_text"].astype(str)
+            model.support_ = arrays["support"].astype(np.int64, copy=False)
             model.fitted_ = [
                 FittedBlock(b, arrays[f"block{i}.hashes"].astype(np.uint64, copy=False), arrays[f"block{i}.idf"])
                 for i, b in enumerate(blocks)
@@ -451,3 +465,16 @@ def model_probabilities(model: Any, texts: Sequence[str], batch: Featurizer | No
         return model.predict_proba(batch)
     parts = [model.predict_proba(list(texts[i : i + PREDICT_CHUNK])) for i in range(0, len(texts), PREDICT_CHUNK)]
     return np.concatenate(parts)
+
+
+def decide(
+    probabilities: npt.NDArray[np.float64], classes: Sequence[str] | npt.NDArray[Any], rare: Sequence[str] = ()
+) -> npt.NDArray[np.int64]:
+    """The column chosen for each row: the most likely class, a rare one only from RARE_MIN_PROBABILITY."""
+    p = np.array(probabilities, dtype=np.float64)
+    names = [str(c) for c in classes]
+    for name in rare:
+        if name in names and len(names) > 1:
+            column = names.index(name)
+            p[:, column] = np.where(p[:, column] >= RARE_MIN_PROBABILITY, p[:, column], -1.0)
+    return np.asarray(p.argmax(1), dtype=np.int64)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.linear import Block, Featurizer, LinearTextModel, model_probabilities
+from classifiers.linear import Block, Featurizer, LinearTextModel, decide, model_probabilities
 from stream.messages import Label
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
@@ -121,7 +121,7 @@ def predict_sentiment(
                 if attitude in classes:
                     row[classes.index(attitude)] += rule_prior
             probabilities /= probabilities.sum(axis=1, keepdims=True)
-        best = probabilities.argmax(1)
+        best = decide(probabilities, classes, getattr(model, "rare_classes", ()))
         return [
             Label(label=classes[i], score=round(float(row[i]), 4))
             for i, row in zip(best, probabilities, strict=True)

@@ -22,7 +22,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from classifiers.encoder import BASE_MODEL, EncoderClassifier
 from classifiers.ensemble import AveragedClassifier
 from classifiers.errors import TrainingDataError
-from classifiers.linear import Block, LinearTextModel
+from classifiers.linear import RARE_SUPPORT, Block, LinearTextModel, decide
 from classifiers.risk import ALERT_RISK, letter_risk
 from classifiers.sentiment import NEGATIVE, NEUTRAL, POSITIVE
 from classifiers.store import ModelCard, data_hash
@@ -95,22 +95,34 @@ RECIPES: dict[tuple[str, str], TaskSpec] = {
     ("sentiment", LETTER): TaskSpec(
         "sentiment-letter-ngram",
         linear_model,
-        {"blocks": [_char(1, 3), _char(1, 3, "tail", 100)], "C": 10.0, "class_weight": "balanced"},
+        {"blocks": [_char(1, 2), _word(1, 1)], "C": 1.0, "class_weight": "balanced"},
     ),
     ("topic", LETTER): TaskSpec(
         "topic-word-char-svm",
         linear_model,
-        {"blocks": [_char(1, 3), _word(1, 2)], "classifier": "svm", "C": 1.0, "class_weight": "balanced", "calibrate": 3},
+        {
+            "blocks": [_char(1, 3), _word(1, 2)],
+            "classifier": "svm",
+            "C": 1.0,
+            "class_weight": "balanced",
+            "calibrate": 3,
+        },
     ),
     ("appeal", LETTER): TaskSpec(
         "appeal-letter-ngram",
         linear_model,
-        {"blocks": [_char(1, 3), _char(1, 3, "tail", 100), _word(1, 2)], "C": 10.0, "class_weight": "balanced"},
+        {
+            "blocks": [_char(1, 2), _char(1, 2, "head", 100, 0.5), _char(1, 2, "tail", 100, 0.5)],
+            "classifier": "svm",
+            "C": 0.3,
+            "class_weight": "balanced",
+            "calibrate": 3,
+        },
     ),
     ("urgency", LETTER): TaskSpec(
         "urgency-letter-ngram",
         linear_model,
-        {"blocks": [_char(1, 3), _word(1, 2)], "C": 4.0, "class_weight": "balanced", "phrases": 400},
+        {"blocks": [_char(1, 2), _word(1, 2)], "C": 16.0, "class_weight": "balanced", "phrases": 400},
     ),
 }
 GENRE_OF_TASK = {"sentiment": SOCIAL, "topic": LETTER, "appeal": LETTER, "urgency": LETTER}
@@ -269,7 +281,10 @@ def cross_validate(
         columns = [classes.index(str(c)) for c in model.classes_]
         oof[np.ix_(test_rows, columns)] = model.predict_proba([texts[i] for i in test_rows])
         fold_of[test_rows] = fold
-    predicted = [classes[i] for i in oof.argmax(1)]
+    # Classes rare in the whole file are as rare in each fold's training part.
+    counts = {c: int((y == c).sum()) + extra_y.count(c) for c in classes}
+    rare = [c for c in classes if counts[c] < RARE_SUPPORT]
+    predicted = [classes[i] for i in decide(oof, classes, rare)]
     figures = scores(task, list(y), predicted, oof, classes)
     if task == "urgency" and URGENT in classes:
         # Each fold's alert threshold is chosen on the other folds' out-of-fold probabilities, as
@@ -318,7 +333,7 @@ def evaluate(task: str, model: Any, texts: Sequence[str], labels: Sequence[str])
     probabilities = np.asarray(model.predict_proba(list(texts)))
     seconds = time.perf_counter() - started
     classes = [str(c) for c in model.classes_]
-    predicted = [classes[i] for i in probabilities.argmax(1)]
+    predicted = [classes[i] for i in decide(probabilities, classes, getattr(model, "rare_classes", ()))]
     figures = scores(task, truth, predicted, probabilities, classes)
     figures["posts_per_second"] = round(len(truth) / seconds) if seconds > 0 else None
     return figures
