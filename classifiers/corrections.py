@@ -1,9 +1,12 @@
-"""Staff corrections of topics, kept as labelled CSV for the next training run.
+"""Staff corrections of the classifier's judgements, kept as labelled CSV for the next training run.
 
-When staff find a ticket's topic wrong they record 更正主题 on it in the ledger (the ledger is the
-record). ``yuqing ledger corrections --out FILE.csv`` writes those corrections with each post's
-text, in the ``text,label`` columns that ``yuqing classify train --task topic`` reads, plus where
-the label came from, so they can be appended to (or weighted above) the original training file.
+When staff find a ticket's topic wrong they record 更正主题 on it in the ledger; when its sentiment,
+appeal type or urgency is wrong, 更正研判 (the ledger is the record). ``yuqing ledger corrections
+--out FILE.csv`` writes those corrections with each post's text, one row per post and task, in the
+``text,label`` columns the trainers read plus the ``task`` each row corrects and where its label
+came from, so they can be appended to (or weighted above) the original training files.
+``read_corrections`` takes one task's rows; ``yuqing service models build --corrections`` sorts them
+by task itself.
 """
 
 from __future__ import annotations
@@ -15,42 +18,63 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.errors import TrainingDataError
+from classifiers.risk import ALERT_RISK
+from classifiers.tasks import TASKS
+
+TOPIC = "topic"  # what a file from before the ``task`` column corrects
 
 
 @dataclass(frozen=True)
-class TopicCorrection:
-    """One post's text with the topic staff say is right, and what the classifier had said."""
+class Correction:
+    """One post's text with the label staff say is right for ``task``, and what the classifier had said."""
 
     text: str
     label: str
+    task: str  # topic, sentiment, appeal or urgency
     previous_label: str
     post_id: str
     corrected_by: str
     corrected_at: str
 
 
-COLUMNS = tuple(f.name for f in fields(TopicCorrection))
+COLUMNS = tuple(f.name for f in fields(Correction))
+
+
+def classifier_label(post: Mapping[str, Any], task: str) -> str:
+    """What the classifier said of an enriched post for ``task``, as that task's labels are spelt.
+
+    Urgency is not stored as a label: a post is urgent when its risk reached the alert level, as the
+    letter models map their urgency onto risk (``classifiers.risk.urgency_points``).
+    """
+    if task == "appeal":
+        return str(post.get("appeal_type") or "")
+    if task == "urgency":
+        score = (post.get("risk") or {}).get("score")
+        return "" if score is None else "yes" if score >= ALERT_RISK else "no"
+    return str((post.get(task) or {}).get("label") or "")  # topic, sentiment
 
 
 def correction_of(
-    post: Mapping[str, Any], *, label: str, corrected_by: str, corrected_at: str
-) -> TopicCorrection:
-    """The correction of an archived (enriched) post: its title and text, as the topic model reads them.
+    post: Mapping[str, Any], *, label: str, corrected_by: str, corrected_at: str, task: str = TOPIC
+) -> Correction:
+    """The correction of an archived (enriched) post: its title and text, as every model reads them.
 
-    Phone and ID numbers are masked: the topic model has no use for them, and the file is copied
-    around for training.
+    Phone and ID numbers are masked: no model has a use for them, and the file is copied around
+    for training.
     """
     from crawlers.normalise import mask_text
 
+    if task not in TASKS:
+        raise TrainingDataError(f"{post.get('id')}: unknown task {task!r}: use one of {', '.join(TASKS)}")
     text = mask_text(f"{post.get('title') or ''} {post.get('text') or ''}".strip())
     if not text or not label.strip():
-        raise TrainingDataError(f"{post.get('id')}: a topic correction needs the post's text and a label")
-    previous = (post.get("topic") or {}).get("label") or ""
+        raise TrainingDataError(f"{post.get('id')}: a {task} correction needs the post's text and a label")
+    previous = classifier_label(post, task)
     post_id = str(post.get("id"))
-    return TopicCorrection(text, label.strip(), str(previous), post_id, corrected_by, corrected_at)
+    return Correction(text, label.strip(), task, previous, post_id, corrected_by, corrected_at)
 
 
-def write_corrections(path: Path, corrections: Iterable[TopicCorrection]) -> int:
+def write_corrections(path: Path, corrections: Iterable[Correction]) -> int:
     """Write the corrections as CSV at ``path`` (replaced whole, never half-written); how many rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -65,10 +89,27 @@ def write_corrections(path: Path, corrections: Iterable[TopicCorrection]) -> int
     return count
 
 
-def read_corrections(path: Path) -> tuple[list[str], list[str]]:
-    """(texts, labels) of a corrections file; the latest correction of a post wins."""
+def has_task_column(path: Path) -> bool:
+    """Whether ``path`` is a corrections file of several tasks (a ``task`` column in its header)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False  # the reader that follows reports it
+    return "task" in header
+
+
+def read_corrections(path: Path, task: str = TOPIC) -> tuple[list[str], list[str]]:
+    """(texts, labels) of one task's rows in a corrections file; the latest of a post wins.
+
+    A file without a ``task`` column (written before there was one) corrects topics.
+    """
     if not path.exists():
         return [], []
-    with path.open(encoding="utf-8", newline="") as handle:
-        latest = {row["post_id"]: (row["text"], row["label"]) for row in csv.DictReader(handle)}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        latest = {
+            row["post_id"]: (row["text"], row["label"])
+            for row in csv.DictReader(handle)
+            if (row.get("task") or TOPIC).strip() == task
+        }
     return [t for t, _ in latest.values()], [label for _, label in latest.values()]

@@ -35,6 +35,11 @@ LINKS = ("sigmoid", "logistic", "softmax")
 # model gives it at least RARE_MIN_PROBABILITY: balanced class weights otherwise make it a frequent
 # false alarm, and a class predicted but absent costs a whole class's F1.
 RARE_SUPPORT = 20
+# Words that may weigh in a model but explain nothing to a reader of its reasons.
+FILLER = frozenset(
+    "我们 他们 你们 我的 已经 任何 时候 都是 不知道 到底 有人 没有 一个 这个 那个 什么 可以 现在 出现 "
+    "还是 就是 但是 因为 所以 而且 如果 这样 这些 那些 自己 大家 一直 不能 不是 的话 之后 之前 以后".split()
+)
 RARE_MIN_PROBABILITY = 0.5
 Hashes = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]
 
@@ -308,9 +313,11 @@ class LinearTextModel:
                 for gram, h in zip(grams, hashes.tolist(), strict=True):
                     if h in targets:
                         found[wanted[(b, targets.pop(h))]] = gram.replace("\x1f", "")
-        # Phrases a duty officer can read: two characters or more, letters and digits only.
+        # Phrases a duty officer can read: two characters or more, letters and digits only, and not a
+        # pronoun or adverb that says nothing by itself (我们, 已经).
         readable = sorted(
-            (c for c in found if len(found[c]) >= 2 and found[c].isalnum()), key=lambda c: -weights[c]
+            (c for c in found if len(found[c]) >= 2 and found[c].isalnum() and found[c] not in FILLER),
+            key=lambda c: -weights[c],
         )
         columns_kept = np.array(sorted(readable[: self.phrases]), dtype=np.int64)
         self.phrase_columns_ = columns_kept

@@ -13,13 +13,14 @@ from typing import Any
 
 import pandas as pd
 
+from classifiers.risk import ALERT_RISK
 from crawlers.normalise import mask_text
 from dashboard.auth import SEES_PERSONAL_DATA, Role, User
-from dashboard.labels import EMPTY, SOURCE_LABELS, label
+from dashboard.labels import EMPTY, SENTIMENT_LABELS, SOURCE_LABELS, label
 from response_ledger.calendar import HolidayEntry, china_time
 from response_ledger.deadlines import Rule, RuleKind
 from response_ledger.errors import RuleError
-from response_ledger.model import Event
+from response_ledger.model import APPEALS, Event
 from response_ledger.policy import Policy
 from response_ledger.workflow import ACTION_LABELS, Action, TicketStatus, target_of
 from stream.messages import EnrichedPost, parse_time
@@ -35,14 +36,18 @@ STAGE_LATE = {"签收": "【签收超时】", "答复": "【答复超时】"}
 
 # Which steps each role takes from this page; the transition table then decides which of them the
 # ticket's status allows. Staff work their unit's tickets; the duty officer dispatches (改派), chases
-# (督办) and calls back (回访, 重办); both correct a wrong topic (更正主题: training data for the topic
-# model); a leader decides extensions and chases; an admin may do any step.
+# (督办) and calls back (回访, 重办); both correct the classifier where it was wrong (更正主题, and
+# 更正研判 for sentiment, appeal type and urgency: training data for the models); a leader decides
+# extensions and chases; an admin may do any step.
 # 提醒 and 并单 are the system's own steps (reminders, intake) and are never offered.
 STAFF_ACTIONS = (
     Action.SIGN, Action.RESPOND, Action.REQUEST_EXTENSION, Action.PAUSE, Action.RESUME, Action.CLOSE,
-    Action.RETURN, Action.CORRECT_TOPIC,
+    Action.RETURN, Action.CORRECT_TOPIC, Action.CORRECT_JUDGEMENT,
 )  # fmt: skip
-DUTY_ACTIONS = (Action.REASSIGN, Action.ESCALATE, Action.FOLLOW_UP, Action.REOPEN, Action.CORRECT_TOPIC)
+DUTY_ACTIONS = (
+    Action.REASSIGN, Action.ESCALATE, Action.FOLLOW_UP, Action.REOPEN, Action.CORRECT_TOPIC,
+    Action.CORRECT_JUDGEMENT,
+)  # fmt: skip
 LEADER_ACTIONS = (Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION, Action.ESCALATE)
 ROLE_ACTIONS: dict[Role, tuple[Action, ...]] = {
     Role.STAFF: STAFF_ACTIONS,
@@ -99,6 +104,46 @@ def topic_choices() -> list[str]:
 def corrected_topic(events: Sequence[Event]) -> str | None:
     """The topic staff last corrected the ticket to, if anyone did."""
     return next((str(e.data["topic"]) for e in reversed(events) if e.action is Action.CORRECT_TOPIC), None)
+
+
+# 更正研判's boxes: the judgement (its key in the event's data, as the ledger names it), the box's
+# label, and each value the ledger accepts with the words staff read.
+URGENCY_LABELS = {"yes": "紧急", "no": "不紧急"}
+JUDGEMENT_BOXES: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("sentiment", "情感", SENTIMENT_LABELS),
+    ("appeal", "诉求类型", {appeal: appeal for appeal in APPEALS}),
+    ("urgency", "是否紧急", URGENCY_LABELS),
+)
+
+
+def classifier_judgement(post: EnrichedPost | None) -> dict[str, str]:
+    """What the classifier said of ``post`` for each 更正研判 box, in words; nothing without a post.
+
+    Urgent is a risk at the alert level (the letter models map their urgency onto risk there).
+    """
+    if post is None:
+        return {}
+    said: dict[str, str] = {}
+    sentiment = (post.get("sentiment") or {}).get("label")
+    if sentiment in SENTIMENT_LABELS:
+        said["sentiment"] = SENTIMENT_LABELS[sentiment]
+    if post.get("appeal_type") in APPEALS:  # only the known words: help text is markdown
+        said["appeal"] = str(post.get("appeal_type"))
+    score = (post.get("risk") or {}).get("score")
+    if isinstance(score, int | float):
+        said["urgency"] = f"{URGENCY_LABELS['yes' if score >= ALERT_RISK else 'no']}（风险 {score:g}）"
+    return said
+
+
+def corrected_judgements(events: Sequence[Event]) -> dict[str, str]:
+    """What staff last corrected each judgement to (更正研判), in words, for those anyone corrected."""
+    out: dict[str, str] = {}
+    for event in events:
+        if event.action is Action.CORRECT_JUDGEMENT:
+            for key, _, options in JUDGEMENT_BOXES:
+                if (value := event.data.get(key)) in options:
+                    out[key] = options[value]
+    return out
 
 
 def shows_personal_data(role: Role) -> bool:
@@ -234,6 +279,15 @@ _DATA_LABELS = {
     "satisfaction": "满意度",
     "post_id": "帖子",
     "topic": "更正为",
+    "sentiment": "情感",
+    "appeal": "诉求类型",
+    "urgency": "紧急",
+}
+# How a value of the event data reads in the history, where its code is not what staff say.
+_DATA_VALUES: dict[str, Any] = {
+    "amount": lambda value: rule_text(value),  # defined below
+    "sentiment": lambda value: label(SENTIMENT_LABELS, value),
+    "urgency": lambda value: {"yes": "是", "no": "否"}.get(value, value),
 }
 
 
@@ -242,7 +296,7 @@ def events_table(events: Sequence[Event], *, mask: bool) -> pd.DataFrame:
     rows = []
     for event in events:
         extra = "；".join(
-            f"{name}：{rule_text(value) if key == 'amount' else value}"
+            f"{name}：{_DATA_VALUES[key](value) if key in _DATA_VALUES else value}"
             for key, name in _DATA_LABELS.items()
             if (value := event.data.get(key)) and not (key == "post_id" and event.action is Action.OPEN)
         )

@@ -18,6 +18,17 @@ from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus, target
 
 SATISFACTION = ("满意", "基本满意", "不满意")
 TOPIC_MAX = 50  # characters of a corrected topic's name
+# What 更正研判 may set, as the classifiers spell their labels (the ledger does not import them; a
+# test holds the two in step). Each is keyed by the task it trains, which is also its key in the
+# event's data, and carries the name staff read.
+SENTIMENTS = ("negative", "neutral", "positive")
+APPEALS = ("投诉", "举报", "求助", "咨询", "建议", "表扬")
+URGENCIES = ("yes", "no")
+JUDGEMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sentiment": ("情感", SENTIMENTS),
+    "appeal": ("诉求类型", APPEALS),
+    "urgency": ("紧急程度", URGENCIES),
+}
 
 
 @dataclass(frozen=True)
@@ -182,8 +193,23 @@ class Ticket:
                 reason = f"更正主题须选择正确的主题（不超过 {TOPIC_MAX} 个字）"
                 raise InvalidActionData(self.id, action.value, reason)
             data["topic"] = topic.strip()
+        elif action is Action.CORRECT_JUDGEMENT:
+            self._check_judgement(data)
         elif action is Action.MERGE and not data.get("post_id"):
             raise InvalidActionData(self.id, action.value, "并单须指明重复诉求的编号")
+
+    def _check_judgement(self, data: dict[str, Any]) -> None:
+        """Keep the judgements chosen (a missing or empty one is not corrected); refuse a bad value."""
+        action = Action.CORRECT_JUDGEMENT.value
+        for key, (name, values) in JUDGEMENTS.items():
+            value = data.pop(key, None)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if not isinstance(value, str) or value.strip() not in values:
+                raise InvalidActionData(self.id, action, f"{name}须为{'、'.join(values)}之一")
+            data[key] = value.strip()
+        if not any(key in data for key in JUDGEMENTS):
+            raise InvalidActionData(self.id, action, "更正研判须至少选择一项：情感、诉求类型或紧急程度")
 
     def _check_extension(self, amount: object) -> Rule:
         cap = self.limits.max_extension

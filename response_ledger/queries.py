@@ -5,6 +5,7 @@ Staff screens and the dashboard read here; they change tickets only through :mod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, select
 
 from response_ledger import tables as t
+from response_ledger.model import JUDGEMENTS
 from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus
 
 SATISFIED = ("满意", "基本满意")
@@ -163,6 +165,59 @@ def _rate(part: Any, whole: Any) -> float | None:
     return None if not whole else int(part or 0) / int(whole)
 
 
+CORRECTED_TASKS = ("topic", *JUDGEMENTS)
+"""The classifier tasks staff correct on tickets: 更正主题 sets the topic, 更正研判 the rest."""
+
+
+@dataclass(frozen=True)
+class CorrectionMark:
+    """The label staff last gave one classifier task on a ticket, by whom and when, with its posts."""
+
+    ticket_id: str
+    task: str  # topic, sentiment, appeal or urgency
+    label: str
+    actor: str
+    at: datetime
+    post_ids: tuple[str, ...]
+
+
+def classifier_corrections(engine: Engine, tasks: Sequence[str] = CORRECTED_TASKS) -> list[CorrectionMark]:
+    """The latest correction of each (ticket, task) among ``tasks``, by ticket id then task order.
+
+    One 更正研判 may set several tasks; a later one that sets only some of them leaves the others
+    as they were, so each task keeps its own latest label.
+    """
+    events, links = t.events.c, t.ticket_posts.c
+    actions = [Action.CORRECT_TOPIC.value] if "topic" in tasks else []
+    if any(task in JUDGEMENTS for task in tasks):
+        actions.append(Action.CORRECT_JUDGEMENT.value)
+    query = (
+        select(events.ticket_id, events.action, events.data, events.actor, events.at)
+        .where(events.action.in_(actions))
+        .order_by(events.ticket_id, events.seq)
+    )
+    latest: dict[tuple[str, str], Any] = {}
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            topic = row.action == Action.CORRECT_TOPIC.value
+            for task in tasks:
+                if (task == "topic") == topic and row.data.get(task):
+                    latest[(row.ticket_id, task)] = row  # in event order: the last one wins
+        posts: dict[str, list[str]] = {}
+        tickets = sorted({ticket_id for ticket_id, _ in latest})
+        if tickets:
+            linked = select(links.ticket_id, links.post_id).where(links.ticket_id.in_(tickets))
+            for ticket_id, post_id in connection.execute(linked.order_by(links.post_id)):
+                posts.setdefault(ticket_id, []).append(post_id)
+    order = {task: i for i, task in enumerate(CORRECTED_TASKS)}
+    return [
+        CorrectionMark(
+            ticket_id, task, str(row.data[task]), row.actor, row.at, tuple(posts.get(ticket_id, ()))
+        )
+        for (ticket_id, task), row in sorted(latest.items(), key=lambda item: (item[0][0], order[item[0][1]]))
+    ]
+
+
 @dataclass(frozen=True)
 class TopicMark:
     """The topic staff last corrected a ticket to (更正主题), by whom and when, with the ticket's posts."""
@@ -176,20 +231,7 @@ class TopicMark:
 
 def topic_corrections(engine: Engine) -> list[TopicMark]:
     """Every ticket whose topic staff corrected, with its latest correction, by ticket id."""
-    events, links = t.events.c, t.ticket_posts.c
-    query = (
-        select(events.ticket_id, events.data, events.actor, events.at)
-        .where(events.action == Action.CORRECT_TOPIC.value)
-        .order_by(events.ticket_id, events.seq)
-    )
-    with engine.connect() as connection:
-        latest = {row.ticket_id: row for row in connection.execute(query)}  # the last one wins
-        posts: dict[str, list[str]] = {}
-        if latest:
-            linked = select(links.ticket_id, links.post_id).where(links.ticket_id.in_(list(latest)))
-            for ticket_id, post_id in connection.execute(linked.order_by(links.post_id)):
-                posts.setdefault(ticket_id, []).append(post_id)
     return [
-        TopicMark(ticket_id, str(row.data["topic"]), row.actor, row.at, tuple(posts.get(ticket_id, ())))
-        for ticket_id, row in sorted(latest.items())
+        TopicMark(mark.ticket_id, mark.label, mark.actor, mark.at, mark.post_ids)
+        for mark in classifier_corrections(engine, ("topic",))
     ]

@@ -42,6 +42,7 @@ class Action(StrEnum):
     MERGE = "merge"  # 并单: a repeat request joins this ticket
     REMIND = "remind"  # a reminder was sent (kept so it is sent once)
     CORRECT_TOPIC = "correct_topic"  # 更正主题: the classifier's topic was wrong (training data)
+    CORRECT_JUDGEMENT = "correct_judgement"  # 更正研判: its sentiment, appeal type or urgency was wrong
 
 
 ACTION_LABELS: dict[Action, str] = {
@@ -62,6 +63,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.MERGE: "并单",
     Action.REMIND: "提醒",
     Action.CORRECT_TOPIC: "更正主题",
+    Action.CORRECT_JUDGEMENT: "更正研判",
 }
 
 S = TicketStatus
@@ -101,8 +103,10 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.ESCALATE, set(OPEN_STATUSES) | {S.ANSWERED}, None),
         _t(Action.MERGE, set(OPEN_STATUSES) | {S.ANSWERED}, None),
         _t(Action.REMIND, set(OPEN_STATUSES) | {S.ANSWERED}, None),
-        # A wrong topic is worth recording whenever someone notices it, closed tickets included.
+        # A wrong topic (or sentiment, appeal type, urgency) is worth recording whenever someone
+        # notices it, closed tickets included.
         _t(Action.CORRECT_TOPIC, set(OPEN_STATUSES) | {S.ANSWERED, S.CLOSED}, None),
+        _t(Action.CORRECT_JUDGEMENT, set(OPEN_STATUSES) | {S.ANSWERED, S.CLOSED}, None),
     )
 }
 """The one table: every move the ledger allows. ``open`` creates a ticket and is not a move."""

@@ -185,3 +185,41 @@ def test_real_board_messages_flow_through_the_same_site(models_dir: Path, tmp_pa
             archive.close()
     finally:
         site.close()
+
+
+def test_letters_crawled_from_a_board_are_judged_by_the_letter_models_built_from_our_seeds(
+    demo_site: DemoSite, models_dir: Path, tmp_path: Path
+) -> None:
+    """The demo board (our own letters) crawled, classified with the models `yuqing models build`
+    trains from the seed letters the repository ships, archived; then the labels are read back."""
+    settings = Settings(
+        home=tmp_path / "home",
+        models_dir=models_dir,
+        sources_file=write_demo_sources(tmp_path / "sources.yaml", demo_site.url),
+    )
+    expected = len(demo_messages())
+    assert crawl(settings)["published"] == expected
+    assert run_workers_until_archived(settings, expected) == expected
+    archive = make_archive(settings)
+    try:
+        posts = {
+            hit["id"].rsplit(":", 1)[-1]: hit
+            for hit in archive.search(SearchQuery(filters={"source": "board"}, size=100)).hits
+        }
+    finally:
+        archive.close()
+    assert len(posts) == expected
+    models = posts["10001"]["models"]
+    assert models["sentiment_letter"].startswith("sentiment-letter-") and models["urgency"].startswith("urgency-")
+    # Questions of policy are neutral 咨询; thanks are 表扬; a proposal is 建议; a private build-out 举报.
+    for question in ("10007", "10019", "10023"):
+        assert posts[question]["appeal_type"] == "咨询" and posts[question]["sentiment"]["label"] == "neutral"
+    assert posts["10009"]["appeal_type"] == "表扬" and posts["10009"]["sentiment"]["label"] == "positive"
+    assert posts["10008"]["appeal_type"] == "建议"
+    assert posts["10015"]["appeal_type"] == "举报"
+    # Twelve unpaid workers and unpaid migrant workers rank above every question, with their reasons.
+    urgent = [posts[i]["risk"] for i in ("10001", "10039")]
+    calm = [posts[i]["risk"]["score"] for i in ("10007", "10019", "10023", "10008", "10009")]
+    assert min(r["score"] for r in urgent) > max(calm)
+    assert all(r["reasons"][0].startswith("紧急程度") for r in urgent)
+    assert any(reason.startswith("关键表述：") for reason in urgent[0]["reasons"])

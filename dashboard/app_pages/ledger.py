@@ -28,8 +28,11 @@ from dashboard import queries
 from dashboard.auth import Page, Role, User, may_open
 from dashboard.labels import ALL, CHOOSE, EMPTY
 from dashboard.ledger_view import (
+    JUDGEMENT_BOXES,
     ROLE_ACTIONS,
     allowed_actions,
+    classifier_judgement,
+    corrected_judgements,
     corrected_topic,
     countdown,
     events_table,
@@ -203,10 +206,12 @@ def _ticket(settings: Settings, engine: Engine, user: User, ticket_id: str, now:
     st.subheader(f"工单 {ticket.id}")
     st.dataframe(_facts(ticket, now, mask), hide_index=True, width="stretch", height="content")
     st.markdown("**关联帖子**")
-    _posts(settings, engine, ticket, mask)
+    posts = _posts(settings, engine, ticket, mask)
     st.markdown("**办理过程**")
     st.dataframe(events_table(ticket.events, mask=mask), hide_index=True, width="stretch", height="content")
-    _steps(settings, engine, user, ticket)
+    # The post that opened the ticket is the one whose judgements a correction is about.
+    opening = next((p for p in posts if p["id"] == ticket.post_id), posts[0] if posts else None)
+    _steps(settings, engine, user, ticket, opening)
 
 
 def _facts(ticket: Ticket, now: datetime, mask: bool) -> Any:
@@ -229,7 +234,7 @@ def _facts(ticket: Ticket, now: datetime, mask: bool) -> Any:
     return pd.DataFrame(facts, columns=["项目", "内容"])
 
 
-def _posts(settings: Settings, engine: Engine, ticket: Ticket, mask: bool) -> None:
+def _posts(settings: Settings, engine: Engine, ticket: Ticket, mask: bool) -> list[EnrichedPost]:
     ids = ticket_post_ids(engine, ticket.id, limit=POSTS_SHOWN)
     found: list[EnrichedPost] = []
     if ids and queries.archive_exists(settings):
@@ -245,9 +250,10 @@ def _posts(settings: Settings, engine: Engine, ticket: Ticket, mask: bool) -> No
         st.caption("没有可显示的帖子原文（人工登记或从旧台账导入的工单没有帖子）。")
     elif missing:
         st.caption(f"另有 {missing} 条关联记录不在舆情库中。")
+    return found
 
 
-def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket) -> None:
+def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket, post: EnrichedPost | None) -> None:
     st.markdown("**办理**")
     actions = allowed_actions(user.role, ticket.status)
     if not actions:
@@ -279,6 +285,8 @@ def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket) -> No
         st.selectbox("满意度", SATISFACTION, placeholder=CHOOSE, key=f"ledger_satisfaction_{key}")
     elif action is Action.CORRECT_TOPIC:
         _topic_choice(ticket)
+    elif action is Action.CORRECT_JUDGEMENT:
+        _judgement_choice(ticket, post)
     st.text_area(
         "答复内容（必填）" if action is Action.RESPOND else "办理说明",
         key=f"ledger_comment_{key}",
@@ -309,6 +317,18 @@ def _topic_choice(ticket: Ticket) -> None:
         help="更正记录会导出为主题模型的训练数据（yuqing ledger corrections）。"
         + (f"上次更正为：{current}" if current else ""),
     )  # fmt: skip
+
+
+def _judgement_choice(ticket: Ticket, post: EnrichedPost | None) -> None:
+    said, last = classifier_judgement(post), corrected_judgements(ticket.events)
+    for column, (key, name, options) in zip(st.columns(len(JUDGEMENT_BOXES)), JUDGEMENT_BOXES, strict=True):
+        notes = [f"自动判定：{said[key]}"] if key in said else []
+        notes += [f"上次更正为：{last[key]}"] if key in last else []
+        column.selectbox(
+            name, list(options), index=None, format_func=options.__getitem__, key=f"ledger_{key}_{ticket.id}",
+            placeholder="不更正", help="；".join(notes) or None,
+        )  # fmt: skip
+    st.caption("只选择判定有误的项，其余保持“不更正”；更正记录会导出为模型的训练数据。")
 
 
 @as_account_now
@@ -347,6 +367,8 @@ def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> Non
         state[FLASH_KEY] = ("error", UNAVAILABLE)
         return
     state[comment_key] = ""
+    for key, _, _ in JUDGEMENT_BOXES:  # a correction is recorded once; the boxes start over
+        state.pop(f"ledger_{key}_{ticket_id}", None)
     log.info("event=ledger-step ticket=%s action=%s user=%s", ticket_id, action.value, user.username)
     label = ACTION_LABELS[action]
     state[FLASH_KEY] = ("success", f"已{label}工单 {ticket_id}，当前状态：{ticket.status.value}。")
@@ -378,4 +400,13 @@ def _step_data(action: Action, ticket: Ticket) -> dict[str, Any]:
         if topic not in choices:
             raise ValueError("更正主题须从职责范围的主题中选择")
         return {"topic": topic}
+    if action is Action.CORRECT_JUDGEMENT:
+        chosen = {
+            key: value
+            for key, _, options in JUDGEMENT_BOXES
+            if (value := state.get(f"ledger_{key}_{ticket.id}")) in options
+        }
+        if not chosen:
+            raise ValueError("更正研判须至少选择一项")
+        return chosen
     return {}

@@ -123,8 +123,14 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
             # The public test split, scored once by the recipe trained on all the training rows:
             # reported beside the cross-validated figure, never used to choose anything.
             model, card = train(args.task, texts, labels, genre=args.genre)
-            test_texts, test_labels = read_labelled(test, text_column=args.text_column, label_column=label_column)
-            out["test"] = {"data": str(test), "model": card.ref, **evaluate(args.task, model, test_texts, test_labels)}
+            test_texts, test_labels = read_labelled(
+                test, text_column=args.text_column, label_column=label_column
+            )
+            out["test"] = {
+                "data": str(test),
+                "model": card.ref,
+                **evaluate(args.task, model, test_texts, test_labels),
+            }
     print(json.dumps(out, ensure_ascii=False))
     return 0
 
@@ -192,15 +198,22 @@ def _output(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_data(args: argparse.Namespace) -> tuple[list[str], list[str]]:
-    """The labelled rows of every ``--data`` file, in order (e.g. the original file, then corrections)."""
+    """The labelled rows of every ``--data`` file, in order (e.g. the original file, then corrections).
+
+    A corrections file of several tasks (``yuqing ledger corrections``) gives only ``--task``'s rows.
+    """
+    from classifiers.corrections import has_task_column, read_corrections
     from classifiers.training import read_labelled
 
     texts: list[str] = []
     labels: list[str] = []
     for path in args.data:
-        more_texts, more_labels = read_labelled(
-            path, text_column=args.text_column, label_column=args.label_column
-        )
+        if has_task_column(path):
+            more_texts, more_labels = read_corrections(path, task=args.task)
+        else:
+            more_texts, more_labels = read_labelled(
+                path, text_column=args.text_column, label_column=args.label_column
+            )
         texts += more_texts
         labels += more_labels
     return texts, labels
@@ -211,7 +224,9 @@ def _labelled(parser: argparse.ArgumentParser, *, data_help: str, several: bool 
 
     parser.add_argument("--task", choices=TASKS, required=True)
     if several:
-        data_help += "；可给多个文件（如原训练集与 yuqing ledger corrections 导出的主题更正），依次合并"
+        data_help += (
+            "；可给多个文件（如原训练集与 yuqing ledger corrections 导出的更正，只取本任务的行），依次合并"
+        )
     # Always a list, so every command reads its data the same way.
     parser.add_argument("--data", type=Path, nargs="+" if several else 1, required=True, help=data_help)
     parser.add_argument("--text-column", default="text")
@@ -285,7 +300,9 @@ def register(sub: Subparsers) -> None:
     )
     evaluate.add_argument("--task", choices=TASKS, required=True)
     _genre(evaluate)
-    evaluate.add_argument("--data", type=Path, nargs="+", help="带表头的 UTF-8 CSV；不给则取 --data-dir 中该任务的文件")
+    evaluate.add_argument(
+        "--data", type=Path, nargs="+", help="带表头的 UTF-8 CSV；不给则取 --data-dir 中该任务的文件"
+    )
     evaluate.add_argument("--data-dir", type=Path, help="共享数据目录（如 ../shared/data）")
     evaluate.add_argument("--test", type=Path, help="公开测试集 CSV（只报告，不参与选择）")
     evaluate.add_argument("--text-column", default="text")

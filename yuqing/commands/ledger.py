@@ -126,6 +126,9 @@ def _act(settings: Settings, args: argparse.Namespace) -> int:
             ("amount", args.amount),
             ("satisfaction", args.satisfaction),
             ("topic", args.topic),
+            ("sentiment", args.sentiment),
+            ("appeal", args.appeal),
+            ("urgency", args.urgent),
         )
         if v
     }
@@ -195,20 +198,23 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+TASK_NAMES = {"topic": "主题", "sentiment": "情感", "appeal": "诉求类型", "urgency": "紧急程度"}
+
+
 def _corrections(settings: Settings, args: argparse.Namespace) -> int:
     from archive.errors import ArchiveError
     from classifiers.corrections import correction_of, write_corrections
-    from response_ledger.queries import topic_corrections
+    from response_ledger.queries import classifier_corrections
     from yuqing.backends import make_archive
 
-    marks = topic_corrections(_engine(settings))
+    marks = classifier_corrections(_engine(settings))
     wanted = [(mark, post_id) for mark in marks for post_id in mark.post_ids]
-    posts = []
-    if wanted:
+    posts: dict[str, Any] = dict.fromkeys(post_id for _, post_id in wanted)  # each post read once
+    if posts:
         try:
             archive = make_archive(settings)
             try:
-                posts = [archive.get(post_id) for _, post_id in wanted]
+                posts = {post_id: archive.get(post_id) for post_id in posts}
             finally:
                 archive.close()
         except ArchiveError as exc:
@@ -216,18 +222,21 @@ def _corrections(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     rows = [
         correction_of(
-            post,
-            label=mark.topic,
+            posts[post_id],
+            label=mark.label,
+            task=mark.task,
             corrected_by=mark.actor,
             corrected_at=mark.at.isoformat(timespec="seconds"),
         )
-        for (mark, _), post in zip(wanted, posts, strict=True)
-        if post is not None
+        for mark, post_id in wanted
+        if posts[post_id] is not None
     ]
     count = write_corrections(args.out, rows)
-    print(f"已导出 {count} 条主题更正（{len(marks)} 件工单）到 {args.out}")
-    if missing := posts.count(None):
-        print(f"另有 {missing} 条关联帖子不在舆情库中，未导出。")
+    tickets = len({mark.ticket_id for mark in marks})
+    each = "、".join(f"{name} {sum(r.task == task for r in rows)} 条" for task, name in TASK_NAMES.items())
+    print(f"已导出 {count} 条更正（{each}；共 {tickets} 件工单）到 {args.out}")
+    if missing := sum(post is None for post in posts.values()):
+        print(f"另有 {missing} 条关联帖子不在舆情库中，其更正未导出。")
     return 0
 
 
@@ -312,7 +321,8 @@ def register(sub: Subparsers) -> None:
             "办理工单：sign 签收、return 退回、reassign 改派、request_extension 申请延期、"
             "approve_extension 批准延期、reject_extension 驳回延期、pause 暂停、resume 恢复、"
             "respond 答复、follow_up 回访、reopen 重办、close 办结、escalate 督办、"
-            "correct_topic 更正主题（--topic）"
+            "correct_topic 更正主题（--topic）、"
+            "correct_judgement 更正研判（--sentiment、--appeal、--urgent 至少一项）"
         ),
     )
     act.add_argument("ticket")
@@ -323,6 +333,11 @@ def register(sub: Subparsers) -> None:
     act.add_argument("--amount", help="延期时长，如 workdays:10")
     act.add_argument("--satisfaction", choices=["满意", "基本满意", "不满意"])
     act.add_argument("--topic", help="更正后的主题")
+    # The values are checked by the ledger (a Chinese reason), not argparse: importing the ledger
+    # here would slow every yuqing command.
+    act.add_argument("--sentiment", help="更正研判：情感，negative 负面、neutral 中性、positive 正面")
+    act.add_argument("--appeal", help="更正研判：诉求类型，投诉、举报、求助、咨询、建议、表扬")
+    act.add_argument("--urgent", help="更正研判：是否紧急，yes 紧急、no 不紧急")
     act.add_argument("--version", type=int, help="您看到的版本号；已被他人修改时拒绝操作")
     act.set_defaults(handler=_run(_act))
 
@@ -337,7 +352,8 @@ def register(sub: Subparsers) -> None:
 
     corrections = cmds.add_parser(
         "corrections",
-        help="导出工单上的主题更正，作为主题模型的训练数据（classify train --task topic 可直接读取）",
+        help="导出工单上的主题更正和研判更正（情感、诉求类型、紧急程度），作为训练数据"
+        "（每行注明任务；classify train 按 --task 读取对应的行）",
     )
     corrections.add_argument("--out", type=Path, required=True, help="写入的 CSV 文件（覆盖）")
     corrections.set_defaults(handler=_run(_corrections))
