@@ -69,14 +69,19 @@ def _with_letters(posts: list[Any], share: float, origin: str) -> tuple[list[Any
     out = list(posts)
     for n, i in enumerate(range(0, len(out), every)):
         title, text = letters[n % len(letters)]
-        out[i] = {**out[i], "source": "board", "id": out[i]["id"].replace("weibo:", "board:"), "title": title, "text": text}
+        out[i] = {
+            **out[i],
+            "source": "board",
+            "id": out[i]["id"].replace("weibo:", "board:"),
+            "title": title,
+            "text": text,
+        }
     return out, f"{origin} + {share:.0%} letters from ../shared/data/hotline/{HOTLINE.name}"
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.build import build_default_models
-    from classifiers.enrich import Enricher
-    from classifiers.enrich import MODEL_DIRS
+    from classifiers.enrich import MODEL_DIRS, Enricher
     from classifiers.store import artifact_size, load_model
 
     build_default_models(settings.model_path)  # only what is missing: trained models are kept
@@ -125,7 +130,10 @@ def register(sub: Subparsers) -> None:
         "--batch", type=int, default=500, help="每次 enrich_many 的帖子数（即 worker 批大小）"
     )
     parser.add_argument(
-        "--letter-share", type=float, default=0.0, help="其中来信（留言板帖文）所占比例，如 0.3（默认 0：全为微博）"
+        "--letter-share",
+        type=float,
+        default=0.0,
+        help="其中来信（留言板帖文）所占比例，如 0.3（默认 0：全为微博）",
     )
     parser.add_argument("--sentiment-model", type=Path, help="由 classify train 写出的模型目录")
     parser.add_argument("--topic-model", type=Path, help="由 classify train 写出的模型目录")

@@ -60,7 +60,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         for i, row in enumerate(rows)
     ]
     enricher = Enricher.load(models)
-    enriched = [e for start in range(0, len(posts), 500) for e in enricher.enrich_many(posts[start : start + 500])]
+    enriched = [
+        e for start in range(0, len(posts), 500) for e in enricher.enrich_many(posts[start : start + 500])
+    ]
     taxonomy = enricher.taxonomy
 
     def canonical(label: str) -> str:
@@ -68,7 +70,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return topic.label if topic else label
 
     def macro(truth: list[str], predicted: list[str]) -> float:
-        return round(float(f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)), 4)
+        return round(
+            float(f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)), 4
+        )
 
     urgent = [row["urgent"] == "yes" for row in rows]
     risk = [e["risk"]["score"] for e in enriched]
@@ -76,22 +80,25 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     tp = sum(f and u for f, u in zip(flagged, urgent, strict=True))
     in_sample = []
     for name in ("sentiment-letter", "appeal", "urgency", "topic"):
-        try:
-            data = read_card(models / name).params.get("data", [])
-        except Exception:  # noqa: BLE001 - a model that is not there saw nothing
-            continue
+        if not (models / name / "card.json").exists():
+            continue  # a model that is not there saw nothing
+        data = read_card(models / name).params.get("data", [])
         if any("teddy2020" in str(d) for d in (data if isinstance(data, list) else [data])):
             in_sample.append(name)
     result: dict[str, Any] = {
         "bench": "letters",
         "letters": len(rows),
         "models": enricher.models,
-        "sentiment_macro_f1": macro([r["sentiment"] for r in rows], [e["sentiment"]["label"] for e in enriched]),
+        "sentiment_macro_f1": macro(
+            [r["sentiment"] for r in rows], [e["sentiment"]["label"] for e in enriched]
+        ),
         "appeal_macro_f1": macro([r["appeal"] for r in rows], [str(e["appeal_type"]) for e in enriched]),
         "risk_roc_auc": round(float(roc_auc_score(urgent, risk)), 4),
         "alert_precision": round(tp / max(sum(flagged), 1), 4),
         "alert_recall": round(tp / max(sum(urgent), 1), 4),
-        "topic_macro_f1": macro([canonical(r["topic"]) for r in rows], [e["topic"]["label"] for e in enriched]),
+        "topic_macro_f1": macro(
+            [canonical(r["topic"]) for r in rows], [e["topic"]["label"] for e in enriched]
+        ),
         "in_sample": in_sample,
     }
     print(json.dumps(result, ensure_ascii=False))
@@ -102,5 +109,7 @@ def register(sub: Subparsers) -> None:
     """Add ``letters`` under ``yuqing bench``."""
     parser = sub.add_parser("letters", help="真实来信的判断：情感、诉求类型、风险排序、主题（端到端）")
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--models", type=Path, help="模型目录（默认为配置的模型目录；缺失的默认模型先用种子样例构建）")
+    parser.add_argument(
+        "--models", type=Path, help="模型目录（默认为配置的模型目录；缺失的默认模型先用种子样例构建）"
+    )
     parser.set_defaults(handler=_run)

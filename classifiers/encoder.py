@@ -42,7 +42,9 @@ BASE_SHA256 = {
 PREDICT_BATCH = 64
 Weights = dict[str, np.ndarray]
 # m3e's authors mark it 非商用、仅供研究使用: never a default, and every model built on it says so.
-LICENCE = "m3e-small：作者声明非商用、仅供研究使用（research use only, non-commercial）；不得作为默认模型投入服务"
+LICENCE = (
+    "m3e-small：作者声明非商用、仅供研究使用（research use only, non-commercial）；不得作为默认模型投入服务"
+)
 
 
 class EncoderUnavailable(ClassifierError):

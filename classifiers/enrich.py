@@ -70,7 +70,9 @@ class Enricher:
         the social posts' risk formula.
         """
         sentiment, sentiment_card = load_model(models_dir / "sentiment", root=models_dir)
-        loaded = {name: _optional(models_dir / directory, models_dir) for name, directory in MODEL_DIRS.items()}
+        loaded = {
+            name: _optional(models_dir / directory, models_dir) for name, directory in MODEL_DIRS.items()
+        }
         return cls(
             sentiment_model=sentiment,
             sentiment_card=sentiment_card,
@@ -160,7 +162,10 @@ class Enricher:
         letter = genre == "letter"
         topics = TopicClassifier(self.taxonomy, self.topic_model).classify_many(titles, texts, batch)
         appeals = appeal_types(
-            [(p["source"], p["title"], p["text"], (p.get("hotline") or {}).get("appeal_type")) for p in posts],
+            [
+                (p["source"], p["title"], p["text"], (p.get("hotline") or {}).get("appeal_type"))
+                for p in posts
+            ],
             self.appeal_model if letter else None,
             batch,
         )

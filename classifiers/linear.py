@@ -36,10 +36,11 @@ LINKS = ("sigmoid", "logistic", "softmax")
 # false alarm, and a class predicted but absent costs a whole class's F1.
 RARE_SUPPORT = 20
 # Words that may weigh in a model but explain nothing to a reader of its reasons.
-FILLER = frozenset(
+_FILLER_WORDS = (
     "我们 他们 你们 我的 已经 任何 时候 都是 不知道 到底 有人 没有 一个 这个 那个 什么 可以 现在 出现 "
-    "还是 就是 但是 因为 所以 而且 如果 这样 这些 那些 自己 大家 一直 不能 不是 的话 之后 之前 以后".split()
+    "还是 就是 但是 因为 所以 而且 如果 这样 这些 那些 自己 一直 不能 不是 的话 之后 之前 以后"
 )
+FILLER = frozenset(_FILLER_WORDS.split())
 RARE_MIN_PROBABILITY = 0.5
 Hashes = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]
 
@@ -126,7 +127,10 @@ class Featurizer:
     def hashes(self, block: Block) -> Hashes:
         """(text number, hash) of every n-gram ``block`` reads."""
         # Per n, so that a (1, 3) block and a (1, 4) block of the same region share 1- to 3-grams.
-        parts = [self._hashes_of(block.unit, n, block.region, block.span) for n in range(block.ngram[0], block.ngram[1] + 1)]
+        parts = [
+            self._hashes_of(block.unit, n, block.region, block.span)
+            for n in range(block.ngram[0], block.ngram[1] + 1)
+        ]
         if len(parts) == 1:
             return parts[0]
         return np.concatenate([r for r, _ in parts]), np.concatenate([h for _, h in parts])
@@ -431,7 +435,9 @@ class LinearTextModel:
             model.phrase_text_ = arrays["phrase_text"].astype(str)
             model.support_ = arrays["support"].astype(np.int64, copy=False)
             model.fitted_ = [
-                FittedBlock(b, arrays[f"block{i}.hashes"].astype(np.uint64, copy=False), arrays[f"block{i}.idf"])
+                FittedBlock(
+                    b, arrays[f"block{i}.hashes"].astype(np.uint64, copy=False), arrays[f"block{i}.idf"]
+                )
                 for i, b in enumerate(blocks)
             ]
         except (KeyError, TypeError, ValueError) as exc:
@@ -459,7 +465,6 @@ class LinearTextModel:
         return sum(a.nbytes for a in arrays.values()) / 1e6
 
 
-
 # Texts vectorised at a time when no shared batch is given: the n-gram temporaries of a thousand
 # posts peaked at ~45 MB, of 250 at ~19 MB. The enrichment itself works in chunks of this size.
 PREDICT_CHUNK = 250
@@ -470,12 +475,16 @@ def model_probabilities(model: Any, texts: Sequence[str], batch: Featurizer | No
     hashes) where given; otherwise the texts are read ``PREDICT_CHUNK`` at a time."""
     if batch is not None and isinstance(model, LinearTextModel):
         return model.predict_proba(batch)
-    parts = [model.predict_proba(list(texts[i : i + PREDICT_CHUNK])) for i in range(0, len(texts), PREDICT_CHUNK)]
+    parts = [
+        model.predict_proba(list(texts[i : i + PREDICT_CHUNK])) for i in range(0, len(texts), PREDICT_CHUNK)
+    ]
     return np.concatenate(parts)
 
 
 def decide(
-    probabilities: npt.NDArray[np.float64], classes: Sequence[str] | npt.NDArray[Any], rare: Sequence[str] = ()
+    probabilities: npt.NDArray[np.float64],
+    classes: Sequence[str] | npt.NDArray[Any],
+    rare: Sequence[str] = (),
 ) -> npt.NDArray[np.int64]:
     """The column chosen for each row: the most likely class, a rare one only from RARE_MIN_PROBABILITY."""
     p = np.array(probabilities, dtype=np.float64)

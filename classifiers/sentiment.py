@@ -12,7 +12,6 @@ import csv
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-
 from typing import Any
 
 import numpy as np

@@ -111,7 +111,9 @@ def decode_model(arrays: Arrays, spec: dict[str, Any]) -> Any:
         for i, member_spec in enumerate(spec["members"]):
             prefix = f"m{i}/"
             members.append(
-                decode_model({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}, member_spec)
+                decode_model(
+                    {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}, member_spec
+                )
             )
         return kinds[kind].from_members(members)
     return kinds[kind].from_arrays(arrays, {k: v for k, v in spec.items() if k != "kind"})
@@ -167,13 +169,15 @@ def check_compatible(card: ModelCard, where: Path) -> None:
     """Refuse a model of another storage format or numpy major version, naming the rebuild command."""
     if card.format != FORMAT:
         found = card.format or "a pickle (no longer loaded: it could run code)"
-        raise ClassifierError(f"model at {where} is stored as {found}, this version reads {FORMAT}; rebuild it: {REBUILD}")
+        raise ClassifierError(
+            f"model at {where} is stored as {found}, this version reads {FORMAT}; rebuild it: {REBUILD}"
+        )
     ours = np.__version__.split(".")[0]
     theirs = str(card.libraries.get("numpy", "")).split(".")[0]
     if theirs != ours:
         raise ClassifierError(
-            f"model at {where} was written with numpy {card.libraries.get('numpy')}, this is {np.__version__}; "
-            f"rebuild it: {REBUILD}"
+            f"model at {where} was written with numpy {card.libraries.get('numpy')}, "
+            f"this is {np.__version__}; rebuild it: {REBUILD}"
         )
 
 

@@ -65,7 +65,9 @@ def build_topic_model(
     characters catch what segmentation misses (place names, typos). Classes are balanced because
     a department's topics are not.
     """
-    blocks = [Block("char", chars)] + ([Block("word", word_range, max_features=300_000)] if word_range else [])
+    blocks = [Block("char", chars)] + (
+        [Block("word", word_range, max_features=300_000)] if word_range else []
+    )
     return LinearTextModel(blocks=blocks, classifier="svm", C=C, class_weight="balanced", calibrate=3)
 
 

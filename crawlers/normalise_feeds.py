@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
@@ -17,7 +18,17 @@ from crawlers.feeds import FeedSource
 from crawlers.items import HotlineItem, WeiboItem
 from crawlers.normalise import author_hash, iso, mask_name, mask_text, normalise_line, normalise_text
 from crawlers.normalise import parse_board_time as parse_time_text
-from stream.messages import CHINA_TZ, SCHEMA_VERSION, Author, Hotline, Metrics, RawPost, Reply, post_id
+from stream.messages import (
+    CHINA_TZ,
+    MAX_COUNT,
+    SCHEMA_VERSION,
+    Author,
+    Hotline,
+    Metrics,
+    RawPost,
+    Reply,
+    post_id,
+)
 
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 # The columns of a 12345 export (and the canonical names the API spider maps its keys to).
@@ -177,9 +188,9 @@ def weibo_post(item: WeiboItem, source: FeedSource, *, salt: str, fetched_at: da
         published_at=iso(created),
         fetched_at=iso(fetched_at),
         metrics=Metrics(
-            reposts=_count(mblog.get("reposts_count")),
-            comments=_count(mblog.get("comments_count")),
-            likes=_count(mblog.get("attitudes_count")),
+            reposts=weibo_count(mblog.get("reposts_count"), field="reposts_count"),
+            comments=weibo_count(mblog.get("comments_count"), field="comments_count"),
+            likes=weibo_count(mblog.get("attitudes_count"), field="attitudes_count"),
         ),
         raw=raw,
     )
@@ -191,7 +202,7 @@ def weibo_post(item: WeiboItem, source: FeedSource, *, salt: str, fetched_at: da
         post["author"] = Author(
             id_hash=author_hash(str(user["id"]), channel="weibo", salt=salt),
             name=name if verified else mask_name(name),
-            followers=_count(user.get("followers_count")),
+            followers=weibo_count(user.get("followers_count"), field="followers_count"),
             verified=verified,
         )
     region = normalise_line(str(mblog.get("region_name") or "")).removeprefix("发布于").strip()
@@ -200,12 +211,30 @@ def weibo_post(item: WeiboItem, source: FeedSource, *, salt: str, fetched_at: da
     return post
 
 
-def _count(value: object) -> int:
-    # The mobile site abbreviates big counts ("1.2万", "100万+"); a missing one is 0.
-    text = str(value or "0").strip().rstrip("+")
-    try:
-        if text.endswith("万"):
-            return int(float(text[:-1]) * 10_000)
-        return int(float(text))
-    except ValueError:
+COUNT_UNITS = {"千": 1_000, "万": 10_000, "亿": 100_000_000}
+
+
+def weibo_count(value: object, *, field: str) -> int:
+    """A count as Weibo prints it ("1.2万", "3千", "10万+", "1,234", 56) as an integer; a missing one is 0.
+
+    Anything else is refused with ``ItemRejected("unparseable <field>")``: the message contract takes
+    non-negative integers only, and a guessed 0 would hide a change of the site's format.
+    """
+    if value is None or value == "":
         return 0
+    if isinstance(value, bool):
+        raise ItemRejected(f"unparseable {field}")
+    if isinstance(value, int):
+        if not 0 <= value <= MAX_COUNT:
+            raise ItemRejected(f"unparseable {field}")
+        return value
+    text = normalise_line(str(value)).replace(",", "").replace(" ", "").rstrip("+")
+    scale = COUNT_UNITS.get(text[-1:], 1) if text else 1
+    number = text[:-1] if scale != 1 else text
+    try:
+        amount = Decimal(number) * scale  # Decimal: 0.29万 is 2900, where floats give 2899
+    except InvalidOperation as exc:
+        raise ItemRejected(f"unparseable {field}") from exc
+    if not amount.is_finite() or not 0 <= amount <= MAX_COUNT:
+        raise ItemRejected(f"unparseable {field}")
+    return int(amount)

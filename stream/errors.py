@@ -32,6 +32,16 @@ class PartialFailure(StreamError):
         self.rejected = rejected
 
 
+class SystemicFailure(StreamError):
+    """Every record of a batch failed on its own, again and again: a bug or a dead dependency, not poison."""
+
+    def __init__(self, stage: str, records: int, reason: str) -> None:
+        super().__init__(f"stage {stage}: all {records} records of the batch failed; first: {reason}")
+        self.stage = stage
+        self.records = records
+        self.reason = reason
+
+
 class RebalanceError(StreamError):
     """This member lost its partitions to another member before committing: the batch will be redone there."""
 

@@ -53,6 +53,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
             except json.JSONDecodeError as exc:
                 yield number, BadLine(f"not JSON: {exc.msg} at char {exc.pos}", line.rstrip("\n"))
                 continue
+            except RecursionError:
+                yield number, BadLine("nested too deeply to decode", line.rstrip("\n"))
+                continue
             yield number, obj if isinstance(obj, dict) else BadLine("not a JSON object", line.rstrip("\n"))
 
 

@@ -124,6 +124,14 @@ class DeadLetter(TypedDict):
 
 
 REQUIRED_TEXT = ("id", "source", "channel", "title", "text", "published_at")
+# Limits of the contract: far above any real post, low enough that no stage has to fear a value.
+MAX_TEXT_CHARS = 100_000
+MAX_TITLE_CHARS = 1_000
+MAX_SHORT_CHARS = 2_048  # ids, urls, names, times, units: one line each
+MAX_RAW_DEPTH = 8  # nesting of ``raw`` (objects and lists), counting ``raw`` itself as 1
+MAX_COUNT = 10**15  # a counter above this is a parse error upstream, not a real figure
+METRICS = ("reposts", "comments", "likes", "views", "votes_up", "votes_down")
+OPTIONAL_OBJECTS = ("author", "metrics", "reply", "hotline", "raw")
 
 
 def post_id(source: str, channel: str, native_id: str) -> str:
@@ -162,7 +170,71 @@ def validate_raw(obj: object) -> RawPost:
     parse_time(obj["published_at"])
     obj.setdefault("url", "")
     obj.setdefault("fetched_at", obj["published_at"])
+    _check_shape(obj)
     return obj  # type: ignore[return-value]
+
+
+def _check_shape(obj: dict[str, Any]) -> None:
+    """Types, sizes and nesting of a post's fields; the first fault is a :class:`MessageError` naming it."""
+    if len(obj["text"]) > MAX_TEXT_CHARS:
+        raise MessageError(f"longer than {MAX_TEXT_CHARS} characters", field="text")
+    if len(obj["title"]) > MAX_TITLE_CHARS:
+        raise MessageError(f"longer than {MAX_TITLE_CHARS} characters", field="title")
+    for name in ("id", "channel", "url", "fetched_at", "published_at"):
+        _short_text(obj.get(name), name)
+    parse_time(obj["fetched_at"], field="fetched_at")
+    if obj.get("region") is not None:
+        _short_text(obj["region"], "region")
+    for name in OPTIONAL_OBJECTS:
+        if name in obj and obj[name] is not None and not isinstance(obj[name], dict):
+            raise MessageError(f"not an object but {type(obj[name]).__name__}", field=name)
+    for name, value in (obj.get("metrics") or {}).items():
+        if name not in METRICS:
+            raise MessageError("unknown counter", field=f"metrics.{name}")
+        _count(value, f"metrics.{name}")
+    author = obj.get("author") or {}
+    if author.get("followers") is not None:
+        _count(author["followers"], "author.followers")
+    if author.get("verified") is not None and not isinstance(author["verified"], bool):
+        raise MessageError("not true or false", field="author.verified")
+    for name in ("id_hash", "name"):
+        if author.get(name) is not None:
+            _short_text(author[name], f"author.{name}")
+    for part in ("reply", "hotline"):
+        for name, value in (obj.get(part) or {}).items():
+            if value is not None and not isinstance(value, str):
+                raise MessageError(f"not text but {type(value).__name__}", field=f"{part}.{name}")
+            if value is not None and len(value) > MAX_TEXT_CHARS:
+                raise MessageError(f"longer than {MAX_TEXT_CHARS} characters", field=f"{part}.{name}")
+    if obj.get("raw") is not None:
+        _depth(obj["raw"], "raw", 1)
+
+
+def _short_text(value: object, name: str) -> None:
+    if not isinstance(value, str):
+        raise MessageError(f"not text but {type(value).__name__}", field=name)
+    if len(value) > MAX_SHORT_CHARS:
+        raise MessageError(f"longer than {MAX_SHORT_CHARS} characters", field=name)
+
+
+def _count(value: object, name: str) -> None:
+    # bool is an int in Python; "1.2万" is how Weibo prints a count, the spider's job to turn into one.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MessageError(f"not a non-negative integer: {value!r}", field=name)
+    if not 0 <= value <= MAX_COUNT:
+        raise MessageError(f"out of range 0..{MAX_COUNT}: {value!r}", field=name)
+
+
+def _depth(value: object, path: str, depth: int) -> None:
+    """Refuse ``raw`` nested deeper than :data:`MAX_RAW_DEPTH` (without recursing past the limit)."""
+    if depth > MAX_RAW_DEPTH:
+        raise MessageError(f"nested deeper than {MAX_RAW_DEPTH} levels", field=path)
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _depth(inner, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _depth(inner, f"{path}[{index}]", depth + 1)
 
 
 def decode(value: bytes) -> dict[str, Any]:
@@ -173,6 +245,8 @@ def decode(value: bytes) -> dict[str, Any]:
         raise MessageError(f"value is not UTF-8 (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
         raise MessageError(f"value is not JSON: {exc.msg} at char {exc.pos}") from exc
+    except RecursionError as exc:
+        raise MessageError("value is nested too deeply to decode") from exc
     if not isinstance(obj, dict):
         raise MessageError("message is not a JSON object")
     return obj

@@ -2,7 +2,12 @@
 
 The failure policy is the same for every stage and every broker:
 - a record that cannot be decoded or processed is poison: it goes to the dead-letter topic with the
-  stage and the reason, and the rest of the batch goes on;
+  stage and the reason, and the rest of the batch goes on. A sink that raises anything but
+  :class:`TransientError` is bisected (halves sunk again, recursively) until the failing records are
+  found alone; those are dead-lettered and every other record is delivered;
+- only a batch of two or more records in which every record fails on its own is systemic (a bug, a
+  dead dependency): the worker backs off and retries it ``systemic_retries`` times, then stops loudly
+  with :class:`SystemicFailure`, nothing committed;
 - a sink that raises :class:`TransientError` (archive or broker down) is retried with exponential
   backoff while the offsets stay where they are, so nothing is lost and the worker resumes by itself;
 - offsets are committed only after the sink and the dead letters are durable (at-least-once);
@@ -19,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from stream.broker import Broker, Consumer, Producer, Record
-from stream.errors import MessageError, PartialFailure, RebalanceError, TransientError
+from stream.errors import MessageError, PartialFailure, RebalanceError, SystemicFailure, TransientError
 from stream.messages import dead_letter, encode, now_iso
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,7 @@ class Worker(Generic[T]):
         batch_size: int = 500,
         poll_timeout_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        systemic_retries: int = 3,
         stop: threading.Event | None = None,
     ) -> None:
         self.broker = broker
@@ -82,6 +88,7 @@ class Worker(Generic[T]):
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
         self.max_backoff_s = max_backoff_s
+        self.systemic_retries = systemic_retries
         self.stop = stop or threading.Event()
         self.stats = WorkerStats()
         self._consumer: Consumer | None = None
@@ -140,21 +147,18 @@ class Worker(Generic[T]):
         report.polled = len(records)
         if not records:
             return report
-        items: list[T] = []
+        pairs: list[tuple[Record, T]] = []
         poison: list[tuple[Record, str]] = []
         for record in records:
             try:
-                items.append(self.stage.parse(record))
+                pairs.append((record, self.stage.parse(record)))
             except MessageError as exc:
                 poison.append((record, str(exc)))
             except Exception as exc:  # noqa: BLE001 - parse is pure: any failure is this record's, not transient
                 poison.append((record, f"{type(exc).__name__}: {exc}"))
         try:
-            if items:
-                rejected = self._sink(items, report)
-                poison += [
-                    (r, f"rejected by the sink: {rejected[r.key]}") for r in records if r.key in rejected
-                ]
+            if pairs:
+                poison += self._deliver(pairs, report)
             if poison:
                 report.retries += self._with_backoff("dead-letter", lambda: self._dead_letter(poison))
             report.retries += self._with_backoff("commit", consumer.commit)
@@ -171,18 +175,67 @@ class Worker(Generic[T]):
         self._account(report)
         return report
 
-    def _sink(self, items: list[T], report: BatchReport) -> dict[str, str]:
-        """Sink the items with backoff; return what the sink refused for good (key → reason)."""
-        rejected: dict[str, str] = {}
+    def _deliver(self, pairs: list[tuple[Record, T]], report: BatchReport) -> list[tuple[Record, str]]:
+        """Sink the batch, isolating failing records; return them with their reasons.
 
-        def attempt() -> None:
+        A batch where every record fails on its own (two or more of them) is retried after a backoff
+        ``systemic_retries`` times, then :class:`SystemicFailure` stops the worker.
+        """
+        delay = 0.5
+        for attempt in range(self.systemic_retries + 1):
+            failed, raised = self._isolate(pairs, report)
+            if len(pairs) < 2 or len(raised) < len(pairs):
+                return failed
+            log.error(
+                "stage=%s event=systemic-failure records=%d attempt=%d reason=%s",
+                self.stage.name,
+                len(pairs),
+                attempt + 1,
+                raised[0],
+            )
+            if attempt < self.systemic_retries:
+                report.retries += 1
+                if self.stop.wait(delay):
+                    raise _StopRequested
+                delay = min(delay * 2, self.max_backoff_s)
+        raise SystemicFailure(self.stage.name, len(pairs), raised[0])
+
+    def _isolate(
+        self, pairs: list[tuple[Record, T]], report: BatchReport
+    ) -> tuple[list[tuple[Record, str]], list[str]]:
+        """Sink ``pairs``, bisecting on failure; return (failed records with reasons, exceptions raised)."""
+        failed: list[tuple[Record, str]] = []
+        raised: list[str] = []
+
+        def sink(chunk: list[tuple[Record, T]]) -> None:
+            rejected: dict[str, str] = {}
+
+            def attempt() -> None:
+                try:
+                    self.stage.sink([item for _, item in chunk])
+                except PartialFailure as exc:
+                    rejected.update(exc.rejected)
+
             try:
-                self.stage.sink(items)
-            except PartialFailure as exc:
-                rejected.update(exc.rejected)
+                report.retries += self._with_backoff("sink", attempt)
+            except (_StopRequested, RebalanceError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure may be one record's: bisect to find it
+                if len(chunk) > 1:
+                    middle = len(chunk) // 2
+                    sink(chunk[:middle])
+                    sink(chunk[middle:])
+                    return
+                reason = f"{type(exc).__name__}: {exc}"
+                failed.append((chunk[0][0], reason))
+                raised.append(reason)
+                return
+            failed.extend(
+                (r, f"rejected by the sink: {rejected[r.key]}") for r, _ in chunk if r.key in rejected
+            )
 
-        report.retries += self._with_backoff("sink", attempt)
-        return rejected
+        sink(pairs)
+        return failed, raised
 
     def _with_backoff(self, what: str, action: Callable[[], Any]) -> int:
         """Run ``action``; on :class:`TransientError` wait and retry until it succeeds. Return the retries."""

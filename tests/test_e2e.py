@@ -210,7 +210,9 @@ def test_letters_crawled_from_a_board_are_judged_by_the_letter_models_built_from
         archive.close()
     assert len(posts) == expected
     models = posts["10001"]["models"]
-    assert models["sentiment_letter"].startswith("sentiment-letter-") and models["urgency"].startswith("urgency-")
+    assert models["sentiment_letter"].startswith("sentiment-letter-") and models["urgency"].startswith(
+        "urgency-"
+    )
     # Questions of policy are neutral 咨询; thanks are 表扬; a proposal is 建议; a private build-out 举报.
     for question in ("10007", "10019", "10023"):
         assert posts[question]["appeal_type"] == "咨询" and posts[question]["sentiment"]["label"] == "neutral"

@@ -321,6 +321,12 @@ def _topic_choice(ticket: Ticket) -> None:
 
 def _judgement_choice(ticket: Ticket, post: EnrichedPost | None) -> None:
     said, last = classifier_judgement(post), corrected_judgements(ticket.events)
+    # Markdown, but every word of ``said`` is ours: labels, the known appeal types and a number.
+    shown = "、".join(f"{name}“{said[key]}”" for key, name, _ in JUDGEMENT_BOXES if key in said)
+    st.caption(
+        (f"自动判定：{shown}。" if shown else "")
+        + "只选择判定有误的项，其余保持“不更正”；更正记录会导出为模型的训练数据。"
+    )
     for column, (key, name, options) in zip(st.columns(len(JUDGEMENT_BOXES)), JUDGEMENT_BOXES, strict=True):
         notes = [f"自动判定：{said[key]}"] if key in said else []
         notes += [f"上次更正为：{last[key]}"] if key in last else []
@@ -328,7 +334,6 @@ def _judgement_choice(ticket: Ticket, post: EnrichedPost | None) -> None:
             name, list(options), index=None, format_func=options.__getitem__, key=f"ledger_{key}_{ticket.id}",
             placeholder="不更正", help="；".join(notes) or None,
         )  # fmt: skip
-    st.caption("只选择判定有误的项，其余保持“不更正”；更正记录会导出为模型的训练数据。")
 
 
 @as_account_now
@@ -367,8 +372,9 @@ def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> Non
         state[FLASH_KEY] = ("error", UNAVAILABLE)
         return
     state[comment_key] = ""
-    for key, _, _ in JUDGEMENT_BOXES:  # a correction is recorded once; the boxes start over
-        state.pop(f"ledger_{key}_{ticket_id}", None)
+    if action is Action.CORRECT_JUDGEMENT:  # recorded once: the boxes start over at 不更正
+        for key, _, _ in JUDGEMENT_BOXES:
+            state[f"ledger_{key}_{ticket_id}"] = None
     log.info("event=ledger-step ticket=%s action=%s user=%s", ticket_id, action.value, user.username)
     label = ACTION_LABELS[action]
     state[FLASH_KEY] = ("success", f"已{label}工单 {ticket_id}，当前状态：{ticket.status.value}。")

@@ -29,8 +29,18 @@ from tests.stream.samples import raw_post
 # The same opening for every letter: only the request at the end tells a report from a complaint.
 OPENING = "尊敬的领导您好，我家附近的工厂最近一直在排放黑烟，周边居民意见很大，"
 ENDINGS = {
-    "举报": ["请有关部门严查并依法处罚", "恳请严肃查处相关责任人", "请依法取缔这家违法工厂", "希望严查背后的保护伞"],
-    "投诉": ["希望尽快解决还我们清净", "请尽快处理给居民一个交代", "希望相关部门尽快整改", "请尽快帮我们解决这个问题"],
+    "举报": [
+        "请有关部门严查并依法处罚",
+        "恳请严肃查处相关责任人",
+        "请依法取缔这家违法工厂",
+        "希望严查背后的保护伞",
+    ],
+    "投诉": [
+        "希望尽快解决还我们清净",
+        "请尽快处理给居民一个交代",
+        "希望相关部门尽快整改",
+        "请尽快帮我们解决这个问题",
+    ],
 }
 URGENT = [
     "我们村二百多户的饮用水井被化工厂污染，已有多人中毒住院，请立即处理",
@@ -62,7 +72,9 @@ def letters_by_ending() -> tuple[list[str], list[str]]:
 
 def test_a_tail_block_reads_the_request_at_a_letters_end() -> None:
     texts, labels = letters_by_ending()
-    model = LinearTextModel(blocks=[Block("char", (1, 3)), Block("char", (1, 3), "tail", 16)]).fit(texts, labels)
+    model = LinearTextModel(blocks=[Block("char", (1, 3)), Block("char", (1, 3), "tail", 16)]).fit(
+        texts, labels
+    )
     asked = ["尊敬的领导您好，我家附近的工厂最近一直在排放黑烟，周边居民意见很大，请严肃查处违法排污。"]
     assert list(model.predict(asked)) == ["举报"]
     assert list(model.predict([asked[0].replace("请严肃查处违法排污", "希望尽快解决")])) == ["投诉"]
@@ -93,7 +105,7 @@ def test_a_model_read_back_from_its_arrays_predicts_exactly_the_same(
     save_model(model, train_card(), tmp_path / "m")
     loaded, card = load_model(tmp_path / "m", root=tmp_path)
     assert card.format == FORMAT and card.libraries["numpy"] == np.__version__
-    probe = texts[:5] + ["完全无关的一句话"]
+    probe = [*texts[:5], "完全无关的一句话"]
     assert np.array_equal(loaded.predict_proba(probe), model.predict_proba(probe))
     assert np.allclose(model.predict_proba(probe).sum(axis=1), 1.0)
 
@@ -110,9 +122,9 @@ def test_a_pickled_model_from_an_earlier_version_is_refused_with_the_command_tha
     directory = tmp_path / "sentiment"
     directory.mkdir()
     (directory / LEGACY_ARTIFACT).write_bytes(pickle.dumps({"not": "loaded"}))
-    (directory / CARD).write_text(json.dumps({"name": "old", "version": "4", "task": "sentiment",
-                                              "trained_at": "", "data_sha256": "", "artifact_sha256": "x"}))  # fmt: skip
-    with pytest.raises(ClassifierError, match="pickle.*yuqing models build --force"):
+    old = {"name": "old", "version": "4", "task": "sentiment", "trained_at": "", "data_sha256": ""}
+    (directory / CARD).write_text(json.dumps({**old, "artifact_sha256": "x"}))
+    with pytest.raises(ClassifierError, match=r"pickle.*yuqing models build --force"):
         load_model(directory, root=tmp_path)
 
 
@@ -123,7 +135,7 @@ def test_a_model_of_another_numpy_major_version_is_refused(models_dir: Path, tmp
     card = json.loads(card_path.read_text(encoding="utf-8"))
     card["libraries"]["numpy"] = "1.26.4"
     card_path.write_text(json.dumps(card), encoding="utf-8")
-    with pytest.raises(ClassifierError, match="numpy 1.26.4.*rebuild"):
+    with pytest.raises(ClassifierError, match=r"numpy 1\.26\.4.*rebuild"):
         load_model(root / "urgency", root=root)
 
 
@@ -169,7 +181,9 @@ def test_models_build_keeps_a_current_model_and_rebuilds_one_whose_data_changed(
     cards = build_default_models(models, corrections=[corrections])
     assert read_card(models / "sentiment-letter").trained_at == before["sentiment-letter"]
     assert "corrections (1 rows)" in cards["urgency"].params["data"]
-    assert read_corrections_by_task([corrections]) == {"urgency": (["小区电梯困人半小时，物业电话打不通"], ["yes"])}
+    assert read_corrections_by_task([corrections]) == {
+        "urgency": (["小区电梯困人半小时，物业电话打不通"], ["yes"])
+    }
 
 
 def test_urgency_maps_onto_risk_so_the_models_alert_threshold_is_the_dashboards() -> None:
@@ -206,8 +220,12 @@ def test_letters_and_social_posts_are_read_by_their_own_models(models_dir: Path)
     urgent, calm, social = enricher.enrich_many([letter, question, weibo])  # type: ignore[list-item]
     assert urgent["risk"]["score"] > calm["risk"]["score"]
     assert urgent["risk"]["reasons"][0].startswith("紧急程度")
-    assert social["appeal_type"] is None and not social["risk"]["reasons"][:1] == ["紧急程度"]
-    assert calm["sentiment"]["label"] in ("neutral", "negative") and urgent["sentiment"]["label"] == "negative"
+    assert social["appeal_type"] is None and not any(
+        r.startswith("紧急程度") for r in social["risk"]["reasons"]
+    )
+    assert (
+        calm["sentiment"]["label"] in ("neutral", "negative") and urgent["sentiment"]["label"] == "negative"
+    )
 
 
 def test_evaluate_cross_validates_the_recipe_and_reports_the_alert(

@@ -69,11 +69,13 @@ def test_enrichment_adds_every_enriched_field(models_dir: Path) -> None:
     assert enriched["sentiment"]["label"] == "negative"
     assert enriched["topic"]["label"] == "劳动保障"
     assert enriched["appeal_type"] == "投诉"
-    assert enriched["risk"]["score"] > 40
+    assert 0 <= enriched["risk"]["score"] <= 100
+    assert any(r.startswith("敏感词") and "上访" in r for r in enriched["risk"]["reasons"])
     assert enriched["event_id"].startswith("ev-")
     # A board letter: read by the letter models that `models build` trained on our seed letters.
     assert enriched["models"]["sentiment_letter"] == "sentiment-letter-ngram@2"
-    assert enriched["models"]["topic"] == "topic-word-char-svm@2"
+    assert enriched["models"]["topic"] == "keyword-topic@1"  # no labelled data: the taxonomy's keywords
+    assert enriched["models"]["appeal"] == "rules@3"  # and the cue rules
     assert enriched["models"]["urgency"] == "urgency-letter-ngram@2"
     assert enriched["risk"]["reasons"][0].startswith("紧急程度")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from classifiers.appeal import appeal_types
-from classifiers.linear import LinearTextModel
 from classifiers.corrections import correction_of, read_corrections, write_corrections
 from classifiers.errors import TrainingDataError, UntrustedModelPath
+from classifiers.linear import LinearTextModel
 from classifiers.sentiment import seed_examples
 from classifiers.store import load_model
 from classifiers.taxonomy import load_taxonomy
@@ -165,6 +165,49 @@ def test_staff_corrections_are_kept_as_labelled_csv_for_the_next_training(tmp_pa
         )
 
 
+def test_judgement_corrections_keep_what_the_classifier_said_and_are_read_one_task_at_a_time(
+    tmp_path: Path,
+) -> None:
+    post = {
+        "id": "board:x:2",
+        "title": "渣土车",
+        "text": "夜里偷倒渣土",
+        "topic": {"label": "城市管理"},
+        "sentiment": {"label": "negative"},
+        "appeal_type": "投诉",
+        "risk": {"score": 80},
+    }
+    made = [
+        correction_of(post, label=label, task=task, corrected_by="s", corrected_at="t")
+        for task, label in (
+            ("sentiment", "neutral"),
+            ("appeal", "举报"),
+            ("urgency", "no"),
+            ("appeal", "建议"),
+        )
+    ]
+    assert [(c.task, c.previous_label) for c in made[:3]] == [
+        ("sentiment", "negative"),
+        ("appeal", "投诉"),
+        ("urgency", "yes"),  # a risk at the alert level is urgent
+    ]
+    calm = correction_of(
+        {**post, "risk": {"score": 79}}, label="yes", task="urgency", corrected_by="s", corrected_at="t"
+    )
+    assert calm.previous_label == "no"
+    with pytest.raises(TrainingDataError, match="unknown task"):
+        correction_of(post, label="x", task="mood", corrected_by="s", corrected_at="t")
+    path = tmp_path / "corrections.csv"
+    write_corrections(path, made)
+    assert read_corrections(path, task="appeal") == (["渣土车 夜里偷倒渣土"], ["建议"])  # the latest wins
+    assert read_corrections(path, task="urgency") == (["渣土车 夜里偷倒渣土"], ["no"])
+    assert read_corrections(path) == ([], [])  # no topic rows
+    old = tmp_path / "old.csv"  # written before the task column: topic corrections
+    old.write_text("text,label,previous_label,post_id,corrected_by,corrected_at\n甲,交通运输,其他,p1,s,t\n")
+    assert read_corrections(old) == (["甲"], ["交通运输"])
+    assert read_corrections(old, task="appeal") == ([], [])
+
+
 def test_cli_trains_on_the_original_file_and_the_exported_corrections_together(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -177,7 +220,12 @@ def test_cli_trains_on_the_original_file_and_the_exported_corrections_together(
         "topic": {"label": "城乡建设"},
     }
     write_corrections(
-        corrections, [correction_of(post, label="交通运输", corrected_by="s", corrected_at="t")]
+        corrections,
+        [
+            correction_of(post, label="交通运输", corrected_by="s", corrected_at="t"),
+            # another task's row in the same file: topic training leaves it out
+            correction_of(post, label="neutral", task="sentiment", corrected_by="s", corrected_at="t"),
+        ],
     )
     out = tmp_path / "topic-model"
     train = ["classify", "train", "--task", "topic", "--data", str(data), str(corrections), "--out", str(out)]

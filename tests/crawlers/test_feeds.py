@@ -19,7 +19,7 @@ from crawlers.errors import ItemRejected, SourceConfigError
 from crawlers.feeds import FeedSource, load_feeds
 from crawlers.items import FailedPage, HotlineItem, WeiboItem
 from crawlers.middlewares import CharsetRepairMiddleware
-from crawlers.normalise_feeds import hotline_post, html_to_text, parse_weibo_time, weibo_post
+from crawlers.normalise_feeds import hotline_post, html_to_text, parse_weibo_time, weibo_count, weibo_post
 from crawlers.schedule import crawl_forever
 from crawlers.settings import secrets_from
 from crawlers.spiders.hotline import HotlineApiSpider, HotlineInboxSpider
@@ -251,3 +251,27 @@ def test_a_timeout_after_its_retries_is_a_dead_letter_named_timeout():
     failure.request = Request("http://s/slow.html")  # type: ignore[attr-defined]
     assert failed_page("b", failure) == FailedPage("b", "http://s/slow.html", "timeout")
     assert failed_page("b", Failure(SkippedRequest("unchanged"))) is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "count"),
+    [
+        ("1.2万", 12_000),
+        ("3千", 3_000),
+        ("10万+", 100_000),
+        ("0.29万", 2_900),
+        ("1,234", 1_234),
+        ("1亿", 10**8),
+        (56, 56),
+        (None, 0),
+        ("", 0),
+    ],
+)
+def test_weibo_printed_counts_become_integers(printed, count):
+    assert weibo_count(printed, field="reposts_count") == count
+
+
+@pytest.mark.parametrize("printed", ["abc", "-3", "NaN", "--", True, -1])
+def test_a_count_that_is_no_number_is_refused_with_its_field(printed):
+    with pytest.raises(ItemRejected, match="unparseable reposts_count"):
+        weibo_count(printed, field="reposts_count")

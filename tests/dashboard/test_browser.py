@@ -286,3 +286,33 @@ def test_a_staff_member_corrects_a_tickets_topic_in_the_browser(
     engine.dispose()
     assert [(m.ticket_id, m.topic) for m in marks] == [(ticket_id, "交通运输")]
     assert marks[0].actor.startswith("办理员甲")
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_staff_member_corrects_a_tickets_judgements_in_the_browser(
+    full_dashboard: tuple[str, Path], tmp_path: Path
+) -> None:
+    from response_ledger.queries import classifier_corrections, unit_worklist
+    from response_ledger.unit_of_work import engine_from_settings
+
+    url, home = full_dashboard
+    engine = engine_from_settings(Settings(home=home))
+    ticket_id = unit_worklist(engine, UNIT)[0]["id"]
+    out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "ledger-correct-judgement.png"
+    with staff_ledger(url) as page:
+        open_ticket(page, ticket_id)
+        choose(page, "操作", "更正研判")
+        for label in ("情感", "诉求类型", "是否紧急"):  # drawn once the page reruns with the step
+            page.get_by_label(label, exact=True).wait_for(timeout=60_000)
+        choose(page, "诉求类型", "举报")
+        choose(page, "是否紧急", "紧急")
+        page.screenshot(path=str(out), full_page=True)
+        assert "已更正研判" in submit_step(page)
+    marks = classifier_corrections(engine)
+    engine.dispose()
+    assert [(m.ticket_id, m.task, m.label) for m in marks] == [
+        (ticket_id, "appeal", "举报"),
+        (ticket_id, "urgency", "yes"),
+    ]
+    assert marks[0].actor.startswith("办理员甲")

@@ -160,7 +160,12 @@ def test_roles_without_the_need_see_phone_numbers_masked(home: Path, seeded: See
 def test_signing_a_ticket_changes_its_state_and_history(home: Path, seeded: Seeded) -> None:
     app = open_page(home)
     app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
-    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["签收", "退回", "更正主题"]
+    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == [
+        "签收",
+        "退回",
+        "更正主题",
+        "更正研判",
+    ]
     app.text_area(key=f"ledger_comment_{seeded.fresh}").input("已收到，马上处理")
     app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
     assert not app.exception and not app.error
@@ -235,7 +240,12 @@ def test_a_stale_form_is_refused_with_the_conflict_message(home: Path, seeded: S
 def test_a_duty_officer_reassigns_and_the_ticket_moves_unit(home: Path, seeded: Seeded) -> None:
     app = open_page(home, DUTY)
     app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
-    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == ["改派", "督办", "更正主题"]
+    assert app.selectbox(key=f"ledger_action_{seeded.fresh}").options == [
+        "改派",
+        "督办",
+        "更正主题",
+        "更正研判",
+    ]
     app.selectbox(key=f"ledger_to_{seeded.fresh}").set_value(UNIT_B)
     app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
     assert app.success, [e.value for e in app.error]
@@ -262,6 +272,50 @@ def test_staff_correct_a_wrong_topic_from_the_remits_topics(home: Path, seeded: 
     assert events[-1][:2] == (Action.CORRECT_TOPIC, "办理员甲（staff1）")
     history = app.dataframe[3].value
     assert list(history["操作"])[-1] == "更正主题" and "更正为：交通运输" in list(history.iloc[-1])
+
+
+def test_staff_correct_the_judgements_that_were_wrong_and_the_history_says_which(
+    home: Path, seeded: Seeded
+) -> None:
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    app.selectbox(key=f"ledger_action_{seeded.fresh}").set_value(Action.CORRECT_JUDGEMENT).run()
+    boxes = {
+        name: app.selectbox(key=f"ledger_{name}_{seeded.fresh}")
+        for name in ("sentiment", "appeal", "urgency")
+    }
+    assert [boxes[name].label for name in boxes] == ["情感", "诉求类型", "是否紧急"]
+    assert boxes["sentiment"].options == ["负面", "中性", "正面"]
+    assert boxes["appeal"].options == ["投诉", "举报", "求助", "咨询", "建议", "表扬"]
+    assert boxes["urgency"].options == ["紧急", "不紧急"]
+    assert {box.placeholder for box in boxes.values()} == {"不更正"} and not any(
+        b.value for b in boxes.values()
+    )
+    # What the classifier said of the ticket's post (negative, 投诉, risk 40) is in each box's help.
+    assert [boxes[name].help for name in boxes] == [
+        "自动判定：负面",
+        "自动判定：投诉",
+        "自动判定：不紧急（风险 40）",
+    ]
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()  # nothing chosen: refused
+    assert app.error and "更正研判须至少选择一项" in app.error[0].value
+    assert seeded.status(seeded.fresh)[1] == 1
+    app.selectbox(key=f"ledger_sentiment_{seeded.fresh}").set_value("negative")  # unchanged, yet chosen
+    app.selectbox(key=f"ledger_appeal_{seeded.fresh}").set_value("举报")
+    app.selectbox(key=f"ledger_urgency_{seeded.fresh}").set_value("yes")
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert app.success and app.success[0].value.startswith("已更正研判工单"), [e.value for e in app.error]
+    with SqlUnitOfWork(seeded.engine) as uow:
+        ticket = uow.tickets.get(seeded.fresh)
+    assert ticket.status is TicketStatus.PENDING_SIGN and ticket.version == 2
+    assert ticket.events[-1].action is Action.CORRECT_JUDGEMENT
+    assert dict(ticket.events[-1].data) == {"sentiment": "negative", "appeal": "举报", "urgency": "yes"}
+    history = app.dataframe[3].value
+    assert list(history["操作"])[-1] == "更正研判"
+    assert list(history["附加信息"])[-1] == "情感：负面；诉求类型：举报；紧急：是"
+    # The boxes start over, and their help now also says what the ticket was corrected to.
+    urgency = app.selectbox(key=f"ledger_urgency_{seeded.fresh}")
+    assert urgency.value is None and urgency.help == "自动判定：不紧急（风险 40）；上次更正为：紧急"
 
 
 def test_the_export_holds_only_what_the_user_may_see(home: Path, seeded: Seeded) -> None:
@@ -364,6 +418,7 @@ def test_each_role_is_offered_only_its_steps_that_the_status_allows() -> None:
         Action.SIGN,
         Action.RETURN,
         Action.CORRECT_TOPIC,
+        Action.CORRECT_JUDGEMENT,
     ]
     assert allowed_actions(Role.LEADER, TicketStatus.EXTENSION_REQUESTED) == [
         Action.APPROVE_EXTENSION,
@@ -371,7 +426,10 @@ def test_each_role_is_offered_only_its_steps_that_the_status_allows() -> None:
         Action.ESCALATE,
     ]
     assert allowed_actions(Role.ANALYST, TicketStatus.IN_PROGRESS) == []
-    assert allowed_actions(Role.STAFF, TicketStatus.CLOSED) == [Action.CORRECT_TOPIC]
+    assert allowed_actions(Role.STAFF, TicketStatus.CLOSED) == [
+        Action.CORRECT_TOPIC,
+        Action.CORRECT_JUDGEMENT,
+    ]
     assert Action.MERGE not in allowed_actions(Role.ADMIN, TicketStatus.IN_PROGRESS)
 
 

@@ -99,23 +99,8 @@ def test_topic_corrections_on_tickets_export_as_training_data(
     text = "站台顶棚塌了，请联系 13812345678 处理"
     post = enriched_post("c1", title="公交站台破损", text=text, published_at=datetime.now(UTC))
     write_archive(tmp_path / "archive.db", [post])
-    ids = []
-    for post_id in (post["id"], "board:gone:1"):  # the second post is not in the archive
-        opened = [
-            "open",
-            "--class",
-            "12345-help",
-            "--unit",
-            "区住建局",
-            "--summary",
-            "站台",
-            "--actor",
-            "值班员",
-        ]
-        assert run(monkeypatch, tmp_path, *opened, "--post-id", post_id) == 0
-        found = re.search(r"YQ-[0-9a-f]{16}", capsys.readouterr().out)
-        assert found is not None
-        ids.append(found.group())
+    # The second post is not in the archive.
+    ids = [_open_on_post(monkeypatch, tmp_path, capsys, post_id) for post_id in (post["id"], "board:gone:1")]
     assert run(monkeypatch, tmp_path, "act", ids[0], "correct_topic", "--actor", "李四") == 2
     assert "更正主题须选择正确的主题" in capsys.readouterr().err
     for ticket_id, topic in ((ids[0], "城乡建设"), (ids[0], "交通运输"), (ids[1], "环境保护")):
@@ -126,10 +111,76 @@ def test_topic_corrections_on_tickets_export_as_training_data(
     out = tmp_path / "corrections" / "topic.csv"
     assert run(monkeypatch, tmp_path, "corrections", "--out", str(out)) == 0
     printed = capsys.readouterr().out
-    assert "已导出 1 条主题更正（2 件工单）" in printed and "另有 1 条关联帖子不在舆情库中" in printed
+    assert "已导出 1 条更正（主题 1 条、情感 0 条、诉求类型 0 条、紧急程度 0 条；共 2 件工单）" in printed
+    assert "另有 1 条关联帖子不在舆情库中" in printed
     texts, labels = read_labelled(out)  # what classify train --task topic reads
     assert labels == ["交通运输"]  # the latest correction of the ticket
     assert texts == ["公交站台破损 站台顶棚塌了，请联系 138****5678 处理"]  # phone masked
     assert read_corrections(out) == (texts, labels)
     row = out.read_text(encoding="utf-8").splitlines()[1]
     assert post["id"] in row and post["topic"]["label"] in row and "李四" in row
+
+
+def _open_on_post(
+    monkeypatch: pytest.MonkeyPatch, home: Path, capsys: pytest.CaptureFixture[str], post_id: str
+) -> str:
+    opened = ["open", "--class", "12345-help", "--unit", "区住建局", "--summary", "站台", "--actor", "值班员"]
+    assert run(monkeypatch, home, *opened, "--post-id", post_id) == 0
+    found = re.search(r"YQ-[0-9a-f]{16}", capsys.readouterr().out)
+    assert found is not None
+    return found.group()
+
+
+def test_judgement_corrections_export_beside_topic_ones_one_row_per_post_and_task(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    from classifiers.corrections import read_corrections
+    from tests.dashboard.samples import enriched_post, write_archive
+
+    # The classifier said: negative, 投诉, risk 85 (urgent); topic 城市管理.
+    post = enriched_post(
+        "j1",
+        title="举报渣土车",
+        text="夜里偷倒渣土，电话 13812345678",
+        published_at=datetime.now(UTC),
+        risk=85,
+    )
+    write_archive(tmp_path / "archive.db", [post])
+    ticket = _open_on_post(monkeypatch, tmp_path, capsys, post["id"])
+
+    def act(*argv: str) -> int:
+        return run(monkeypatch, tmp_path, "act", ticket, "correct_judgement", "--actor", "李四", *argv)
+
+    assert act() == 2
+    assert "更正研判须至少选择一项：情感、诉求类型或紧急程度" in capsys.readouterr().err
+    assert act("--sentiment", "bad") == 2
+    assert "情感须为negative、neutral、positive之一" in capsys.readouterr().err
+    assert act("--sentiment", "neutral", "--appeal", "举报") == 0
+    assert act("--appeal", "建议", "--urgent", "no") == 0  # leaves the sentiment as corrected
+    assert (
+        run(monkeypatch, tmp_path, "act", ticket, "correct_topic", "--actor", "王五", "--topic", "城乡建设")
+        == 0
+    )
+    capsys.readouterr()
+    out = tmp_path / "corrections.csv"
+    assert run(monkeypatch, tmp_path, "corrections", "--out", str(out)) == 0
+    assert (
+        "已导出 4 条更正（主题 1 条、情感 1 条、诉求类型 1 条、紧急程度 1 条；共 1 件工单）"
+        in capsys.readouterr().out
+    )
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert handle.readline().strip() == "text,label,task,previous_label,post_id,corrected_by,corrected_at"
+        handle.seek(0)
+        rows = list(csv.DictReader(handle))
+    assert [(r["task"], r["label"], r["previous_label"], r["corrected_by"]) for r in rows] == [
+        ("topic", "城乡建设", "城市管理", "王五"),
+        ("sentiment", "neutral", "negative", "李四"),
+        ("appeal", "建议", "投诉", "李四"),  # the latest of the ticket's two appeal corrections
+        ("urgency", "no", "yes", "李四"),
+    ]
+    text = "举报渣土车 夜里偷倒渣土，电话 138****5678"
+    assert {r["text"] for r in rows} == {text} and {r["post_id"] for r in rows} == {post["id"]}
+    assert read_corrections(out, task="appeal") == ([text], ["建议"])
+    assert read_corrections(out) == ([text], ["城乡建设"])  # topic unless told

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from response_ledger import services
 from response_ledger.policy import load_policy
 from response_ledger.queries import (
+    classifier_corrections,
     ticket_count,
     ticket_page,
     ticket_post_ids,
@@ -102,3 +103,40 @@ def test_topic_corrections_are_the_latest_per_ticket_with_every_post_of_the_tick
     assert (late.topic, late.actor, late.at) == ("交通运输", "李四", at("2026-09-04T09:00"))
     assert late.post_ids == ("hotline:demo:late", "hotline:demo:repeat")  # the merged repeat too
     assert marks[ids["closed"]].post_ids == ("hotline:demo:closed",)
+
+
+def test_classifier_corrections_are_the_latest_per_ticket_and_task(engine: Engine) -> None:
+    ids = _seed(engine)
+    assert classifier_corrections(engine) == []
+    with SqlUnitOfWork(engine) as uow:
+        for ticket, action, data, when in (
+            (
+                "late",
+                Action.CORRECT_JUDGEMENT,
+                {"sentiment": "neutral", "appeal": "举报"},
+                "2026-09-03T09:00",
+            ),
+            ("late", Action.CORRECT_TOPIC, {"topic": "交通运输"}, "2026-09-03T10:00"),
+            ("late", Action.CORRECT_JUDGEMENT, {"appeal": "建议", "urgency": "yes"}, "2026-09-04T09:00"),
+            ("closed", Action.CORRECT_JUDGEMENT, {"urgency": "no"}, "2026-09-04T10:00"),
+        ):
+            services.act(uow, ids[ticket], action, actor="李四", now=at(when), data=data)
+    marks = classifier_corrections(engine)
+    by_ticket = {(m.ticket_id, m.task): (m.label, m.at) for m in marks}
+    assert by_ticket == {
+        (ids["late"], "topic"): ("交通运输", at("2026-09-03T10:00")),
+        (ids["late"], "sentiment"): ("neutral", at("2026-09-03T09:00")),  # not undone by the later one
+        (ids["late"], "appeal"): ("建议", at("2026-09-04T09:00")),  # the latest wins
+        (ids["late"], "urgency"): ("yes", at("2026-09-04T09:00")),
+        (ids["closed"], "urgency"): ("no", at("2026-09-04T10:00")),
+    }
+    # By ticket id, then in task order; each mark carries every post of its ticket.
+    assert [(m.ticket_id, m.task) for m in marks] == sorted(
+        by_ticket, key=lambda k: (k[0], ["topic", "sentiment", "appeal", "urgency"].index(k[1]))
+    )
+    assert {m.post_ids for m in marks if m.ticket_id == ids["late"]} == {
+        ("hotline:demo:late", "hotline:demo:repeat")
+    }
+    urgency = classifier_corrections(engine, ("urgency",))
+    assert {(m.ticket_id, m.label) for m in urgency} == {(ids["late"], "yes"), (ids["closed"], "no")}
+    assert [m.topic for m in topic_corrections(engine)] == ["交通运输"]  # judgements are not topics

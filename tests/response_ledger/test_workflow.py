@@ -18,6 +18,7 @@ DATA: dict[Action, dict[str, Any]] = {
     Action.MERGE: {"post_id": "hotline:demo:2"},
     Action.REMIND: {"level": "due_soon"},
     Action.CORRECT_TOPIC: {"topic": "交通运输"},
+    Action.CORRECT_JUDGEMENT: {"sentiment": "negative"},
 }
 MOVES = [(status, action) for status in TicketStatus for action in Action if action is not Action.OPEN]
 
@@ -158,3 +159,49 @@ def test_a_topic_correction_is_recorded_on_a_closed_ticket_without_changing_its_
         Action.CORRECT_TOPIC, actor="李四", at=at("2026-09-10T10:00"), data={"topic": " 交通运输 "}
     )
     assert subject.status is TicketStatus.CLOSED and event.data == {"topic": "交通运输"}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (None, "更正研判须至少选择一项：情感、诉求类型或紧急程度"),
+        ({"sentiment": None, "appeal": " ", "topic": "交通运输"}, "更正研判须至少选择一项"),
+        ({"sentiment": "负面"}, "情感须为negative、neutral、positive之一"),
+        ({"appeal": "投诉", "urgency": "maybe"}, "紧急程度须为yes、no之一"),
+        ({"appeal": "抱怨"}, "诉求类型须为投诉、举报、求助、咨询、建议、表扬之一"),
+        ({"urgency": True}, "紧急程度须为"),
+    ],
+)
+def test_a_judgement_correction_needs_at_least_one_known_judgement(
+    data: dict[str, Any] | None, reason: str
+) -> None:
+    subject = ticket()
+    with pytest.raises(InvalidActionData) as caught:
+        subject.act(Action.CORRECT_JUDGEMENT, actor="李四", at=at("2026-09-01T10:00"), data=data)
+    assert caught.value.reason.startswith(reason) and caught.value.action == "correct_judgement"
+    assert len(subject.events) == 1
+
+
+def test_a_judgement_correction_keeps_only_what_was_chosen_and_leaves_the_status() -> None:
+    subject = ticket()
+    subject.status = TicketStatus.CLOSED
+    event = subject.act(
+        Action.CORRECT_JUDGEMENT,
+        actor="李四",
+        at=at("2026-09-10T10:00"),
+        data={"sentiment": " neutral ", "appeal": "", "urgency": "yes"},
+    )
+    assert subject.status is TicketStatus.CLOSED
+    assert event.data == {"sentiment": "neutral", "urgency": "yes"}
+
+
+def test_the_ledgers_judgement_values_are_the_classifiers_labels() -> None:
+    from classifiers.appeal import APPEAL_TYPES
+    from classifiers.sentiment import NEGATIVE, NEUTRAL, POSITIVE
+    from classifiers.tasks import TASKS
+    from classifiers.training import NOT_URGENT, URGENT
+    from response_ledger.model import APPEALS, JUDGEMENTS, SENTIMENTS, URGENCIES
+
+    assert set(SENTIMENTS) == {NEGATIVE, NEUTRAL, POSITIVE}
+    assert set(APPEALS) == set(APPEAL_TYPES) and set(URGENCIES) == {URGENT, NOT_URGENT}
+    assert set(JUDGEMENTS) | {"topic"} == set(TASKS)  # each key is the task it trains

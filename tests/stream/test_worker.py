@@ -169,7 +169,6 @@ def test_dead_letters_are_replayed_once_to_the_topic_they_failed_on(embedded_set
         "stage": "classify",
         "topics": {s.topic_raw},
         "fallback_topic": s.topic_raw,
-        "idle_s": 0.3,
     }
     first = replay_dead_letters(broker, **kwargs)  # type: ignore[arg-type]
     again = replay_dead_letters(broker, **kwargs)  # type: ignore[arg-type]

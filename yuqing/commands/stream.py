@@ -81,10 +81,11 @@ def _dlq_replay(settings: Settings, args: argparse.Namespace) -> int:
             topics={settings.topic_raw, settings.topic_enriched},
             fallback_topic=settings.topic_raw,
             limit=args.limit,
+            max_attempts=args.max_attempts,
         )
     finally:
         broker.close()
-    print(json.dumps({"replayed": report.replayed, "unreadable": report.unreadable}))
+    print(json.dumps({"replayed": report.replayed, "parked": report.parked, "unreadable": report.unreadable}))
     return 0
 
 
@@ -105,7 +106,12 @@ def register(sub: Subparsers) -> None:
     dlq_list = dlq_sub.add_parser("list", help="以 JSON 行输出死信")
     dlq_list.add_argument("--limit", type=int, default=100)
     dlq_list.set_defaults(handler=_dlq_list)
-    dlq_replay = dlq_sub.add_parser("replay", help="重新投递某阶段的死信（每条一次）")
+    dlq_replay = dlq_sub.add_parser(
+        "replay", help="重新投递某阶段待处理的死信（每条一次；失败满 N 次的搁置）"
+    )
     dlq_replay.add_argument("--stage", required=True, help="classify、index、ingest 等阶段名")
     dlq_replay.add_argument("--limit", type=int, default=100_000)
+    dlq_replay.add_argument(
+        "--max-attempts", type=int, default=3, metavar="N", help="失败满 N 次的记录不再重放，搁置并保留历史"
+    )
     dlq_replay.set_defaults(handler=_dlq_replay)
