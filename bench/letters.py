@@ -34,7 +34,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.enrich import Enricher
     from classifiers.risk import ALERT_RISK
     from classifiers.store import read_card
-    from stream.messages import SCHEMA_VERSION, RawPost, post_id
+    from stream.messages import text_post
 
     path = args.data_dir / LETTERS
     if not path.is_file():
@@ -45,20 +45,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     at = "2024-05-01T08:00:00+08:00"
-    posts = [
-        RawPost(
-            schema=SCHEMA_VERSION,
-            id=post_id("board", "bench", str(i)),
-            source="board",
-            channel="bench",
-            url="",
-            title="",
-            text=row["text"],
-            published_at=at,
-            fetched_at=at,
-        )
-        for i, row in enumerate(rows)
-    ]
+    posts = [text_post("board", "bench", str(i), row["text"], at) for i, row in enumerate(rows)]
     enricher = Enricher.load(models)
     enriched = [
         e for start in range(0, len(posts), 500) for e in enricher.enrich_many(posts[start : start + 500])

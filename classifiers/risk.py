@@ -52,11 +52,7 @@ def risk_score(
     if sentiment["label"] == "negative":
         score += 40 * sentiment["score"]
         reasons.append(f"负面情绪（{sentiment['score']:.2f}）")
-    body = f"{title} {text}"
-    found = [t for t in terms if t in body]
-    if found:
-        score += min(40, 15 * len(found))
-        reasons.append("敏感词：" + "、".join(found))
+    score += _sensitive(title, text, terms, reasons, each=15, cap=40)
     m = metrics or {}
     reach = m.get("reposts", 0) + m.get("comments", 0) + m.get("likes", 0) // 10 + (followers or 0) // 1000
     if reach > 0:
@@ -116,11 +112,7 @@ def letter_risk(
     reasons = [f"紧急程度{urgency:.2f}（模型判断）"]
     if phrases:
         reasons.append("关键表述：" + "、".join(phrases))
-    body = f"{title} {text}"
-    found = [t for t in terms if t in body]
-    if found:
-        score += min(10, 5 * len(found))
-        reasons.append("敏感词：" + "、".join(found))
+    score += _sensitive(title, text, terms, reasons, each=5, cap=10)
     m = metrics or {}
     support = m.get("votes_up", 0) + m.get("comments", 0) + m.get("reposts", 0)
     if support > 0:
@@ -132,3 +124,14 @@ def letter_risk(
         if event_last_hour >= 3:
             reasons.append(f"事件升温：1小时内{event_last_hour}条相似帖文")
     return Risk(score=min(100, round(score)), reasons=reasons)
+
+
+def _sensitive(
+    title: str, text: str, terms: tuple[str, ...], reasons: list[str], *, each: int, cap: int
+) -> int:
+    """Points for the sensitive terms in a post (``each`` a term, at most ``cap``), its reason appended."""
+    body = f"{title} {text}"
+    found = [t for t in terms if t in body]
+    if found:
+        reasons.append("敏感词：" + "、".join(found))
+    return min(cap, each * len(found))

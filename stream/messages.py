@@ -139,6 +139,23 @@ def post_id(source: str, channel: str, native_id: str) -> str:
     return f"{source}:{channel}:{native_id}"
 
 
+def text_post(
+    source: Source, channel: str, native_id: str, text: str, at: str, *, title: str = ""
+) -> RawPost:
+    """A minimal valid raw post of ``text`` (commands and benchmarks that classify bare texts)."""
+    return RawPost(
+        schema=SCHEMA_VERSION,
+        id=post_id(source, channel, native_id),
+        source=source,
+        channel=channel,
+        url="",
+        title=title,
+        text=text,
+        published_at=at,
+        fetched_at=at,
+    )
+
+
 def now_iso() -> str:
     """The current moment as ISO 8601 in China time; only entry points and adapters call this."""
     return datetime.now(CHINA_TZ).isoformat(timespec="seconds")

@@ -32,23 +32,14 @@ if TYPE_CHECKING:
 
 def _text(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.enrich import Enricher
-    from stream.messages import SCHEMA_VERSION, RawPost, now_iso, post_id
+    from stream.messages import now_iso, text_post
 
     enricher = Enricher.load(settings.model_path)
     texts = args.text or [line.strip() for line in sys.stdin if line.strip()]
     now = now_iso()
+    # A letter is read as a board message, a social post as a Weibo post: each genre has its models.
     posts = [
-        RawPost(
-            schema=SCHEMA_VERSION,
-            id=post_id("news", "cli", str(index)),
-            source="news",
-            channel="cli",
-            url="",
-            title="",
-            text=text,
-            published_at=now,
-            fetched_at=now,
-        )
+        text_post("board" if args.genre == "letter" else "weibo", "cli", str(index), text, now)
         for index, text in enumerate(texts)
     ]
     for text, out in zip(texts, enricher.enrich_many(posts), strict=True):
@@ -251,6 +242,12 @@ def register(sub: Subparsers) -> None:
 
     text = actions.add_parser("text", help="分类参数中的文本，或标准输入中每行一条")
     text.add_argument("text", nargs="*")
+    text.add_argument(
+        "--genre",
+        choices=("letter", "social"),
+        default="letter",
+        help="按来信（留言板、12345，默认）还是社交媒体帖文（微博）分类",
+    )
     text.set_defaults(handler=_text)
 
     train = actions.add_parser("train", help="用带标注的 CSV 训练模型，连同模型说明一起保存")
