@@ -2,8 +2,9 @@
 
 Posts are written as they come from :meth:`Archive.scan`, so memory stays flat however many rows
 are exported: CSV row by row, XLSX through openpyxl's write-only mode. Headers are in Chinese for
-the people who open the file. A cell that starts like a formula (``=``, ``+``, ``-``, ``@``) gets a
-leading apostrophe, so a crafted post cannot run a formula in the analyst's spreadsheet.
+the people who open the file. Every cell goes through :func:`yuqing.spreadsheet.safe_cell` (the
+台账 export uses the same one): text that starts like a formula gets a leading apostrophe, so a
+crafted post cannot run a formula in the analyst's spreadsheet.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 from archive.documents import lookup
 from archive.errors import ArchiveError
 from stream.messages import EnrichedPost
+from yuqing.spreadsheet import safe_cell
 
 MAX_ROWS = 1_000_000  # XLSX holds 1,048,576 rows a sheet; one export is one sheet
-_XLSX_CELL_LIMIT = 32_767
 COLUMNS: list[tuple[str, str]] = [
     ("编号", "id"),
     ("发布时间", "published_at"),
@@ -37,17 +38,9 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def row(post: EnrichedPost) -> list[object]:
     """The export row of one post, in :data:`COLUMNS` order."""
-    return [_cell(lookup(post, path)) for _, path in COLUMNS]
+    return [safe_cell(lookup(post, path)) for _, path in COLUMNS]
 
 
 def export(
@@ -101,7 +94,7 @@ def _xlsx(rows: Iterable[list[object]], path: Path, progress: Callable[[int], No
     sheet.append([name for name, _ in COLUMNS])
     written = 0
     for item in _counted(rows, progress):
-        sheet.append([v[:_XLSX_CELL_LIMIT] if isinstance(v, str) else v for v in item])
+        sheet.append(item)
         written += 1
     workbook.save(path)
     return written

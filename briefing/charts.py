@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from briefing.model import Briefing
@@ -31,7 +32,9 @@ CJK_FONTS = (
     "Microsoft YaHei",
     "PingFang SC",
 )
+_CJK_FILES = ("cjk", "wqy", "sourcehan", "simhei", "msyh")
 TOPIC_BARS = 10
+PRINT_DPI = 200  # the Word file is printed: 8 inches at 200 dpi is 1,600 pixels across
 ACCENT = "#c0392b"  # the dashboard's accent colour
 
 
@@ -41,6 +44,12 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
+    if not installed.intersection(CJK_FONTS):
+        # matplotlib's font cache predates fonts installed since (Debian's fonts-noto-cjk): add them.
+        for path in font_manager.findSystemFonts():
+            if any(key in Path(path).name.lower() for key in _CJK_FILES):
+                font_manager.fontManager.addfont(path)
+        installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
 
@@ -58,11 +67,11 @@ def _png(draw: Callable[[Figure], None]) -> bytes:
     with style, warnings.catch_warnings():
         # Without a CJK font every Chinese label warns of missing glyphs: the fallback is silent.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
-        figure = Figure(figsize=(8, 3.2), dpi=120, layout="constrained")
+        figure = Figure(figsize=(8, 3.2), dpi=PRINT_DPI, layout="constrained")
         figure.set_facecolor("white")
         FigureCanvasAgg(figure)
         draw(figure)
-        figure.savefig(buffer, format="png", metadata={"Software": None})
+        figure.savefig(buffer, format="png", dpi=PRINT_DPI, metadata={"Software": None})
     return buffer.getvalue()
 
 

@@ -175,4 +175,7 @@ def compute_briefing(
         ledger=summary,
         decisions=decisions,
         decisions_total=decisions_total,
+        issuer=template.issuer or template.department,
+        issue=template.issue(period.first_day, period.kind),
+        signer=template.signer,
     )

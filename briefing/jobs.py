@@ -52,7 +52,7 @@ def scheduled_job(
             b: Briefing = compute_briefing(
                 sources.archive, sources.ledger, period, now=clock(), template=template
             )
-        path = write_briefing(b, directory / file_name(period))
+        path = write_briefing(b, directory / file_name(period), pdf=True)
         sent = send_briefing(notifier, briefing_notice(b, template.recipients, path))
         log.info("event=briefing-written path=%s sent=%s", path, sent)
         return path

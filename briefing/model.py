@@ -159,6 +159,9 @@ class Briefing:
     ledger: LedgerSummary | None  # None: the ledger has no tables yet
     decisions: tuple[Decision, ...]
     decisions_total: int
+    issuer: str = ""  # 编发单位 of the 版头
+    issue: str = ""  # 期号: 2026年第64期
+    signer: str = ""  # 签发人
 
     @property
     def empty(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from briefing import phrases as p
 from briefing.model import Briefing
 from briefing.template import SECTIONS
+from stream.messages import CHINA_TZ
 
 # Columns whose cells are URLs; a renderer may make them links (http and https only).
 LINK = "链接"
@@ -56,6 +57,17 @@ Block = Heading | Paragraph | Table | Image
 
 
 @dataclass(frozen=True)
+class Masthead:
+    """The 版头 of a printed briefing (GB/T 9704-2012): 期号, 编发单位, 签发人 and the date issued."""
+
+    issue: str
+    issuer: str
+    signer: str
+    issued: str  # 2026年3月6日
+    heading: str  # the title under the 版头: 2026年03月05日舆情日报
+
+
+@dataclass(frozen=True)
 class Outline:
     """Title lines and the blocks below them."""
 
@@ -63,6 +75,7 @@ class Outline:
     title: str
     subtitle: str
     blocks: tuple[Block, ...] = field(default_factory=tuple)
+    masthead: Masthead | None = None
 
 
 def build_outline(b: Briefing, charts: Mapping[str, bytes] | None = None) -> Outline:
@@ -80,7 +93,15 @@ def build_outline(b: Briefing, charts: Mapping[str, bytes] | None = None) -> Out
             blocks.append(Heading(f"{p.section_number(numbered.index(section))}、{SECTIONS[section]}"))
         blocks.extend(_SECTION_BUILDERS[section](b, charts))
     subtitle = f"{b.department}　{b.period.label}　（生成时间：{p.moment(b.generated_at)}）"
-    return Outline(b.header, b.title, subtitle, tuple(blocks))
+    day = b.generated_at.astimezone(CHINA_TZ).date()
+    masthead = Masthead(
+        b.issue,
+        b.issuer or b.department,
+        b.signer,
+        f"{day.year}年{day.month}月{day.day}日",
+        f"{b.period.label}{b.title}",
+    )
+    return Outline(b.header, b.title, subtitle, tuple(blocks), masthead)
 
 
 def _headline(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
@@ -113,7 +134,8 @@ def _events(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
     for number, event in enumerate(b.events, start=1):
         titles = "\n".join(f"《{post.title}》{post.excerpt}" for post in event.posts) or p.DASH
         sources = "\n".join(f"{p.source_name(post.source)}·{post.channel}" for post in event.posts) or p.DASH
-        links = "\n".join(post.url for post in event.posts if post.url) or p.DASH
+        # One line per post, as in 代表帖子: the Word file links each title to its line here.
+        links = "\n".join(post.url or p.DASH for post in event.posts) or p.DASH
         share = p.percent(event.negative, event.volume)
         rows.append((str(number), titles, str(event.volume), f"{event.negative}（{share}）", sources, links))
     intro = Paragraph(f"本期帖子最多的 {len(rows)} 个事件（相似帖子聚类）如下，代表帖子按风险分由高到低。")

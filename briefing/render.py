@@ -37,8 +37,11 @@ def render(b: Briefing, suffix: str, charts: Mapping[str, bytes] | None = None) 
     return to_html(outline).encode("utf-8")
 
 
-def write_briefing(b: Briefing, path: Path) -> Path:
-    """Write ``b`` to ``path`` (format by suffix) atomically: a reader never sees half a file."""
+def write_briefing(b: Briefing, path: Path, *, pdf: bool = False) -> Path:
+    """Write ``b`` to ``path`` (format by suffix) atomically: a reader never sees half a file.
+
+    With ``pdf``, a .docx also gets a PDF beside it where LibreOffice is installed (see :mod:`briefing.pdf`).
+    """
     content = render(b, path.suffix)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,4 +51,8 @@ def write_briefing(b: Briefing, path: Path) -> Path:
         Path(temporary).replace(path)
     except OSError as exc:
         raise RenderError(path, f"cannot write the briefing: {exc}") from exc
+    if pdf and path.suffix.lower() == ".docx":
+        from briefing.pdf import convert
+
+        convert(path)
     return path

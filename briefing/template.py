@@ -7,6 +7,7 @@ own copy. A key left out keeps the shipped value.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,10 @@ class Template:
 
     department: str = "示范区人民政府办公室"
     titles: tuple[tuple[str, str], ...] = tuple((k, f"舆情{v}") for k, v in PERIOD_NAMES.items())
-    header: str = "内部资料　注意保存"
+    header: str = "内部资料　注意保存"  # the 密级/内部资料 line above the 版头
+    issuer: str = ""  # 编发单位 in the 版头; the department when empty
+    signer: str = ""  # 签发人; left out of the 版头 when empty
+    issue_format: str = "{year}年第{n}期"  # 期号: {n} is the day of the year, the ISO week or the month
     sections: tuple[str, ...] = tuple(SECTIONS)
     top_events: int = 5
     posts_per_event: int = 2
@@ -47,6 +51,13 @@ class Template:
     spikes: int = 5
     decisions: int = 30
     recipients: tuple[str, ...] = ()
+
+    def issue(self, first_day: date, kind: str) -> str:
+        """The 期号 of the briefing of the period starting ``first_day``: 2026年第64期."""
+        n = {"week": first_day.isocalendar().week, "month": first_day.month}.get(
+            kind, first_day.timetuple().tm_yday
+        )
+        return self.issue_format.format(year=first_day.year, n=n)
 
     def title(self, kind: str) -> str:
         """The title of a briefing of this period kind."""
@@ -74,7 +85,7 @@ def parse_template(data: Any, *, where: str = "template") -> Template:
         raise TemplateError(where, "a briefing template is a mapping of keys")
     base = Template()
     values: dict[str, Any] = {}
-    for key in ("department", "header"):
+    for key in ("department", "header", "issuer", "signer", "issue_format"):
         if key in data:
             if not isinstance(data[key], str):
                 raise TemplateError(where, f"`{key}` must be text")
@@ -100,6 +111,11 @@ def parse_template(data: Any, *, where: str = "template") -> Template:
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000:
                 raise TemplateError(where, f"`{key}` must be a whole number 0-1000")
             values[key] = value
+    if "issue_format" in values:
+        try:
+            values["issue_format"].format(year=2026, n=1)
+        except (KeyError, IndexError, ValueError):
+            raise TemplateError(where, "`issue_format` may use only {year} and {n}") from None
     if values.get("risk_threshold", base.risk_threshold) > 100:
         raise TemplateError(where, "`risk_threshold` must be 0-100")
     if "recipients" in data:

@@ -18,7 +18,7 @@ from classifiers.errors import ModelNotFound
 from classifiers.events import EventIndex
 from classifiers.linear import PREDICT_CHUNK, Featurizer, LinearTextModel, model_probabilities
 from classifiers.risk import engagement_per_hour, letter_risk, risk_score
-from classifiers.sentiment import predict_sentiment
+from classifiers.sentiment import appeal_attitudes, label_attitudes, predict_sentiment
 from classifiers.store import ModelCard, load_model
 from classifiers.taxonomy import Taxonomy, load_taxonomy
 from classifiers.topic import TopicClassifier
@@ -172,8 +172,8 @@ class Enricher:
         model, card = self.sentiment_model, self.sentiment_card
         if letter and self.letter_sentiment_model is not None and self.letter_sentiment_card is not None:
             model, card = self.letter_sentiment_model, self.letter_sentiment_card
-        prior = float(card.params.get("rule_prior", 0.0)) if letter else 0.0
-        sentiments = predict_sentiment(model, joined, batch, appeals=appeals, rule_prior=prior)
+        attitude, weight = self._attitudes(posts, joined, batch, appeals, card) if letter else (None, 0.0)
+        sentiments = predict_sentiment(model, joined, batch, attitude=attitude, weight=weight)
         urgencies: list[tuple[float, list[str]] | None] = [None] * len(posts)
         if letter and self.urgency_model is not None:
             urgencies = list(self._urgencies(joined, batch))
@@ -181,6 +181,27 @@ class Enricher:
             {"sentiment": s, "topic": t, "appeal": a, "urgency": u}
             for s, t, a, u in zip(sentiments, topics, appeals, urgencies, strict=True)
         ]
+
+    def _attitudes(
+        self,
+        posts: Sequence[RawPost],
+        joined: list[str],
+        batch: Featurizer,
+        appeals: Sequence[str | None],
+        card: ModelCard,
+    ) -> tuple[Any, float]:
+        """What the letters' appeal types say of their attitude, and how much the sentiment card
+        lets it weigh: the appeal model's probabilities (``appeal_prior``, models trained on data)
+        or the cue rules' labels (``rule_prior``, seed models); a declared hotline type is certain."""
+        model_weight = float(card.params.get("appeal_prior", 0.0))
+        if model_weight and self.appeal_model is not None:
+            classes = [str(c) for c in self.appeal_model.classes_]
+            attitude = appeal_attitudes(classes, model_probabilities(self.appeal_model, joined, batch))
+            declared = [i for i, p in enumerate(posts) if (p.get("hotline") or {}).get("appeal_type")]
+            if declared:
+                attitude[declared] = label_attitudes([appeals[i] for i in declared])
+            return attitude, model_weight
+        return label_attitudes(appeals), float(card.params.get("rule_prior", 0.0))
 
     def _urgencies(self, joined: list[str], batch: Featurizer) -> list[tuple[float, list[str]]]:
         """P(urgent) of each letter, with the phrases that drove it for the letters worth reading."""

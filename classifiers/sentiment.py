@@ -98,27 +98,26 @@ def predict_sentiment(
     texts: Sequence[str],
     batch: Featurizer | None = None,
     *,
-    appeals: Sequence[str | None] = (),
-    rule_prior: float = 0.0,
+    attitude: np.ndarray | None = None,
+    weight: float = 0.0,
 ) -> list[Label]:
     """Sentiment labels for many texts at once (vectorised: far faster than one by one).
 
-    A model that knows neutral (letters) answers its most likely class; a positive/negative model
-    (social posts) answers neutral in the band where neither side is confident. ``rule_prior`` > 0
-    adds that much probability to the attitude the cue rules' ``appeals`` imply before choosing: a
-    model of a few hundred seed letters fits them too closely to see a question as neutral on its
-    own (its card records the weight, chosen on the shared letters; 0 for models trained on data).
+    A model that knows neutral (letters) answers its chosen class; a positive/negative model
+    (social posts) answers neutral in the band where neither side is confident. With ``weight`` > 0,
+    ``attitude`` (rows over negative, neutral, positive: what the letter's appeal type implies, see
+    :func:`appeal_attitudes`) is added to a letter model's probabilities, that much of it, before
+    choosing: a question or a proposal is matter-of-fact, praise positive, the rest complains.
     """
     if not texts:
         return []
     classes = [str(c) for c in model.classes_]
     probabilities = np.array(model_probabilities(model, texts, batch), dtype=np.float64)
     if NEUTRAL in classes:
-        if rule_prior and appeals:
-            for row, appeal in zip(probabilities, appeals, strict=True):
-                attitude = APPEAL_ATTITUDE.get(appeal or "", NEGATIVE)
-                if attitude in classes:
-                    row[classes.index(attitude)] += rule_prior
+        if weight and attitude is not None:
+            for column, name in enumerate(ATTITUDES):
+                if name in classes:
+                    probabilities[:, classes.index(name)] += weight * attitude[:, column]
             probabilities /= probabilities.sum(axis=1, keepdims=True)
         best = decide(probabilities, classes, getattr(model, "rare_classes", ()))
         return [
@@ -126,6 +125,26 @@ def predict_sentiment(
             for i, row in zip(best, probabilities, strict=True)
         ]
     return labels_from_probabilities([float(p) for p in probabilities[:, classes.index(POSITIVE)]])
+
+
+ATTITUDES = (NEGATIVE, NEUTRAL, POSITIVE)
+
+
+def appeal_attitudes(appeal_classes: Sequence[str], probabilities: np.ndarray) -> np.ndarray:
+    """Rows over (negative, neutral, positive) from appeal-type probabilities (or one-hot labels)."""
+    out = np.zeros((len(probabilities), len(ATTITUDES)))
+    for column, appeal in enumerate(appeal_classes):
+        out[:, ATTITUDES.index(APPEAL_ATTITUDE.get(str(appeal), NEGATIVE))] += probabilities[:, column]
+    return out
+
+
+def label_attitudes(appeals: Sequence[str | None]) -> np.ndarray:
+    """:func:`appeal_attitudes` of appeal-type labels (the cue rules', or a hotline's declared type)."""
+    classes = [*APPEAL_ATTITUDE, "投诉"]
+    one_hot = np.zeros((len(appeals), len(classes)))
+    for row, appeal in enumerate(appeals):
+        one_hot[row, classes.index(appeal) if appeal in classes else len(classes) - 1] = 1.0
+    return appeal_attitudes(classes, one_hot)
 
 
 def snownlp_score(text: str) -> float:

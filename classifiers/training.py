@@ -447,3 +447,26 @@ def best_threshold(truth: np.ndarray, probability: np.ndarray) -> float:
         if f1 > best_f1:
             best, best_f1 = float(t), f1
     return best
+
+
+def with_appeal_prior(
+    truth: Sequence[str],
+    sentiment: tuple[np.ndarray, Sequence[str]],
+    appeal: tuple[np.ndarray, Sequence[str]],
+    weight: float,
+) -> dict[str, Any]:
+    """Letter-sentiment figures when the appeal model's reading is added at ``weight`` (as the
+    enrichment does, ``appeal_prior``), from out-of-fold probabilities of both models."""
+    from classifiers.sentiment import appeal_attitudes
+
+    probabilities, classes = sentiment
+    attitude = appeal_attitudes(list(appeal[1]), appeal[0])
+    combined = np.array(probabilities, dtype=np.float64)
+    for column, name in enumerate((NEGATIVE, NEUTRAL, POSITIVE)):
+        if name in classes:
+            combined[:, list(classes).index(name)] += weight * attitude[:, column]
+    combined /= combined.sum(axis=1, keepdims=True)
+    counts = {c: list(truth).count(c) for c in classes}
+    rare = [c for c in classes if counts[c] < RARE_SUPPORT]
+    predicted = [classes[i] for i in decide(combined, classes, rare)]
+    return {"appeal_prior": weight, **scores("sentiment", truth, predicted, combined, classes)}

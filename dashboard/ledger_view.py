@@ -7,9 +7,10 @@ summaries, post text, comments and unit names may all come from the public.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,19 +21,45 @@ from dashboard.labels import EMPTY, SENTIMENT_LABELS, SOURCE_LABELS, label
 from response_ledger.calendar import HolidayEntry, china_time
 from response_ledger.deadlines import Rule, RuleKind
 from response_ledger.errors import RuleError
+
+# Re-exported (`as`): the pages and tests import the flags from here.
+from response_ledger.markers import (
+    CLOSED as CLOSED,
+)
+from response_ledger.markers import (
+    DUE_SOON as DUE_SOON,
+)
+from response_ledger.markers import (
+    DUE_SOON_MARK as DUE_SOON_MARK,
+)
+from response_ledger.markers import (
+    OVERDUE as OVERDUE,
+)
+from response_ledger.markers import (
+    PAUSED as PAUSED,
+)
+from response_ledger.markers import (
+    STAGE_LATE as STAGE_LATE,
+)
+from response_ledger.markers import (
+    is_overdue as is_overdue,
+)
+from response_ledger.markers import (
+    marker as marker,
+)
+from response_ledger.markers import (
+    pending_limit as pending_limit,
+)
 from response_ledger.model import APPEALS, Event
 from response_ledger.policy import Policy
 from response_ledger.workflow import ACTION_LABELS, Action, TicketStatus, target_of
 from stream.messages import EnrichedPost, parse_time
 
+if TYPE_CHECKING:
+    from response_ledger.ledger_book import BookRow  # openpyxl: imported only when exporting
+
 TIME_FORMAT = "%Y-%m-%d %H:%M"
-# A ticket whose limit ends within a day is due soon (the duty monitor warns at the same point).
-DUE_SOON = timedelta(hours=24)
-# Words, not emoji: the Kylin/UOS desktops many offices use often lack an emoji font, and a marker
-# that shows as a box says nothing. The overdue rows are also painted red by the table's style, and
-# rows late for signing or answering (办理时限 still ahead) amber.
-OVERDUE, DUE_SOON_MARK, PAUSED, CLOSED = "【已超期】", "【即将到期】", "【暂停计时】", "【已办结】"
-STAGE_LATE = {"签收": "【签收超时】", "答复": "【答复超时】"}
+# The flags (已超期, 签收超时, 即将到期 …) are response_ledger.markers': the exported 台账 uses them too.
 
 # Which steps each role takes from this page; the transition table then decides which of them the
 # ticket's status allows. Staff work their unit's tickets; the duty officer dispatches (改派), chases
@@ -181,41 +208,6 @@ def _span(span: timedelta) -> str:
     if hours:
         return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
     return f"{max(minutes, 1)}分钟"
-
-
-def is_overdue(row: Mapping[str, Any], now: datetime) -> bool:
-    """Past its 办理时限 and not closed (as the 台账's 是否超期 and the 超期数 metric count it)."""
-    due = row["due_at"]
-    return due is not None and row["status"] != TicketStatus.CLOSED.value and now > due
-
-
-def pending_limit(row: Mapping[str, Any]) -> tuple[str, datetime | None]:
-    """The limit the ticket is working towards: 签收 until signed, then 答复, then 办结."""
-    if row["signed_at"] is None and row["sign_due_at"] is not None:
-        return "签收", row["sign_due_at"]
-    if row["answered_at"] is None and row["respond_due_at"] is not None:
-        return "答复", row["respond_due_at"]
-    return "办结", row["due_at"]
-
-
-def marker(row: Mapping[str, Any], now: datetime) -> str:
-    """The row's flag: overdue, late for its stage, due soon (its pending limit), paused, closed or nothing.
-
-    A ticket not signed (or not answered) by its 签收 (答复) limit is late for that stage even while
-    its 办理时限 is days away: it is flagged as such, not as 即将到期.
-    """
-    if row["status"] == TicketStatus.CLOSED.value:
-        return CLOSED
-    if is_overdue(row, now):
-        return OVERDUE
-    if row["due_at"] is None:
-        return PAUSED
-    stage, pending = pending_limit(row)
-    if pending is not None and now > pending and stage in STAGE_LATE:
-        return STAGE_LATE[stage]
-    if pending is not None and pending - now < DUE_SOON:
-        return DUE_SOON_MARK
-    return ""
 
 
 def ticket_table(rows: Sequence[Mapping[str, Any]], now: datetime, *, mask: bool) -> pd.DataFrame:
@@ -397,12 +389,11 @@ def holiday_table(entries: Iterable[HolidayEntry]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(HOLIDAY_COLUMNS))
 
 
-BOOK_TEXT_COLUMNS = (3, 8)  # 舆情/诉求摘要 and 答复内容 in ledger_book.COLUMNS
-
-
-def masked_book_rows(rows: Iterable[list[str]], mask: bool) -> Iterator[list[str]]:
-    """The 台账 rows with the free-text columns masked when ``mask``."""
+def masked_book_rows(rows: Iterable[BookRow], mask: bool) -> Iterator[BookRow]:
+    """The 台账 rows with the free-text columns (摘要, 答复内容) masked when ``mask``."""
     for row in rows:
         if mask:
-            row = [mask_text(v) if i in BOOK_TEXT_COLUMNS else v for i, v in enumerate(row)]
+            row = dataclasses.replace(
+                row, summary=mask_text(row.summary), answer_text=mask_text(row.answer_text)
+            )
         yield row

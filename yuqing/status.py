@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from yuqing.backends import make_archive, make_broker
 from yuqing.settings import Settings
 from yuqing.wiring import GROUPS, SOURCE_TOPICS
+
+# The password of a URL's user info (``scheme://user:password@host``), hidden before a URL is shown.
+_URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]+):[^@\s]*@")
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password of its user info replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1:***@", url)
 
 
 def pid_dir(settings: Settings) -> Path:
@@ -49,7 +58,7 @@ def backlog(settings: Settings) -> dict[str, int]:
 def collect_status(settings: Settings) -> dict[str, Any]:
     """Gather the status; a backend that cannot be reached is reported, not raised."""
     status: dict[str, Any] = {
-        "backends": {"broker": settings.broker_url, "archive": settings.archive_url},
+        "backends": {"broker": settings.broker_url, "archive": without_password(settings.archive_url)},
         "processes": running_processes(settings),
     }
     try:

@@ -136,7 +136,7 @@ def _ledger(settings: Settings, user: User, now: datetime) -> None:
     left, right = st.columns([1, 3])
     left.number_input("页码", min_value=1, max_value=pages, step=1, key="ledger_page")
     with right:
-        _export(engine, unit, mask)
+        _export(engine, unit, mask, _department(settings))
     summaries = dict(zip(table["工单编号"], table["摘要"], strict=True))
     statuses = dict(zip(table["工单编号"], table["当前状态"], strict=True))
     chosen = st.selectbox(
@@ -169,11 +169,23 @@ def _filters(engine: Engine, user: User) -> tuple[str | None, bool]:
     return scope_unit(user, picked), scope == "all"
 
 
-def _export(engine: Engine, unit: str | None, mask: bool) -> None:
+@st.cache_resource(show_spinner=False)
+def _department(settings: Settings) -> str:
+    """The office named in the 台账's title: the briefing template's department ("" if unreadable)."""
+    from briefing.errors import TemplateError
+    from briefing.template import load_template
+
+    try:
+        return load_template(settings.briefing_template_file).department
+    except TemplateError:
+        return ""
+
+
+def _export(engine: Engine, unit: str | None, mask: bool, department: str) -> None:
     st.download_button(
         "导出台账（Excel）",
         # Built only when clicked (on a thread of its own): the whole 台账 may be 100,000 rows.
-        data=partial(workbook, engine, unit=unit, mask=mask),
+        data=partial(workbook, engine, unit=unit, mask=mask, department=department),
         file_name=f"舆情回应台账-{unit or '全部单位'}.xlsx",
         mime=XLSX,
         key="ledger_export",
@@ -181,14 +193,17 @@ def _export(engine: Engine, unit: str | None, mask: bool) -> None:
     )
 
 
-def workbook(engine: Engine, *, unit: str | None, mask: bool) -> bytes:
+def workbook(engine: Engine, *, unit: str | None, mask: bool, department: str = "") -> bytes:
     """The 台账 of ``unit`` (``None``: every unit) as XLSX bytes, free text masked when ``mask``."""
-    from response_ledger.ledger_book import export_xlsx, ledger_rows  # openpyxl: only when exporting
+    # openpyxl: only when exporting
+    from response_ledger.ledger_book import BookTitle, book_metrics, export_xlsx, ledger_rows
 
-    rows = masked_book_rows(ledger_rows(engine, now=datetime.now(CHINA_TZ), unit=unit), mask)
+    now = datetime.now(CHINA_TZ)
+    rows = masked_book_rows(ledger_rows(engine, now=now, unit=unit), mask)
+    title = BookTitle(department=department, exported_at=now, unit=unit)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "台账.xlsx"
-        export_xlsx(rows, path)
+        export_xlsx(rows, path, title=title, unit_metrics=book_metrics(engine, now=now, unit=unit))
         return path.read_bytes()
 
 

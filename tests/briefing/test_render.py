@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from docx import Document
+from docx.shared import Length
 from sqlalchemy import Engine
 
 from archive.embedded import EmbeddedArchive
@@ -15,6 +18,14 @@ from briefing.period import period_of
 from briefing.render import render, write_briefing
 from briefing.template import SECTIONS, Template
 from tests.briefing.samples import DAY, NOW, XSS
+from tests.conftest import REQUIRE_SERVERS
+
+_MEDIA_BOX = re.compile(rb"/MediaBox\s*\[\s*([-\d.\s]+?)\s*\]")
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def _mm(*lengths: Length | None) -> list[int]:
+    return [round(length.mm) if length is not None else -1 for length in lengths]
 
 
 def _headings(document: object) -> list[str]:
@@ -27,13 +38,31 @@ def test_docx_has_the_sections_tables_and_charts(
     b = compute_briefing(archive, ledger, period_of(DAY, "day"), now=NOW)
     path = write_briefing(b, tmp_path / "out" / "舆情日报-2026-03-05.docx")
     document = Document(str(path))
-    assert document.sections[0].header.paragraphs[0].text == Template().header
-    assert document.paragraphs[0].text == "舆情日报"
+    section = document.sections[0]
+    assert _mm(section.page_width, section.page_height) == [210, 297]  # A4
+    margins = _mm(section.top_margin, section.bottom_margin, section.left_margin, section.right_margin)
+    assert margins == [37, 35, 28, 26]
+    assert document.paragraphs[0].text == Template().header  # 密级/内部资料 line above the 版头
+    assert document.paragraphs[1].text == "舆情日报" and document.paragraphs[2].text == "2026年第64期"
+    assert document.paragraphs[3].text.startswith(Template().department + "编\t")
+    footer = section.footer.paragraphs[0]._p.xml
+    assert "PAGE" in footer and "— " in footer and " —" in footer
+    normal = document.styles["Normal"]
+    assert normal.font.size.pt == 16 and 'w:eastAsia="仿宋_GB2312"' in normal.element.xml
+    assert 'w:eastAsia="黑体"' in document.styles["Heading 1"].element.xml
+    assert 'w:eastAsia="楷体"' in document.styles["Heading 2"].element.xml
+    assert "方正小标宋简体" in document.paragraphs[1]._p.xml
     headings = _headings(document)
     assert [h.split("、", 1)[-1].removeprefix("附件：") for h in headings] == list(SECTIONS.values())
     assert headings[0] == "一、总体态势" and headings[-1] == "附件：待领导决策事项"
     assert len(document.inline_shapes) == 2  # volume and topic charts
     first_rows = [[cell.text for cell in table.rows[0].cells] for table in document.tables]
+    # Titles link to the posts; no column of raw URLs; the post column is the widest.
+    assert all("链接" not in row for row in first_rows)
+    events = next(t for t in document.tables if t.rows[0].cells[1].text == "代表帖子")
+    assert "w:hyperlink" in events.rows[1].cells[1]._tc.xml
+    widths = _mm(*(column.w for column in events._tbl.tblGrid.gridCol_lst))
+    assert widths[1] == max(widths) and widths[1] > sum(widths) * 0.35
     assert ["来源", "本期", "上期", "变化"] in first_rows
     assert ["责任单位", "新增", "办结", "超期未办结", "响应率", "按时办结率"] in first_rows
     assert ["工单编号", "责任单位", "当前状态", "待决事项", "摘要", "办理时限"] in first_rows
@@ -94,4 +123,27 @@ def test_a_template_drops_sections(archive: EmbeddedArchive, ledger: Engine) -> 
     document = Document(io.BytesIO(render(b, ".docx")))
     assert _headings(document) == ["一、总体态势", "二、回应台账"]
     assert len(document.inline_shapes) == 0
-    assert "某区网信办" in document.paragraphs[1].text
+    assert "某区网信办编" in document.paragraphs[3].text
+
+
+def test_libreoffice_prints_the_docx_on_a4(archive: EmbeddedArchive, ledger: Engine, tmp_path: Path) -> None:
+    from briefing.pdf import soffice
+
+    if soffice() is None:
+        message = (
+            "LibreOffice (soffice) is not installed: apt-get install libreoffice-writer-nogui (make browser)"
+        )
+        if REQUIRE_SERVERS:
+            pytest.fail(f"YUQING_REQUIRE_SERVERS=1: {message}")
+        pytest.skip(message)
+    b = compute_briefing(archive, ledger, period_of(DAY, "day"), now=NOW)
+    path = write_briefing(b, tmp_path / "舆情日报-2026-03-05.docx", pdf=True)
+    pdf = path.with_suffix(".pdf")
+    assert pdf.exists(), "a PDF is written beside the .docx"
+    content = pdf.read_bytes()  # LibreOffice writes page boxes and the page count as plain PDF objects
+    boxes = {
+        tuple(round(float(v) * 25.4 / 72) for v in box.split()[2:]) for box in _MEDIA_BOX.findall(content)
+    }
+    assert boxes == {(210, 297)}, boxes  # every page A4 portrait
+    pages = len(_PAGE.findall(content))
+    assert 2 <= pages <= 8, pages

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from archive.embedded import EmbeddedArchive
 from briefing.errors import PeriodError, SourceUnavailable, TemplateError
 from briefing.jobs import Sources, scheduled_job
+from briefing.pdf import soffice
 from briefing.period import period_of
 from briefing.schedule import Plan, covered_period, file_name, last_slot, next_slot, parse_at, run_schedule
 from briefing.template import Template, load_template, parse_template
@@ -101,7 +102,8 @@ def test_a_scheduled_run_writes_the_file_and_sends_the_notice(
     )
     path = job(_at("2026-03-06T07:30"))
     assert path == tmp_path / "briefings" / "舆情日报-2026-03-05.docx"
-    assert Document(str(path)).paragraphs[0].text == "舆情日报"
+    assert Document(str(path)).paragraphs[1].text == "舆情日报"  # under the 内部资料 line
+    assert path.with_suffix(".pdf").exists() or soffice() is None
     (notice,) = inbox.notices
     assert notice.recipients == ("mailto:leader@example.gov.cn",)
     assert notice.subject == "舆情日报（2026年03月05日）"

@@ -66,7 +66,7 @@ def _once(settings: Settings, args: argparse.Namespace) -> int:
     with _sources(settings) as sources:
         briefing = compute_briefing(sources.archive, sources.ledger, period, now=_now(), template=template)
     out: Path = args.out or briefings_dir(settings.home) / file_name(period)
-    write_briefing(briefing, out)
+    write_briefing(briefing, out, pdf=True)  # and a PDF beside a .docx where LibreOffice is installed
     print(f"已生成{briefing.title}（{period.label}）：{out}")
     if args.send:
         sent = send_briefing(_router(args), briefing_notice(briefing, template.recipients, out))

@@ -188,12 +188,19 @@ def _metrics(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from response_ledger.ledger_book import export_csv, export_xlsx, ledger_rows
+    from briefing.template import load_template
+    from response_ledger.ledger_book import BookTitle, book_metrics, export_csv, export_xlsx, ledger_rows
 
-    rows = ledger_rows(_engine(settings), now=_now(), unit=args.unit)
-    count = (
-        export_csv(rows, args.path) if args.path.suffix.lower() == ".csv" else export_xlsx(rows, args.path)
-    )
+    engine, now = _engine(settings), _now()
+    rows = ledger_rows(engine, now=now, unit=args.unit)
+    if args.path.suffix.lower() == ".csv":
+        count = export_csv(rows, args.path)
+    else:
+        # The exporting office is the one the briefing template names (YUQING_BRIEFING_TEMPLATE_FILE).
+        department = args.department or load_template(settings.briefing_template_file).department
+        title = BookTitle(department=department, exported_at=now, unit=args.unit)
+        unit_metrics = book_metrics(engine, now=now, unit=args.unit)
+        count = export_xlsx(rows, args.path, title=title, unit_metrics=unit_metrics)
     print(f"已导出 {count} 条台账记录到 {args.path}")
     return 0
 
@@ -366,7 +373,8 @@ def register(sub: Subparsers) -> None:
 
     export = cmds.add_parser("export", help="导出台账（.xlsx 或 .csv）")
     export.add_argument("path", type=Path)
-    export.add_argument("--unit")
+    export.add_argument("--unit", help="只导出此责任单位的工单")
+    export.add_argument("--department", help="标题行中的单位名称（默认取简报模板的 department）")
     export.set_defaults(handler=_run(_export))
 
     importer = cmds.add_parser("import", help="导入既有台账（.xlsx）")

@@ -1,0 +1,62 @@
+"""``yuqing health``: a container's healthcheck passes when what it names answers, and fails loudly."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+
+import pytest
+
+from yuqing.commands.health import CHECKS, Unhealthy, _health
+from yuqing.settings import Settings
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_embedded_service_is_healthy(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert _health(settings, argparse.Namespace(checks=sorted(CHECKS))) == 0
+
+
+def test_a_broker_that_does_not_answer_is_unhealthy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(home=tmp_path, broker_url=f"kafka://127.0.0.1:{_closed_port()}")
+    assert _health(settings, argparse.Namespace(checks=["broker"])) == 1
+    assert "unhealthy broker: 127.0.0.1:" in capsys.readouterr().err
+
+
+def test_one_live_bootstrap_server_is_enough(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        live = server.getsockname()[1]
+        settings = Settings(home=tmp_path, broker_url=f"kafka://127.0.0.1:{_closed_port()},127.0.0.1:{live}")
+        CHECKS["broker"](settings)
+
+
+def test_an_archive_that_does_not_answer_is_unhealthy(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, archive_url=f"http://elastic:pw@127.0.0.1:{_closed_port()}")
+    with pytest.raises(Unhealthy, match="unreachable"):
+        CHECKS["archive"](settings)
+
+
+def test_a_ledger_that_refuses_reports_without_its_password(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://yuqing:s3cret@127.0.0.1:{_closed_port()}/yuqing"
+    with pytest.raises(Unhealthy, match="ledger database") as failure:
+        CHECKS["ledger"](Settings(home=tmp_path, ledger_url=url))
+    assert "s3cret" not in str(failure.value)
+
+
+def test_a_broken_sources_file_is_unhealthy(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("- name: x\n", encoding="utf-8")
+    with pytest.raises(Unhealthy):
+        CHECKS["sources"](Settings(home=tmp_path, sources_file=sources))
+    with pytest.raises(Unhealthy):
+        CHECKS["sources"](Settings(home=tmp_path, sources_file=tmp_path / "missing.yaml"))

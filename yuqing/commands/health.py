@@ -1,0 +1,111 @@
+"""``yuqing health CHECK...``: a container's healthcheck — can this process reach what it needs?
+
+Each check is cheap enough to run every few seconds: the broker and the archive are a TCP connection
+to a configured host (embedded ones are files and always pass), the ledger is a ``SELECT 1`` (which
+also proves the password), the sources file is read and checked like the crawler reads it. Exit code
+0 when every named check passes, else 1 with one line per failure on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from yuqing.commands import Subparsers
+from yuqing.settings import Settings
+
+TIMEOUT_S = 3.0
+
+
+class Unhealthy(Exception):
+    """A check failed; the message says what could not be reached or read."""
+
+
+def _connect(host: str, port: int) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise Unhealthy(f"{host}:{port} unreachable: {exc}") from exc
+
+
+def _broker(settings: Settings) -> None:
+    if settings.broker_url == "embedded":
+        return
+    faults = []
+    for address in settings.kafka_bootstrap:
+        host, _, port = address.rpartition(":")
+        try:
+            _connect(host, int(port))
+        except Unhealthy as exc:
+            faults.append(str(exc))
+        else:
+            return  # one live bootstrap server is enough for a client to find the cluster
+    raise Unhealthy("; ".join(faults))
+
+
+def _archive(settings: Settings) -> None:
+    if settings.archive_url == "embedded":
+        return
+    url = urlsplit(settings.archive_url)
+    if url.hostname is None:
+        raise Unhealthy("YUQING_ARCHIVE_URL names no host")
+    _connect(url.hostname, url.port or (443 if url.scheme == "https" else 9200))
+
+
+def _ledger(settings: Settings) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from response_ledger.db import make_engine
+
+    engine = make_engine(settings.ledger_sqlalchemy_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        # The URL carries the password: report the driver's first line only, never the URL.
+        cause = getattr(exc, "orig", None) or exc  # the driver's error, when there is one
+        raise Unhealthy(f"ledger database: {str(cause).splitlines()[0]}") from exc
+    finally:
+        engine.dispose()
+
+
+def _sources(settings: Settings) -> None:
+    from crawlers.errors import CrawlerError
+    from crawlers.schedule import source_schedule
+
+    try:
+        if not source_schedule(settings, settings.crawl_every_s):
+            raise Unhealthy("the sources file lists no source")
+    except CrawlerError as exc:
+        raise Unhealthy(str(exc)) from exc
+
+
+CHECKS: dict[str, Callable[[Settings], None]] = {
+    "broker": _broker,
+    "archive": _archive,
+    "ledger": _ledger,
+    "sources": _sources,
+}
+
+
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    failed = 0
+    for name in args.checks:
+        try:
+            CHECKS[name](settings)
+        except Unhealthy as exc:
+            print(f"unhealthy {name}: {exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``health``."""
+    parser = sub.add_parser("health", help="健康检查（容器用）：能否连上所需的后端、读取采集源配置")
+    parser.add_argument("checks", nargs="+", choices=sorted(CHECKS), help="要检查的项目")
+    parser.set_defaults(handler=_health)
