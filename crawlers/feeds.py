@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from crawlers.errors import SourceConfigError
+from crawlers.exports import HOTLINE_COLUMNS, MAX_FILE_MB, MAX_ROWS, header_key
 
 FEED_KINDS = ("hotline-api", "hotline-inbox", "weibo")
 _COMMON = frozenset(
@@ -26,7 +27,7 @@ _COMMON = frozenset(
 )
 _KIND_KEYS = {
     "hotline-api": frozenset({"start_url", "page_size"}),
-    "hotline-inbox": frozenset({"inbox"}),
+    "hotline-inbox": frozenset({"inbox", "columns", "max_rows", "max_file_mb"}),
     "weibo": frozenset({"api_url", "keywords", "accounts"}),
 }
 _CHANNEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -40,6 +41,8 @@ class FeedSource:
     ``start_url`` is the hotline API's first page; ``inbox`` the folder export files are dropped into;
     ``api_url`` the Weibo-like ``getIndex`` endpoint, searched for each of ``keywords`` and read for the
     timeline of each of ``accounts``. ``every`` is the source's own schedule in seconds (None: every cycle).
+    An inbox's ``columns`` are (field, header) pairs for headers the built-in synonyms do not know, and
+    ``max_rows`` and ``max_file_mb`` the limits beyond which a file is rejected whole.
     """
 
     kind: str
@@ -58,6 +61,9 @@ class FeedSource:
     every: int | None = None
     token_secret: str | None = None
     cookie_secret: str | None = None
+    columns: tuple[tuple[str, str], ...] = ()
+    max_rows: int = MAX_ROWS
+    max_file_mb: int = MAX_FILE_MB
 
 
 def load_feeds(path: Path) -> list[FeedSource]:
@@ -103,7 +109,7 @@ def _parse(path: Path, entry: Mapping[str, Any], label: str) -> FeedSource:
             if not isinstance(entry[key], bool):
                 raise fail(key, f"expected true or false, got {entry[key]!r}")
             values[key] = entry[key]
-    for key in ("max_pages", "every", "page_size"):
+    for key in ("max_pages", "every", "page_size", "max_rows", "max_file_mb"):
         if key in entry:
             value = entry[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -133,7 +139,35 @@ def _parse(path: Path, entry: Mapping[str, Any], label: str) -> FeedSource:
             raise fail("inbox", "missing: the folder export files are dropped into")
         folder = Path(inbox)
         values["inbox"] = folder if folder.is_absolute() else (path.parent / folder)
+        if "columns" in entry:
+            values["columns"] = _columns(entry["columns"], fail)
     return FeedSource(**values)
+
+
+def _columns(value: object, fail: Any) -> tuple[tuple[str, str], ...]:
+    """``columns: {工单编号: 单据号, 受理时间: [来电日期, 登记日期]}`` as (field, header) pairs."""
+    if not isinstance(value, Mapping) or not value:
+        raise fail("columns", "应为“字段: 列名”的映射 / expected a mapping of field: header")
+    pairs: list[tuple[str, str]] = []
+    owner: dict[str, str] = {}
+    for field, headers in value.items():
+        where = f"columns.{field}"
+        if field not in HOTLINE_COLUMNS:
+            raise fail(
+                where,
+                f"未知字段，可用：{'、'.join(HOTLINE_COLUMNS)} / unknown field; expected one of the above",
+            )
+        names = [headers] if isinstance(headers, str) else headers
+        valid = isinstance(names, list) and all(isinstance(n, str) and n.strip() for n in names)
+        if not valid or not names:
+            raise fail(where, "列名应为文本或文本列表 / expected a header text or a list of them")
+        for name in names:
+            key = header_key(name)
+            if key in owner and owner[key] != field:
+                raise fail(where, f"列名“{name}”已映射到 {owner[key]} / header already mapped to a field")
+            owner[key] = field
+            pairs.append((str(field), name.strip()))
+    return tuple(pairs)
 
 
 def _url(value: object, fail: Any) -> str:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from lxml import html as lxml_html
 
 from crawlers.errors import ItemRejected
+from crawlers.exports import HOTLINE_REQUIRED
 from crawlers.feeds import FeedSource
 from crawlers.items import HotlineItem, WeiboItem
 from crawlers.normalise import author_hash, iso, mask_name, mask_text, normalise_line, normalise_text
@@ -31,14 +32,6 @@ from stream.messages import (
 )
 
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
-# The columns of a 12345 export (and the canonical names the API spider maps its keys to).
-# fmt: off
-HOTLINE_COLUMNS = (
-    "工单编号", "受理时间", "诉求类型", "诉求标题", "诉求内容", "所属区域", "承办单位", "办理状态",
-    "办结时间", "回访满意度", "来电人", "来电号码", "答复内容", "更新时间",
-)
-# fmt: on
-HOTLINE_REQUIRED = ("工单编号", "受理时间", "诉求内容")
 HOTLINE_TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
     "%Y-%m", "%Y%m",

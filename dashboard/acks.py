@@ -36,6 +36,8 @@ from dashboard.auth import User
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
+SYSTEM = "system"
+RESOLVED_BY = "系统（情况已解除）"
 alerts = Table(
     "dashboard_alerts",
     metadata,
@@ -115,6 +117,30 @@ class AlertStore:
         query = select(func.count()).select_from(alerts).where(alerts.c.acked_at.is_(None))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def active_ids(self, prefix: str) -> list[str]:
+        """The ids of the unacknowledged alerts whose id starts with ``prefix`` (e.g. ``ticket:``)."""
+        query = select(alerts.c.id).where(alerts.c.acked_at.is_(None), alerts.c.id.startswith(prefix))
+        with self.engine.connect() as conn:
+            return [str(alert_id) for alert_id in conn.execute(query).scalars()]
+
+    def resolve(self, alert_ids: Sequence[str], now: datetime) -> int:
+        """Settle alerts whose condition is gone (a ticket signed, answered, closed); returns how many.
+
+        They leave the active list for everyone and show among the acknowledged as settled by the
+        system, so nobody is asked to confirm what is no longer true.
+        """
+        if not alert_ids:
+            return 0
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(alerts)
+                .where(alerts.c.id.in_(list(alert_ids)), alerts.c.acked_at.is_(None))
+                .values(acked_by=SYSTEM, acked_by_name=RESOLVED_BY, acked_at=_utc(now))
+            )
+        for alert_id in alert_ids:
+            log.info("event=alert-resolved id=%s", alert_id)
+        return int(done.rowcount or 0)
 
     def acknowledged(self, limit: int = 20) -> list[StoredAlert]:
         """The latest acknowledged alerts, the most recent acknowledgement first."""

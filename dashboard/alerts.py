@@ -20,6 +20,8 @@ from typing import Any, Literal
 from classifiers.spikes import HOUR, WEEK_HOURS, Spike
 from dashboard.auth import Role
 from dashboard.labels import SENTIMENT_LABELS, SOURCE_LABELS, label
+from response_ledger.markers import pending_limit
+from response_ledger.workflow import TicketStatus
 from stream.messages import CHINA_TZ, EnrichedPost, parse_time
 
 # A post at or above this risk is an alert. Intake already files Weibo posts from 60 and news from
@@ -166,6 +168,42 @@ def ticket_alert(row: Mapping[str, Any], now: datetime) -> Alert:
         ),
         at=due,
     )
+
+
+TICKET_PREFIX = "ticket:"
+# What a live ticket alert reads of its ticket (the ``tickets`` table's columns).
+TICKET_FIELDS = (
+    "id", "unit", "status", "summary", "signed_at", "sign_due_at", "answered_at", "respond_due_at", "due_at",
+)  # fmt: skip
+_DONE_STATUSES = frozenset({TicketStatus.CLOSED.value, TicketStatus.PAUSED.value})  # no clock runs
+
+
+def ticket_of_alert(alert_id: str) -> tuple[str, str] | None:
+    """The ticket id and the limit (签收/答复/办结) a ticket alert is about; None for other alerts."""
+    if not alert_id.startswith(TICKET_PREFIX):
+        return None
+    ticket_id, _, rest = alert_id[len(TICKET_PREFIX) :].partition(":")
+    limit, _, _ = rest.partition(":")
+    return (ticket_id, limit) if ticket_id and limit else None
+
+
+def live_ticket_alert(alert_id: str, row: Mapping[str, Any] | None, now: datetime) -> Alert | None:
+    """The ticket alert ``alert_id`` as its ticket ``row`` stands at ``now``; None once it is gone.
+
+    Gone: the ticket no longer exists, is closed or paused, has passed the limit the alert is about
+    (signed for a 签收 alert, answered for 答复), or was given more time so that the limit is no longer
+    within ``DUE_SOON``. Otherwise the text is rebuilt from the ticket's current status and the
+    overdue (or remaining) time at ``now``; the id stays, so an acknowledgement still settles it.
+    """
+    ref = ticket_of_alert(alert_id)
+    if ref is None or row is None or row["status"] in _DONE_STATUSES:
+        return None
+    stage, due = pending_limit(row)
+    if stage != ref[1] or due is None or due - now >= DUE_SOON:
+        return None
+    live = ticket_alert({**row, "limit": stage, "due": due}, now)
+    # A due-soon alert whose limit has passed is gone too: the overdue alert (its own id) replaces it.
+    return live if live.id == alert_id else None
 
 
 def _duration(span: timedelta) -> str:

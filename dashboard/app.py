@@ -10,10 +10,11 @@ import os
 from functools import partial
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from dashboard.app_pages import admin, briefing, latest, ledger, search
-from dashboard.auth import Page, User, may_open
-from dashboard.session import current_user, render_sign_in, sign_out
+from dashboard.auth import LANDING, Page, User, may_open
+from dashboard.session import cookie_script, current_user, render_sign_in, sign_out
 from yuqing.settings import PREFIX, Settings, SettingsError
 
 
@@ -37,16 +38,55 @@ def main() -> None:
         st.error(f"配置有误：{exc}，请联系管理员修改环境变量。")
         st.stop()
     user = current_user(settings)
+    cookie_script()
     if user is None:
-        sign_in = st.Page(partial(render_sign_in, settings), title="登录", url_path="signin", default=True)
-        st.navigation([sign_in], position="hidden").run()
+        # Every page's address shows the sign-in form and keeps its address, so the page asked for
+        # is the one drawn after signing in (a deep link survives the sign-in).
+        form = partial(render_sign_in, settings)
+        signin = [st.Page(form, title="登录", url_path="signin", default=True)]
+        signin += [st.Page(form, title="登录", url_path=path) for path in PAGE_PATHS.values()]
+        st.navigation(with_not_found(signin), position="hidden").run()
         return
-    _account_box(user)
+    _account_box(settings, user)
     pages = pages_for(settings, user)
     if not pages:
         st.info("您的角色暂无可用页面，请联系管理员。")
         st.stop()
-    st.navigation(pages).run()
+    st.navigation(with_not_found(pages)).run()
+
+
+def requested_path() -> str:
+    """The page path the browser asked for ("" for the bare address)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    name = getattr(getattr(ctx, "pages_manager", None), "intended_page_name", None)
+    return str(name or "").strip().strip("/")
+
+
+def with_not_found(pages: list[st.Page]) -> list[st.Page]:
+    """``pages`` plus a hidden Chinese not-found page at the asked-for path when no page has it.
+
+    Without it Streamlit shows its English "Page not found" and runs the default page.
+    """
+    path = requested_path()
+    if not path or path in {page.url_path for page in pages}:
+        return pages
+    try:
+        home = next((page for page in pages if page.url_path == ""), pages[0])  # the default page
+        missing = st.Page(
+            partial(render_not_found, path, home), title="页面不存在", url_path=path, visibility="hidden"
+        )
+    except StreamlitAPIException:  # a path Streamlit cannot name a page with (nested, say)
+        return pages
+    return [*pages, missing]
+
+
+def render_not_found(path: str, home: st.Page) -> None:
+    """The page for an address that names no page (or one this role may not open)."""
+    st.title("页面不存在")
+    st.warning(f"找不到地址“/{path}”对应的页面，或您的角色无权打开该页面。请检查地址，或返回首页。")
+    st.page_link(home, label="返回首页", icon=":material/home:")
 
 
 def pages_for(settings: Settings, user: User) -> list[st.Page]:
@@ -57,33 +97,67 @@ def pages_for(settings: Settings, user: User) -> list[st.Page]:
             partial(latest.render, settings, user),
             "值班监测",
             ":material/monitoring:",
-            "monitor",
+            PAGE_PATHS[Page.MONITOR],
         ),
         (
             Page.BRIEFING,
             partial(briefing.render, settings, user),
             "领导简报",
             ":material/summarize:",
-            "briefing",
+            PAGE_PATHS[Page.BRIEFING],
         ),
-        (Page.LEDGER, partial(ledger.render, settings, user), "回应台账", ":material/assignment:", "ledger"),
-        (Page.SEARCH, partial(search.render, settings, user), "舆情检索", ":material/search:", "search"),
-        (Page.ADMIN, partial(admin.render, settings, user), "系统管理", ":material/settings:", "admin"),
+        (
+            Page.LEDGER,
+            partial(ledger.render, settings, user),
+            "回应台账",
+            ":material/assignment:",
+            PAGE_PATHS[Page.LEDGER],
+        ),
+        (
+            Page.SEARCH,
+            partial(search.render, settings, user),
+            "舆情检索",
+            ":material/search:",
+            PAGE_PATHS[Page.SEARCH],
+        ),
+        (
+            Page.ADMIN,
+            partial(admin.render, settings, user),
+            "系统管理",
+            ":material/settings:",
+            PAGE_PATHS[Page.ADMIN],
+        ),
     ]
+    allowed = [p for p in built if may_open(user.role, p[0])]
+    landing = LANDING[user.role] if any(p[0] is LANDING[user.role] for p in allowed) else None
     return [
-        st.Page(render, title=title, icon=icon, url_path=path, default=index == 0)
-        for index, (page, render, title, icon, path) in enumerate(
-            p for p in built if may_open(user.role, p[0])
+        st.Page(
+            render,
+            title=title,
+            icon=icon,
+            url_path=path,
+            default=page is landing or (i == 0 and landing is None),
         )
+        for i, (page, render, title, icon, path) in enumerate(allowed)
     ]
 
 
-def _account_box(user: User) -> None:
+# Each page's address (``/monitor`` …), the same signed in or out.
+PAGE_PATHS = {
+    Page.MONITOR: "monitor",
+    Page.BRIEFING: "briefing",
+    Page.LEDGER: "ledger",
+    Page.SEARCH: "search",
+    Page.ADMIN: "admin",
+}
+
+
+def _account_box(settings: Settings, user: User) -> None:
     with st.sidebar:
         unit = f"，{user.unit}" if user.unit else ""
         st.caption(f"当前用户：{user.display_name}（{user.role.label}{unit}）")
         if st.button("退出登录", key="sign_out"):
-            sign_out()
+            sign_out(settings)
             st.rerun()
 
 

@@ -58,6 +58,14 @@ PAGE_ACCESS: dict[Page, frozenset[Role]] = {
     Page.SEARCH: frozenset({Role.ANALYST, Role.DUTY, Role.LEADER, Role.ADMIN}),
     Page.ADMIN: frozenset({Role.ADMIN}),
 }
+# Where each role lands after signing in (or opening the dashboard's bare address): its daily work.
+LANDING: dict[Role, Page] = {
+    Role.DUTY: Page.MONITOR,
+    Role.LEADER: Page.BRIEFING,
+    Role.STAFF: Page.LEDGER,
+    Role.ANALYST: Page.SEARCH,
+    Role.ADMIN: Page.ADMIN,
+}
 # Roles whose work needs a caller's full phone number (calling back); everyone else sees it masked.
 SEES_PERSONAL_DATA = frozenset({Role.STAFF})
 

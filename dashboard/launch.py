@@ -11,7 +11,8 @@ from pathlib import Path
 
 from yuqing.settings import Settings
 
-APP = Path(__file__).resolve().parent / "app.py"
+# The ASGI server (st.App around app.py) that also sets the sign-in cookie.
+APP = Path(__file__).resolve().parent / "server.py"
 # A calm light theme with the red commonly used for government portals as the accent colour.
 THEME_FLAGS = (
     "--theme.base=light",

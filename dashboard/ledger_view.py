@@ -50,7 +50,7 @@ from response_ledger.markers import (
 from response_ledger.markers import (
     pending_limit as pending_limit,
 )
-from response_ledger.model import APPEALS, Event
+from response_ledger.model import APPEALS, Event, Ticket
 from response_ledger.policy import Policy
 from response_ledger.workflow import ACTION_LABELS, Action, TicketStatus, target_of
 from stream.messages import EnrichedPost, parse_time
@@ -91,6 +91,7 @@ LIST_COLUMNS = (
     "剩余时间",
     "办理时限",
     "当前环节",
+    "督办",
     "摘要",
     "责任单位",
     "来源",
@@ -103,6 +104,29 @@ WEEKDAYS = "一二三四五六日"
 # The dashboard's own names for the archive's sources, plus the ledger's own two (ledger_book's
 # labels are the office layout's; importing them would load openpyxl with every page).
 TICKET_SOURCES = {**SOURCE_LABELS, "manual": "人工登记", "import": "导入"}
+
+
+# Why a ticket's clock started when it did, by where the ticket came from (see response_ledger.intake).
+CLOCK_REASONS = {
+    "hotline": "12345 平台受理时间（工单发布时间）",
+    "board": "留言发布时间",
+    "weibo": "发现时间（采集到帖子的时间）",
+    "news": "发现时间（采集到帖子的时间）",
+    "manual": "人工登记时间",
+    "import": "原台账登记时间",
+}
+
+
+def clock_start(ticket: Ticket) -> str:
+    """Where the ticket's clock started and why: the moment, then the reason in words.
+
+    The reason recorded at opening (``clock`` in the 立单 event's data) wins; older tickets are
+    explained by their source, as intake chose their start.
+    """
+    opening = ticket.events[0] if ticket.events else None
+    recorded = opening.data.get("clock") if opening is not None else None
+    reason = str(recorded) if recorded else CLOCK_REASONS.get(ticket.source, "立单时间")
+    return f"{shown_time(ticket.opened_at)}（{reason}）"
 
 
 def scope_unit(user: User, picked: str | None) -> str | None:
@@ -225,6 +249,7 @@ def ticket_table(rows: Sequence[Mapping[str, Any]], now: datetime, *, mask: bool
                 "已办结" if closed else countdown(row["due_at"], now),
                 due if row["due_at"] is not None else "暂停计时",
                 EMPTY if closed else f"{stage}：{countdown(pending, now)}",
+                f"{row['escalations']} 次" if row.get("escalations") else EMPTY,
                 masked(row["summary"], mask),
                 row["unit"],
                 label(TICKET_SOURCES, row["source"]),
@@ -359,6 +384,7 @@ def intake_table(policy: Policy) -> pd.DataFrame:
         (f"职责内微博（风险 ≥ {rules.weibo_min_risk}）", titles[rules.opinion_class]),
         (f"职责内新闻（风险 ≥ {rules.news_min_risk}）", titles[rules.opinion_class]),
         (f"风险 ≥ {rules.major_incident_risk} 的舆情", titles[rules.major_class]),
+        *([("表扬类诉求（无答复时限）", titles[rules.praise_class])] if rules.praise_class else []),
         ("无法确定责任单位时", f"交 {rules.default_unit}"),
     ]
     return pd.DataFrame(rows, columns=["来源及条件", "工单类别"])

@@ -30,6 +30,7 @@ from dashboard.alerts import (
     HISTORY_HOURS,
     RISK_LOOKBACK,
     SPIKE_MIN_COUNT,
+    TICKET_FIELDS,
     Alert,
     headline,
     hour_floor,
@@ -212,15 +213,16 @@ def search_shares(settings: Settings, search: Search, field_name: str) -> dict[s
 
 # The duty officer's monitor (值班监测): posts with badges and their tickets, alerts, hourly volume.
 
+# The badges and the 台账 column come before the long text, so they are on screen at 1440 px.
 MONITOR_COLUMNS = (
     "发布时间",
     "来源",
     "标题",
-    "摘要",
     "情感",
-    "话题",
     "风险",
     "台账",
+    "话题",
+    "摘要",
     "回复状态",
     "渠道",
     "链接",
@@ -296,11 +298,11 @@ def monitor_posts(settings: Settings, filters: Filters, limit: int) -> MonitorPo
             parse_time(post["published_at"]).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
             label(SOURCE_LABELS, post.get("source")),
             (post.get("title") or "").strip() or EMPTY,
-            _summary(post.get("text") or ""),
             sentiment_badge((post.get("sentiment") or {}).get("label")),
-            (post.get("topic") or {}).get("label") or EMPTY,
             risk_badge(int((post.get("risk") or {}).get("score", 0))),
             tickets.get(post["id"], EMPTY),
+            (post.get("topic") or {}).get("label") or EMPTY,
+            _summary(post.get("text") or ""),
             label(REPLY_LABELS, (post.get("reply") or {}).get("status")),
             post.get("channel") or EMPTY,
             post.get("url") or EMPTY,
@@ -405,6 +407,24 @@ def ticket_alerts(settings: Settings, now: datetime) -> TicketAlerts:
         rows = [*connection.execute(overdue_q).mappings(), *connection.execute(soon_q).mappings()]
         overdue, soon = connection.execute(counts_q).one()
     return TicketAlerts(int(overdue or 0), int(soon or 0), tuple(ticket_alert(row, now) for row in rows))
+
+
+def ticket_states(settings: Settings, ticket_ids: Sequence[str]) -> dict[str, dict[str, object]]:
+    """The tickets an alert is about, as they stand now (read fresh, never cached), by id.
+
+    A ticket missing from the answer no longer exists; the alert about it is gone too.
+    """
+    if not ticket_ids or not _has_ledger(settings):
+        return {}
+    c = ledger_tables.tickets.c
+    columns = [getattr(c, name) for name in TICKET_FIELDS]
+    found: dict[str, dict[str, object]] = {}
+    with ledger_engine(settings).connect() as connection:
+        unique = list(dict.fromkeys(ticket_ids))
+        for start in range(0, len(unique), 500):  # within every database's limit on bound values
+            query = select(*columns).where(c.id.in_(unique[start : start + 500]))
+            found.update({str(row["id"]): dict(row) for row in connection.execute(query).mappings()})
+    return found
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -39,6 +39,14 @@ class Decision:
     ticket_class: str
     unit: str
     start: datetime
+    clock: str = ""  # why the clock starts at ``start``, in the words the ledger page shows
+
+
+PRAISE = "表扬"
+CLOCK_HOTLINE = "12345 平台受理时间（工单发布时间）"
+CLOCK_BOARD = "留言发布时间"
+CLOCK_FOUND = "发现时间（采集到帖子的时间）"
+CLOCK_BY_HAND = "人工立案时间（该帖子不符合自动立单规则）"
 
 
 def decide(post: EnrichedPost, policy: Policy) -> Decision | str:
@@ -49,28 +57,35 @@ def decide(post: EnrichedPost, policy: Policy) -> Decision | str:
     risk = int((post.get("risk") or {}).get("score", 0))
     source = post["source"]
     published = parse_time(post["published_at"])
+    praise = bool(rules.praise_class)
     if source == "hotline":
         if not rules.hotline:
             return "12345 intake is off"
         hotline = post.get("hotline") or {}
         appeal = hotline.get("appeal_type") or post.get("appeal_type") or ""
         cls = rules.hotline_classes.get(appeal, rules.hotline_default_class)
+        if praise and appeal == PRAISE and appeal not in rules.hotline_classes:
+            cls = rules.praise_class
         # A work order names its unit; the taxonomy's unit only stands in where it does not.
-        return Decision(cls, hotline.get("unit") or unit, published)
+        return Decision(cls, hotline.get("unit") or unit, published, CLOCK_HOTLINE)
     if source == "board":
         if (post.get("reply") or {}).get("status") == "replied":
             return "board message already answered"
         if not rules.board_unanswered:
             return "board intake is off"
-        return Decision(rules.board_class, unit, published)
+        cls = rules.praise_class if praise and post.get("appeal_type") == PRAISE else rules.board_class
+        return Decision(cls, unit, published, CLOCK_BOARD)
     threshold = rules.weibo_min_risk if source == "weibo" else rules.news_min_risk
     if not topic.get("in_remit"):
         return "not in the department's remit"
     if risk < threshold:
         return f"risk {risk} below {threshold}"
     cls = rules.major_class if risk >= rules.major_incident_risk else rules.opinion_class
+    if praise and post.get("appeal_type") == PRAISE and risk < rules.major_incident_risk:
+        cls = rules.praise_class
     # 政务舆情 limits run from discovery, which for social media is the crawl.
-    return Decision(cls, unit, parse_time(post.get("fetched_at") or post["published_at"], field="fetched_at"))
+    found = parse_time(post.get("fetched_at") or post["published_at"], field="fetched_at")
+    return Decision(cls, unit, found, CLOCK_FOUND)
 
 
 def _remit_unit(post: EnrichedPost, policy: Policy) -> str:
@@ -111,7 +126,7 @@ def open_tickets(
             uow, policy, ticket_class=decision.ticket_class, source=post["source"], summary=summary_of(post),
             unit=decision.unit, found_at=parse_time(post.get("fetched_at") or post["published_at"]),
             start=min(china_time(decision.start), now), actor=INTAKE_ACTOR, post_id=post_id,
-            event_key=event_key, url=post.get("url", ""),
+            event_key=event_key, url=post.get("url", ""), data={"clock": decision.clock},
         )  # fmt: skip
         report.opened.append(ticket.id)
     uow.commit()
@@ -150,13 +165,14 @@ def open_by_hand(
     chosen = (
         decision
         if not isinstance(decision, str)
-        else Decision(policy.intake.opinion_class, _remit_unit(post, policy), china_time(now))
+        else Decision(policy.intake.opinion_class, _remit_unit(post, policy), china_time(now), CLOCK_BY_HAND)
     )
     ticket = new_ticket(
         uow, policy, ticket_class=ticket_class or chosen.ticket_class, source=post["source"],
         summary=summary_of(post), unit=unit or chosen.unit, found_at=parse_time(post["published_at"]),
         start=min(china_time(chosen.start), china_time(now)), actor=actor, post_id=post["id"],
         event_key=post.get("event_id") or None, url=post.get("url", ""), comment=comment,
+        data={"clock": chosen.clock},
     )  # fmt: skip
     uow.commit()
     return ticket.id

@@ -41,6 +41,9 @@ class IntakeRules:
     board_class: str = "board-message"
     opinion_class: str = "government-opinion"
     major_class: str = "major-incident"
+    # 表扬 (praise) posts open tickets of this class, which has no reply limit: the unit
+    # acknowledges them and closes them. Empty: praise is treated like any other post of its source.
+    praise_class: str = ""
     default_unit: str = "区政府办公室"
 
 
@@ -99,6 +102,7 @@ def parse_policy(data: Any) -> Policy:
         intake.board_class,
         intake.opinion_class,
         intake.major_class,
+        *([intake.praise_class] if intake.praise_class else []),
     ]:
         if name not in classes:
             raise RuleError(name, "intake names a ticket class the policy does not define")

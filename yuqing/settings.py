@@ -56,7 +56,9 @@ class Settings:
     # Salt for hashing authors and callers; a per-deployment secret from the environment, never the repo.
     author_salt: str = ""
     # A dashboard session idle longer than this signs out by itself.
-    session_idle_minutes: int = 30
+    session_idle_minutes: float = 30
+    # A dashboard session ends this long after sign-in however busy it is (then sign in again).
+    session_max_hours: float = 12
     # The briefing template YAML (department, header, sections, recipients); the shipped one if unset.
     briefing_template_file: Path | None = None
     # When the scheduled briefing (舆情日报) is built each day, HH:MM in China time.
@@ -129,6 +131,11 @@ def _coerce(name: str, type_name: str, raw: str) -> object:
             return int(raw)
         except ValueError as exc:
             raise SettingsError(name, raw, "not a whole number") from exc
+    if "float" in type_name:
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise SettingsError(name, raw, "not a number") from exc
     if "Path" in type_name:
         return Path(raw)
     return raw

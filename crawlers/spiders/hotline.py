@@ -7,24 +7,33 @@ Moving an imported file aside is :class:`crawlers.inbox.InboxMover`'s job once t
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import zipfile
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from openpyxl import load_workbook
 from scrapy import Request, Spider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawlers.exports import (
+    HOTLINE_COLUMNS,
+    HOTLINE_REQUIRED,
+    HOTLINE_SYNONYMS,
+    SUFFIXES,
+    ExportError,
+    locate_header,
+    read_table,
+    resolver,
+)
+from crawlers.exports import (
+    cell_text as _cell,
+)
 from crawlers.feeds import FeedSource
 from crawlers.items import FailedPage, HotlineItem
-from crawlers.normalise_feeds import HOTLINE_COLUMNS, HOTLINE_REQUIRED
+from crawlers.normalise import mask_text, normalise_text, parse_board_time
+from crawlers.normalise_feeds import HOTLINE_TIME_FORMATS
 from crawlers.spiders.common import failed_page
 
 # The platform API's keys and the export columns they are.
@@ -34,7 +43,7 @@ API_FIELDS = {
     "finishTime": "办结时间", "satisfaction": "回访满意度", "callerName": "来电人",
     "callerPhone": "来电号码", "replyContent": "答复内容", "updateTime": "更新时间",
 }  # fmt: skip
-INBOX_SUFFIXES = (".csv", ".xlsx")
+INBOX_SUFFIXES = SUFFIXES
 
 Parsed = HotlineItem | FailedPage | Request
 
@@ -97,7 +106,13 @@ class HotlineApiSpider(Spider):
 
 
 class HotlineInboxSpider(Spider):
-    """Reads every CSV and XLSX export in the inbox; ``outcomes`` tells the mover what became of each file."""
+    """Reads every CSV, XLSX and XLS export in the inbox; ``outcomes`` tells the mover what became of each.
+
+    Headers are matched by name (:data:`crawlers.exports.HOTLINE_SYNONYMS`, then the source's
+    ``columns:``) in whichever of the first rows holds them; columns no field claims stay in raw.extra.
+    A file that cannot be read, or is over the source's limits, is one dead letter and is rejected
+    whole; a row that cannot be an order is one dead letter and the file's other rows still arrive.
+    """
 
     name = "hotline-inbox"
 
@@ -105,8 +120,9 @@ class HotlineInboxSpider(Spider):
         super().__init__(name=f"inbox-{source.name}", **kwargs)
         self.source = source
         self.outcomes: dict[Path, str] = {}  # file -> "imported" | "rejected"
+        self.resolve = resolver(HOTLINE_COLUMNS, HOTLINE_SYNONYMS, source.columns)
 
-    async def start(self) -> AsyncIterator[Request]:
+    async def start(self) -> AsyncIterator[Request | FailedPage]:
         """A file:// request per export file waiting in the inbox (hidden and partial files are not ready)."""
         inbox = self.source.inbox
         if inbox is None or not inbox.is_dir():
@@ -115,7 +131,17 @@ class HotlineInboxSpider(Spider):
             )
             return
         for path in sorted(inbox.iterdir()):
-            if path.is_file() and path.suffix.lower() in INBOX_SUFFIXES and not path.name.startswith("."):
+            if path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith("."):
+                size_mb = path.stat().st_size / 1024 / 1024
+                if size_mb > self.source.max_file_mb:  # not read at all: the limit protects the memory
+                    self.outcomes[path] = "rejected"
+                    yield FailedPage(
+                        self.source.name,
+                        path.resolve().as_uri(),
+                        f"file too large: {size_mb:.1f} MB, over the limit of {self.source.max_file_mb} MB"
+                        " (max_file_mb)",
+                    )
+                    continue
                 yield Request(
                     path.resolve().as_uri(),
                     callback=self.parse,
@@ -124,38 +150,54 @@ class HotlineInboxSpider(Spider):
                 )
 
     def parse(self, response: Response, path: Path | None = None) -> Iterator[HotlineItem | FailedPage]:
-        """One export file: an item per data row, or one failed page naming why the file is unusable."""
+        """One export file: an item per data row, a failed page per unusable row, or one for the file."""
         assert path is not None
-        problem: str | None = None
-        rows: list[list[Any]] = []
+        source = self.source
         try:
-            rows = _read_xlsx(response.body) if path.suffix.lower() == ".xlsx" else _read_csv(response.body)
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-            problem = f"unreadable {path.suffix.lower()[1:]} file: {type(exc).__name__}"
-        else:
-            problem = None if rows else "empty file: no header row"
-        header = [str(cell or "").strip() for cell in rows[0]] if rows else []
-        missing = [name for name in HOTLINE_REQUIRED if name not in header]
-        if problem is None and missing:
-            problem = f"missing columns: {'、'.join(missing)}"
-        if problem is not None:
-            self.outcomes[path] = "rejected"
-            yield FailedPage(self.source.name, response.url, problem)
+            rows = read_table(response.body, path.suffix, max_rows=source.max_rows, max_mb=source.max_file_mb)
+        except ExportError as exc:
+            yield from self._reject(path, response.url, exc.reason)
             return
-        extra_columns = [name for name in header if name and name not in HOTLINE_COLUMNS]
+        header = locate_header(rows, self.resolve, HOTLINE_REQUIRED)
+        if header is None:
+            yield from self._reject(path, response.url, "empty file: no header row")
+            return
+        missing = [name for name in HOTLINE_REQUIRED if name not in header.fields]
+        if missing:
+            yield from self._reject(path, response.url, f"missing columns: {'、'.join(missing)}")
+            return
+        extra_columns = [name for name in header.names if name and name not in header.fields]
         if extra_columns:
             self.logger.info(
                 "stage=crawl source=hotline channel=%s event=extra-columns file=%s columns=%s kept=raw.extra",
-                self.source.name, path.name, "、".join(extra_columns),
+                source.name, path.name, "、".join(extra_columns),
             )  # fmt: skip
-        for number, row in enumerate(rows[1:], start=2):
-            cells = {name: _cell(value) for name, value in zip(header, row, strict=False) if name}
-            if not any(cells.values()):
-                continue  # a blank line at the end of an export
-            fields = {k: v for k, v in cells.items() if k in HOTLINE_COLUMNS and v}
-            extra = {k: v for k, v in cells.items() if k not in HOTLINE_COLUMNS and v}
-            yield HotlineItem(self.source.name, f"{response.url}#row={number}", fields, extra or None)
+        for number, row in rows:
+            if number <= header.row:
+                continue  # the title and the header
+            fields: dict[str, str] = {}
+            extra: dict[str, str] = {}
+            for column, value in enumerate(row):
+                text = _cell(value)
+                name = header.names[column] if column < len(header.names) else ""
+                if not text:
+                    continue
+                if name in header.fields:
+                    fields[name] = text
+                else:
+                    extra[name or f"列{column + 1}"] = text
+            origin = f"{response.url}#row={number}"
+            problem = _row_problem(fields)
+            if problem is not None:
+                excerpt = mask_text(" | ".join([*fields.values(), *extra.values()]))[:200]
+                yield FailedPage(source.name, origin, f"bad row: {problem} (row {number})", excerpt)
+                continue
+            yield HotlineItem(source.name, origin, fields, extra or None)
         self.outcomes[path] = "imported"
+
+    def _reject(self, path: Path, url: str, reason: str) -> Iterator[FailedPage]:
+        self.outcomes[path] = "rejected"
+        yield FailedPage(self.source.name, url, reason)
 
     def on_error(self, failure: Failure) -> Iterator[FailedPage]:
         """A file that could not be read at all."""
@@ -164,36 +206,14 @@ class HotlineInboxSpider(Spider):
             yield item
 
 
-def _read_csv(body: bytes) -> list[list[str]]:
-    # Exports from Excel on Chinese Windows are GB18030 (a superset of GBK); others UTF-8, maybe with a BOM.
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = body.decode("gb18030")
-    return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-
-
-def _read_xlsx(body: bytes) -> list[list[Any]]:
-    workbook = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            return []
-        return [
-            list(row) for row in sheet.iter_rows(values_only=True) if any(c not in (None, "") for c in row)
-        ]
-    finally:
-        workbook.close()
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores an order number or phone typed as a number as a float
-    return "" if value is None else str(value).strip()
+def _row_problem(fields: dict[str, str]) -> str | None:
+    """Why a row cannot be a work order (a required field missing, 受理时间 not a time), or None."""
+    for name in HOTLINE_REQUIRED:
+        if not fields.get(name, "").strip():
+            return f"missing {name}"
+    if parse_board_time(normalise_text(fields["受理时间"]), HOTLINE_TIME_FORMATS) is None:
+        return "unparseable 受理时间"
+    return None
 
 
 def _excerpt(response: Response) -> str:

@@ -10,7 +10,7 @@ markdown, and links are shown as text, never as something to follow. Only 值班
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -20,8 +20,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive.errors import ArchiveError, QueryError
 from dashboard import queries
 from dashboard.acks import AcknowledgeRefused, StoredAlert
-from dashboard.alerts import RISK_LOOKBACK, Alert, may_act
-from dashboard.auth import Page, User
+from dashboard.alerts import (
+    RISK_LOOKBACK,
+    TICKET_PREFIX,
+    Alert,
+    live_ticket_alert,
+    may_act,
+    ticket_of_alert,
+)
+from dashboard.app_pages import ledger
+from dashboard.auth import Page, User, may_open
 from dashboard.charts import time_bars
 from dashboard.labels import ALL, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Filters, MonitorPosts
@@ -175,9 +183,17 @@ def _collect_alerts(settings: Settings, now: datetime) -> _Board | None:
             notes.append(f"超期工单 {tickets.overdue:,} 张、即将到期 {tickets.due_soon:,} 张（详见回应台账）")
         store = queries.alert_store(settings)
         store.record(derived, now)
-        return _Board(
-            store.active_count(), store.active(ALERTS_SHOWN), store.acknowledged(ACKED_SHOWN), notes
-        )
+        # Ticket alerts are read against their tickets now: settled ones leave, the rest say how
+        # things stand at this moment (status, how long overdue).
+        moment = datetime.now(CHINA_TZ)
+        refs = {i: ref for i in store.active_ids(TICKET_PREFIX) if (ref := ticket_of_alert(i)) is not None}
+        states = queries.ticket_states(settings, [ticket_id for ticket_id, _ in refs.values()])
+        live = {i: live_ticket_alert(i, states.get(ticket_id), moment) for i, (ticket_id, _) in refs.items()}
+        store.resolve([i for i, alert in live.items() if alert is None], moment)
+        active = [
+            replace(item, alert=live.get(item.alert.id) or item.alert) for item in store.active(ALERTS_SHOWN)
+        ]
+        return _Board(store.active_count(), active, store.acknowledged(ACKED_SHOWN), notes)
     except SQLAlchemyError:
         return None
 
@@ -225,6 +241,10 @@ def _alert_card(item: StoredAlert, settings: Settings, user: User, acting: bool)
             right.button(
                 "确认", key=f"ack:{alert.id}", on_click=_acknowledge, args=(settings, user, alert.id)
             )
+        ref = ticket_of_alert(alert.id)
+        linked = ref is not None and may_open(user.role, Page.LEDGER)
+        if ref is not None and linked and right.button("打开工单", key=f"open:{alert.id}"):
+            ledger.open_ticket_link(ref[0])
 
 
 def _acked_table(acked: Sequence[StoredAlert]) -> pd.DataFrame:
@@ -293,10 +313,12 @@ def _posts(settings: Settings, user: User, posts: MonitorPosts, total: int) -> N
             # Pixel widths that fit "YYYY-MM-DD HH:MM" and the badges; titles take what is left.
             # Links are plain text columns: shown, never followed from here.
             "发布时间": st.column_config.TextColumn(width=125),
-            "标题": st.column_config.TextColumn(width=200),
-            "情感": st.column_config.TextColumn(width=60),
-            "风险": st.column_config.TextColumn(width=70),
+            "来源": st.column_config.TextColumn(width=70),
+            "标题": st.column_config.TextColumn(width=220),
+            "情感": st.column_config.TextColumn(width=50),
+            "风险": st.column_config.TextColumn(width=60),
             "台账": st.column_config.TextColumn(width=160),  # fits a ticket id, YQ- and 16 hex digits
+            "话题": st.column_config.TextColumn(width=90),
             "链接": st.column_config.TextColumn(),
         },
     )

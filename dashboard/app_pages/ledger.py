@@ -32,6 +32,7 @@ from dashboard.ledger_view import (
     ROLE_ACTIONS,
     allowed_actions,
     classifier_judgement,
+    clock_start,
     corrected_judgements,
     corrected_topic,
     countdown,
@@ -72,7 +73,27 @@ CONFLICT = "该工单已被他人修改，请刷新后重试。"
 NO_UNIT = "您的账号未设置所属单位，无法查看台账，请联系管理员。"
 FORBIDDEN_STEP = "无权执行该操作。"
 FLASH_KEY = "ledger_flash"
+# The ticket open on the page, by id: it stays open through steps, errors, a closed ticket leaving
+# the 未办结 list and a list whose order changed. The list's row selection, the 查看工单 picker and
+# a link from another page (``?ticket=…``, e.g. an alert on 值班监测) all set it.
+OPEN_KEY = "ledger_open_ticket"
+PICKER_KEY = "ledger_ticket"
+LIST_KEY = "ledger_list"
+SHOWN_KEY = "ledger_shown_ids"
+TICKET_PARAM = "ticket"
 SCOPES = {"open": "未办结", "all": "全部（含已办结）"}
+# Pixel widths that show each flag and countdown whole at 1440 px ("【签收超时】", "已超期 3天2小时");
+# the summary takes what is left.
+LIST_CONFIG = {
+    "标记": st.column_config.TextColumn(width=110),
+    "工单编号": st.column_config.TextColumn(width=170),
+    "当前状态": st.column_config.TextColumn(width=80),
+    "剩余时间": st.column_config.TextColumn(width=130),
+    "办理时限": st.column_config.TextColumn(width=135),
+    "当前环节": st.column_config.TextColumn(width=160),
+    "督办": st.column_config.TextColumn(width=55),
+    "摘要": st.column_config.TextColumn(width="medium"),
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -83,7 +104,7 @@ def render(settings: Settings, user: User | None) -> None:
     if user.role is Role.STAFF and not user.unit:
         st.error(NO_UNIT)
         st.stop()
-    _flash()
+    _follow_link()
     try:
         _ledger(settings, user, datetime.now(CHINA_TZ))
     except SQLAlchemyError:
@@ -97,11 +118,52 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.ledger_sqlalchemy_url).render_as_string(hide_password=True)
 
 
-def _flash() -> None:
-    flash = st.session_state.pop(FLASH_KEY, None)
-    if isinstance(flash, tuple):
-        kind, text = flash
+def open_ticket_link(ticket_id: str) -> None:
+    """Switch to this page with ``ticket_id`` open (for a button on another page; not in a callback)."""
+    st.session_state[OPEN_KEY] = ticket_id
+    # Pages are told apart by their url_path: this stands for the router's 回应台账 page.
+    st.switch_page(
+        st.Page(_never_run, title="回应台账", url_path="ledger"),
+        query_params={TICKET_PARAM: ticket_id},
+    )
+
+
+def _never_run() -> None:  # pragma: no cover - switch_page runs the router's page, not this
+    pass
+
+
+def _follow_link() -> None:
+    # ``?ticket=…`` opens that ticket once; afterwards the page's own choices decide.
+    wanted = st.query_params.get(TICKET_PARAM)
+    if wanted and st.session_state.get("ledger_followed") != wanted:
+        st.session_state[OPEN_KEY] = wanted
+        st.session_state["ledger_followed"] = wanted
+
+
+def _flash(ticket_id: str) -> None:
+    """The last step's outcome, beside the form it came from (only for the ticket it was about)."""
+    flash = st.session_state.get(FLASH_KEY)
+    if isinstance(flash, tuple) and len(flash) == 3 and flash[0] == ticket_id:
+        st.session_state.pop(FLASH_KEY)
+        _, kind, text = flash
         (st.success if kind == "success" else st.error)(text)
+
+
+def _picked() -> None:
+    # The 查看工单 picker's on_change: the picked ticket is the open one (None closes it).
+    st.session_state[OPEN_KEY] = st.session_state.get(PICKER_KEY)
+
+
+def _row_clicked() -> None:
+    # The list's on_select: a clicked row opens its ticket.
+    shown: tuple[str, ...] = st.session_state.get(SHOWN_KEY) or ()
+    state = st.session_state.get(LIST_KEY)
+    try:
+        rows = list(state["selection"]["rows"]) if state else []
+    except (KeyError, TypeError):
+        rows = []
+    if rows and 0 <= rows[0] < len(shown):
+        st.session_state[OPEN_KEY] = shown[rows[0]]
 
 
 def _ledger(settings: Settings, user: User, now: datetime) -> None:
@@ -111,9 +173,42 @@ def _ledger(settings: Settings, user: User, now: datetime) -> None:
         return
     unit, include_closed = _filters(engine, user)
     total = ticket_count(engine, unit=unit, include_closed=include_closed)
+    opened: str | None = st.session_state.get(OPEN_KEY)
     if total == 0:
-        st.info(NONE_IN_SCOPE if unit is not None or not include_closed else EMPTY_MESSAGE)
+        _nothing_in_scope(engine, user, unit, include_closed)
+    else:
+        _list(settings, engine, user, unit, include_closed, total, now, opened)
+    if opened is not None:
+        _ticket(settings, engine, user, opened, now)
+
+
+def _nothing_in_scope(engine: Engine, user: User, unit: str | None, include_closed: bool) -> None:
+    if unit is None and include_closed:
+        st.info(EMPTY_MESSAGE)
         return
+    units = ticket_units(engine)
+    if unit is not None and unit not in units:
+        # Most often a unit name typed differently on the account: say so, and what the ledger has.
+        whose = "您账号的所属单位" if user.role is Role.STAFF else "所选责任单位"
+        st.info(f"台账中没有任何工单的责任单位是{whose}（见上方“责任单位”）。")
+        # Unit names arrive with the posts: plain text, never markdown.
+        st.text("台账中现有的责任单位：" + ("、".join(units) if units else "（暂无）"))
+        if user.role is Role.STAFF:
+            st.caption("如单位名称有误（如简称与全称不一致），请联系管理员修改账号的所属单位。")
+        return
+    st.info(NONE_IN_SCOPE + ("可选择“全部（含已办结）”查看已办结的工单。" if not include_closed else ""))
+
+
+def _list(
+    settings: Settings,
+    engine: Engine,
+    user: User,
+    unit: str | None,
+    include_closed: bool,
+    total: int,
+    now: datetime,
+    opened: str | None,
+) -> None:
     mask = not shows_personal_data(user.role)
     pages = math.ceil(total / PAGE_SIZE)
     # A new scope starts on its first page; the same scope keeps the page, within its page count.
@@ -124,30 +219,50 @@ def _ledger(settings: Settings, user: User, now: datetime) -> None:
         engine, unit=unit, include_closed=include_closed, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     table = ticket_table(rows, now, mask=mask)
+    ids = tuple(str(i) for i in table["工单编号"])
+    # The list's selection follows the open ticket (its row may have moved, or left the page).
+    wanted = [ids.index(opened)] if opened in ids else []
+    state = st.session_state.get(LIST_KEY)
+    try:
+        current = list(state["selection"]["rows"]) if state else []
+    except (KeyError, TypeError):
+        current = []
+    if current != wanted:
+        st.session_state[LIST_KEY] = {"selection": {"rows": wanted, "columns": []}}
+    st.session_state[SHOWN_KEY] = ids
     # No unit name here: captions are markdown, and unit names arrive with the posts.
-    st.caption(f"共 {total:,} 件，按办理时限排序（最紧迫在前）；第 {page}/{pages} 页；更新于 {now:%H:%M:%S}")
+    st.caption(
+        f"共 {total:,} 件，按办理时限排序（最紧迫在前）；第 {page}/{pages} 页；更新于 {now:%H:%M:%S}。"
+        "点击一行即可打开该工单。"
+    )
     st.dataframe(
         highlight_overdue(table),
+        key=LIST_KEY,
+        on_select=_row_clicked,
+        selection_mode="single-row",
         hide_index=True,
         width="stretch",
         height=min(TABLE_HEIGHT, ROW_PX * (len(table) + 1) + 3),
-        column_config={"摘要": st.column_config.TextColumn(width="medium")},
+        column_config=LIST_CONFIG,
     )
     left, right = st.columns([1, 3])
     left.number_input("页码", min_value=1, max_value=pages, step=1, key="ledger_page")
     with right:
         _export(engine, unit, mask, _department(settings))
     summaries = dict(zip(table["工单编号"], table["摘要"], strict=True))
-    statuses = dict(zip(table["工单编号"], table["当前状态"], strict=True))
-    chosen = st.selectbox(
+    options: list[str | None] = [None, *summaries]
+    if opened is not None and opened not in summaries:
+        options.append(opened)  # open, but not on this page of the list (closed, or another page)
+    # The picker shows the open ticket; its labels leave out the status, which changes with each step.
+    st.session_state[PICKER_KEY] = opened
+    st.selectbox(
         "查看工单",
-        [None, *summaries],
-        format_func=lambda i: CHOOSE if i is None else f"{i} · {statuses[i]} · {summaries[i][:30]}",
+        options,
+        format_func=lambda i: CHOOSE if i is None else f"{i} · {summaries.get(i, '')[:30]}".rstrip(" ·"),
         placeholder=CHOOSE,
-        key="ledger_ticket",
+        key=PICKER_KEY,
+        on_change=_picked,
     )
-    if chosen is not None:
-        _ticket(settings, engine, user, chosen, now)
 
 
 def _filters(engine: Engine, user: User) -> tuple[str | None, bool]:
@@ -218,7 +333,7 @@ def _ticket(settings: Settings, engine: Engine, user: User, ticket_id: str, now:
         st.error("无权查看其他单位的工单。")
         return
     mask = not shows_personal_data(user.role)
-    st.subheader(f"工单 {ticket.id}")
+    st.subheader(f"工单 {ticket.id}（{ticket.status.value}）")
     st.dataframe(_facts(ticket, now, mask), hide_index=True, width="stretch", height="content")
     st.markdown("**关联帖子**")
     posts = _posts(settings, engine, ticket, mask)
@@ -241,6 +356,7 @@ def _facts(ticket: Ticket, now: datetime, mask: bool) -> Any:
         ("答复时限", shown_time(ticket.respond_due_at)),
         ("办理时限", due if ticket.due_at else "暂停计时"),
         ("剩余时间", "已办结" if ticket.closed_at else countdown(ticket.due_at, now)),
+        ("计时起点", clock_start(ticket)),
         ("发现时间", shown_time(ticket.found_at)),
         ("答复内容", masked(ticket.answer_text, mask)),
         ("督办次数", str(ticket.escalations)),
@@ -272,6 +388,7 @@ def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket, post:
     st.markdown("**办理**")
     actions = allowed_actions(user.role, ticket.status)
     if not actions:
+        _flash(ticket.id)
         st.caption(f"工单当前状态为“{ticket.status.value}”，您没有可执行的操作。")
         return
     key = ticket.id
@@ -315,6 +432,8 @@ def _steps(settings: Settings, engine: Engine, user: User, ticket: Ticket, post:
         on_click=_submit,
         args=(settings, user, ticket.id, ticket.version),
     )
+    # The outcome of the last click sits under the button that made it, never at the top of the page.
+    _flash(ticket.id)
 
 
 def _topic_choice(ticket: Ticket) -> None:
@@ -357,7 +476,7 @@ def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> Non
     state = st.session_state
     action = state.get(f"ledger_action_{ticket_id}")
     if not may_open(user.role, Page.LEDGER) or action not in ROLE_ACTIONS.get(user.role, ()):
-        state[FLASH_KEY] = ("error", FORBIDDEN_STEP)
+        state[FLASH_KEY] = (ticket_id, "error", FORBIDDEN_STEP)
         return
     comment_key = f"ledger_comment_{ticket_id}"
     comment = str(state.get(comment_key) or "").strip()
@@ -366,7 +485,7 @@ def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> Non
         with SqlUnitOfWork(engine) as uow:
             current = uow.tickets.get(ticket_id)
             if not may_handle(user, current.unit):
-                state[FLASH_KEY] = ("error", FORBIDDEN_STEP)
+                state[FLASH_KEY] = (ticket_id, "error", FORBIDDEN_STEP)
                 return
             ticket = services.act(
                 uow, ticket_id, action, actor=f"{user.display_name}（{user.username}）",
@@ -374,17 +493,17 @@ def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> Non
                 expected_version=version,
             )  # fmt: skip
     except ConcurrencyConflict:
-        state[FLASH_KEY] = ("error", CONFLICT)
+        state[FLASH_KEY] = (ticket_id, "error", CONFLICT)
         return
     except LedgerError as exc:
-        state[FLASH_KEY] = ("error", f"操作未完成：{describe(exc)}")
+        state[FLASH_KEY] = (ticket_id, "error", f"操作未完成：{describe(exc)}")
         return
     except ValueError as exc:
-        state[FLASH_KEY] = ("error", f"操作未完成：{exc}")
+        state[FLASH_KEY] = (ticket_id, "error", f"操作未完成：{exc}")
         return
     except SQLAlchemyError:
         log.warning("event=ledger-step-failed ticket=%s", ticket_id, exc_info=True)
-        state[FLASH_KEY] = ("error", UNAVAILABLE)
+        state[FLASH_KEY] = (ticket_id, "error", UNAVAILABLE)
         return
     state[comment_key] = ""
     if action is Action.CORRECT_JUDGEMENT:  # recorded once: the boxes start over at 不更正
@@ -392,7 +511,7 @@ def _submit(settings: Settings, user: User, ticket_id: str, version: int) -> Non
             state[f"ledger_{key}_{ticket_id}"] = None
     log.info("event=ledger-step ticket=%s action=%s user=%s", ticket_id, action.value, user.username)
     label = ACTION_LABELS[action]
-    state[FLASH_KEY] = ("success", f"已{label}工单 {ticket_id}，当前状态：{ticket.status.value}。")
+    state[FLASH_KEY] = (ticket_id, "success", f"已{label}工单 {ticket_id}，当前状态：{ticket.status.value}。")
 
 
 def _step_data(action: Action, ticket: Ticket) -> dict[str, Any]:

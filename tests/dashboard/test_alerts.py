@@ -156,3 +156,38 @@ def test_only_acting_roles_may_acknowledge(store: AlertStore) -> None:
         store.acknowledge(alert.id, User("lead", "领导", Role.LEADER), NOW)
     assert store.active_count() == 1
     assert store.acknowledge(alert.id, User("root", "管理员", Role.ADMIN), NOW)
+
+
+def live_row(**changes: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": "YQ-1", "unit": "区城管执法局", "status": "待签收", "summary": "噪音扰民",
+        "signed_at": None, "sign_due_at": NOW - timedelta(hours=23), "answered_at": None,
+        "respond_due_at": NOW + timedelta(days=2), "due_at": NOW + timedelta(days=5),
+    }  # fmt: skip
+    return {**row, **changes}
+
+
+def test_a_ticket_alert_is_rebuilt_from_its_ticket_at_each_moment() -> None:
+    from dashboard.alerts import live_ticket_alert, ticket_of_alert
+
+    alert_id = "ticket:YQ-1:签收:overdue"
+    assert ticket_of_alert(alert_id) == ("YQ-1", "签收") and ticket_of_alert("risk:x") is None
+    first = live_ticket_alert(alert_id, live_row(), NOW)
+    later = live_ticket_alert(alert_id, live_row(), NOW + timedelta(minutes=29))
+    assert first is not None and later is not None
+    assert "签收已超期 23 小时 0 分钟" in first.title and "签收已超期 23 小时 29 分钟" in later.title
+    assert "当前状态：待签收" in first.detail
+
+
+def test_a_ticket_alert_is_gone_once_signed_closed_paused_or_deleted() -> None:
+    from dashboard.alerts import live_ticket_alert
+
+    alert_id = "ticket:YQ-1:签收:overdue"
+    assert live_ticket_alert(alert_id, live_row(signed_at=NOW, status="办理中"), NOW) is None
+    assert live_ticket_alert(alert_id, live_row(status="已办结"), NOW) is None
+    assert live_ticket_alert(alert_id, live_row(status="暂停"), NOW) is None
+    assert live_ticket_alert(alert_id, None, NOW) is None
+    # Due soon, then past: the overdue alert (its own id) takes over.
+    soon = live_row(sign_due_at=NOW + timedelta(hours=1))
+    assert live_ticket_alert("ticket:YQ-1:签收:due_soon", soon, NOW) is not None
+    assert live_ticket_alert("ticket:YQ-1:签收:due_soon", soon, NOW + timedelta(hours=2)) is None

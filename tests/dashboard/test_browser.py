@@ -316,3 +316,57 @@ def test_a_staff_member_corrects_a_tickets_judgements_in_the_browser(
         (ticket_id, "urgency", "yes"),
     ]
     assert marks[0].actor.startswith("办理员甲")
+
+
+def submit_until(page: Any, words: str) -> None:
+    """Click 提交 and wait for the success message holding ``words`` (not a stale one from before)."""
+    page.get_by_role("button", name="提交").click()
+    page.wait_for_selector(f"[data-testid='stAlertContentSuccess']:has-text('{words}')", timeout=60_000)
+
+
+def click_list_row(page: Any, row: int) -> None:
+    """Click row ``row`` (0 first) of the 回应台账 list where the grid draws its row markers."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for(timeout=60_000)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_staff_open_a_ticket_from_the_list_and_sign_answer_close_it_in_the_browser(
+    full_dashboard: tuple[str, Path], tmp_path: Path
+) -> None:
+    from response_ledger.queries import ticket_page
+    from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
+    from response_ledger.workflow import TicketStatus
+
+    url, home = full_dashboard
+    engine = engine_from_settings(Settings(home=home))
+    ticket_id = ticket_page(engine, unit=UNIT)[0]["id"]  # the list's first row
+    out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    with staff_ledger(url) as page:
+        click_list_row(page, 0)
+        page.wait_for_selector(f"h3:has-text('工单 {ticket_id}')", timeout=60_000)
+        page.get_by_label("办理说明").fill("已收到")
+        submit_until(page, "当前状态：办理中")
+        assert page.locator(f"h3:has-text('工单 {ticket_id}（办理中）')").count() == 1
+        # An answer without text is refused beside the form, and the ticket stays open.
+        choose(page, "操作", "答复")
+        page.get_by_role("button", name="提交").click()
+        page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
+        error = page.locator("[data-testid='stAlertContentError']").first.bounding_box()
+        button = page.get_by_role("button", name="提交").bounding_box()
+        assert error["y"] > button["y"]  # under the button, not at the top of the page
+        page.screenshot(path=str(out / "ledger-error-beside-form.png"), full_page=True)
+        assert page.locator(f"h3:has-text('工单 {ticket_id}')").count() == 1
+        page.get_by_label("答复内容（必填）").fill("已联系施工方停工。")
+        submit_until(page, "当前状态：已答复")
+        choose(page, "操作", "办结")
+        page.get_by_label("办理说明").fill("群众满意。")
+        submit_until(page, "当前状态：已办结")
+        assert page.locator(f"h3:has-text('工单 {ticket_id}（已办结）')").count() == 1
+        page.screenshot(path=str(out / "ledger-closed.png"), full_page=True)
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.tickets.get(ticket_id).status is TicketStatus.CLOSED
+    engine.dispose()

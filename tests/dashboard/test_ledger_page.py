@@ -464,3 +464,91 @@ def test_a_long_list_is_paged_by_the_database(home: Path, seeded: Seeded) -> Non
     assert len(app.dataframe[0].value) == 50 and "共 55 件" in app.caption[0].value
     app.number_input(key="ledger_page").set_value(2).run()
     assert len(app.dataframe[0].value) == 5 and "第 2/2 页" in app.caption[0].value
+
+
+def _in_order(app: AppTest) -> list[tuple[str, str]]:
+    """Every element of the page in drawing order: (type, its value or label)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(node: object) -> None:
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                walk(child)
+            return
+        value = getattr(node, "value", None) if not hasattr(node, "label") else node.label
+        out.append((str(getattr(node, "type", "")), str(value)))
+
+    walk(app.main)
+    return out
+
+
+def _step(app: AppTest, ticket_id: str, action: Action, comment: str = "") -> None:
+    app.selectbox(key=f"ledger_action_{ticket_id}").set_value(action).run()
+    app.text_area(key=f"ledger_comment_{ticket_id}").input(comment)
+    app.button(key=f"ledger_submit_{ticket_id}").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+
+
+def test_staff_sign_answer_and_close_without_losing_the_ticket(home: Path, seeded: Seeded) -> None:
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    for action, comment, status in (
+        (Action.SIGN, "已收到", "办理中"),
+        (Action.RESPOND, "已联系施工方停工", "已答复"),
+        (Action.CLOSE, "群众满意", "已办结"),
+    ):
+        _step(app, seeded.fresh, action, comment)
+        assert f"当前状态：{status}" in app.success[0].value, [e.value for e in app.error]
+        # Still open, and the heading and the picker say how it stands now.
+        assert app.subheader[0].value == f"工单 {seeded.fresh}（{status}）"
+        assert app.selectbox(key="ledger_ticket").value == seeded.fresh
+    # Closed, it has left the 未办结 list, but it is still the ticket on screen.
+    assert seeded.fresh not in list(app.dataframe[0].value["工单编号"])
+    assert seeded.status(seeded.fresh)[0] is TicketStatus.CLOSED
+
+
+def test_a_refused_step_shows_its_error_beside_the_form_and_keeps_the_ticket(
+    home: Path, seeded: Seeded
+) -> None:
+    with SqlUnitOfWork(seeded.engine) as uow:
+        services.act(uow, seeded.fresh, Action.SIGN, actor="办理员乙", now=datetime.now(CHINA_TZ))
+    app = open_page(home)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    _step(app, seeded.fresh, Action.RESPOND)
+    assert app.error and "答复须填写答复内容" in app.error[0].value
+    assert app.subheader[0].value == f"工单 {seeded.fresh}（办理中）"
+    drawn = _in_order(app)
+    error_at = next(i for i, (_, text) in enumerate(drawn) if "答复须填写答复内容" in text)
+    submit_at = next(i for i, (_, label) in enumerate(drawn) if label == "提交")
+    assert error_at > submit_at  # under the button, not at the top of the page
+
+
+def test_a_link_with_a_ticket_opens_it(home: Path, seeded: Seeded) -> None:
+    add_account(Settings(home=home).ledger_sqlalchemy_url, DUTY)
+    app = AppTest.from_function(_page, args=(str(home), ""), default_timeout=TIMEOUT_S)
+    app.session_state["user"] = DUTY
+    app.query_params["ticket"] = seeded.late
+    app.run()
+    assert not app.exception
+    assert app.subheader[0].value.startswith(f"工单 {seeded.late}")
+    assert app.selectbox(key="ledger_ticket").value == seeded.late
+
+
+def test_the_list_shows_escalations_and_each_ticket_where_its_clock_started(
+    home: Path, seeded: Seeded
+) -> None:
+    with SqlUnitOfWork(seeded.engine) as uow:
+        services.act(uow, seeded.late, Action.ESCALATE, actor="值班员", now=datetime.now(CHINA_TZ))
+    app = open_page(home)
+    table = app.dataframe[0].value
+    assert table.set_index("工单编号").loc[seeded.late, "督办"] == "1 次"
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    facts = dict(app.dataframe[1].value.values.tolist())
+    assert facts["计时起点"].endswith("（留言发布时间）") and facts["督办次数"] == "0"
+
+
+def test_staff_whose_unit_no_ticket_carries_are_told_which_units_exist(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, User("staff9", "办理员丙", Role.STAFF, "区住建局"))
+    assert "台账中没有任何工单的责任单位是您账号的所属单位" in app.info[0].value
+    assert any(UNIT_A in t.value and UNIT_B in t.value for t in app.text)

@@ -276,3 +276,41 @@ def test_a_missing_archive_shows_the_waiting_message_and_creates_nothing(home: P
     app = open_monitor(home)
     assert app.info[0].value.startswith("暂无数据")
     assert not (home / "archive.db").exists()
+
+
+def test_a_ticket_alert_reads_its_ticket_now_and_leaves_once_its_condition_is_gone(home: Path) -> None:
+    from response_ledger import services
+    from response_ledger.workflow import Action
+
+    now = datetime.now(CHINA_TZ)
+    late = enriched_post("late", title="占道经营无人管", published_at=now - timedelta(days=5))
+    write_archive(home / "archive.db", [late])
+    late_id = seed_ticket(home, late, started=now - timedelta(days=5))
+    alert_id = f"ticket:{late_id}:答复:overdue"
+    app = open_monitor(home)
+    assert ack_buttons(app, alert_id) and any(str(b.key) == f"open:{alert_id}" for b in app.button)
+    assert any("当前状态：待签收" in t for t in texts(app))
+    engine = engine_from_settings(Settings(home=home))
+    with SqlUnitOfWork(engine) as uow:  # signed elsewhere: the alert says so at the next refresh
+        services.act(uow, late_id, Action.SIGN, actor="办理员", now=datetime.now(CHINA_TZ))
+    app.run()
+    assert any("当前状态：办理中" in t for t in texts(app)), texts(app)
+    with SqlUnitOfWork(engine) as uow:  # answered: the 答复 alert has nothing left to say
+        services.act(
+            uow, late_id, Action.RESPOND, actor="办理员", now=datetime.now(CHINA_TZ), comment="已处理"
+        )
+    engine.dispose()
+    app.run()
+    assert not app.exception
+    assert not ack_buttons(app, alert_id)
+    assert not any(late_id in t for t in texts(app))
+    acked = next(frame for frame in app.dataframe if "确认人" in frame.value.columns).value
+    assert acked["确认人"].tolist() == ["系统（情况已解除）"]
+    # A fresh screen does not raise it again.
+    assert not ack_buttons(open_monitor(home), alert_id)
+
+
+def test_the_ledger_column_comes_before_the_long_text(home: Path) -> None:
+    write_archive(home / "archive.db", sample_posts(datetime.now(CHINA_TZ)))
+    columns = list(posts(open_monitor(home)).columns)
+    assert columns.index("台账") < columns.index("摘要") and columns.index("台账") < 6

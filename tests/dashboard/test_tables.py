@@ -65,7 +65,7 @@ def test_filters_become_an_archive_query() -> None:
 def test_launcher_serves_the_app_headless_on_the_configured_port() -> None:
     argv = streamlit_argv(Settings(dashboard_port=8555))
     assert argv[1:4] == ["-m", "streamlit", "run"]
-    assert Path(argv[4]).name == "app.py" and Path(argv[4]).is_file()
+    assert Path(argv[4]).name == "server.py" and Path(argv[4]).is_file()  # st.App around app.py
     for flag in (
         "--server.headless=true",
         "--server.port=8555",

@@ -118,3 +118,37 @@ def test_a_duty_officer_opens_a_ticket_by_hand_from_a_post_no_rule_took() -> Non
     )
     assert open_by_hand(uow, quiet, NOW, actor="值班员", policy=POLICY) == ticket_id
     assert open_tickets(uow, [quiet], NOW, policy=POLICY).duplicates == ["weibo:demo:calm"]
+
+
+def test_praise_is_its_own_class_acknowledged_with_no_reply_limit() -> None:
+    uow = FakeUnitOfWork()
+    praise = post("p", hotline={"order_no": "p", "appeal_type": "表扬", "unit": "区教育局"}, event_id="ev-p")
+    board = post("b", source="board", appeal_type="表扬", event_id="ev-b")
+    report = open_tickets(uow, [praise, board], NOW, policy=POLICY)
+    tickets = [uow.tickets.get(i) for i in report.opened]
+    assert [t.ticket_class for t in tickets] == ["praise", "praise"]
+    for ticket in tickets:
+        assert ticket.sign_due_at is not None  # acknowledged (签收) like any other
+        assert ticket.limits.respond is None and ticket.respond_due_at is None  # nobody owes a reply
+        assert ticket.limits.max_extension is None
+
+
+def test_praise_is_treated_like_any_post_when_the_policy_names_no_praise_class() -> None:
+    from dataclasses import replace
+
+    policy = replace(POLICY, intake=replace(POLICY.intake, praise_class=""))
+    praise = post("p", hotline={"order_no": "p", "appeal_type": "表扬", "unit": "区教育局"})
+    decision = decide(praise, policy)
+    assert not isinstance(decision, str) and decision.ticket_class == "12345-complaint"
+
+
+def test_each_ticket_records_why_its_clock_started_when_it_did() -> None:
+    uow = FakeUnitOfWork()
+    posts = [
+        post("h"),
+        post("b", source="board"),
+        post("w", source="weibo", risk={"score": 75, "reasons": []}),
+    ]
+    report = open_tickets(uow, posts, NOW, policy=POLICY)
+    reasons = [uow.tickets.get(i).events[0].data["clock"] for i in report.opened]
+    assert reasons == ["12345 平台受理时间（工单发布时间）", "留言发布时间", "发现时间（采集到帖子的时间）"]

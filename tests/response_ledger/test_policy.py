@@ -49,3 +49,16 @@ def test_an_unreadable_policy_file_is_a_rule_error(tmp_path: Path) -> None:
     path.write_text("classes: [unclosed", encoding="utf-8")
     with pytest.raises(RuleError):
         load_policy(path)
+
+
+def test_the_praise_class_has_no_reply_limit_and_must_be_defined() -> None:
+    from response_ledger.policy import parse_policy
+
+    policy = load_policy()
+    praise = policy.ticket_class(policy.intake.praise_class)
+    assert praise.title == "表扬" and praise.limits.respond is None
+    broken = {"classes": {"a": {"close": "days:1"}}, "intake": {
+        "hotline_default_class": "a", "board_class": "a", "opinion_class": "a", "major_class": "a",
+        "praise_class": "nope"}}  # fmt: skip
+    with pytest.raises(RuleError, match="nope"):
+        parse_policy(broken)

@@ -37,14 +37,24 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from stream.ingest import ingest_file
+    from stream.ingest import MappingError, ingest_file, parse_mapping
     from yuqing.backends import make_broker
 
+    try:
+        mapping = parse_mapping(args.map or [])
+    except MappingError as exc:
+        print(f"--map 有误：{exc}", file=sys.stderr)
+        return 2
+    if not args.file.is_file():
+        print(f"找不到文件：{args.file}", file=sys.stderr)
+        return 2
     broker = make_broker(settings)
     broker.ensure_topics([settings.topic_raw, settings.topic_enriched, settings.topic_dlq])
     producer = broker.producer()
     try:
-        report = ingest_file(args.file, producer, topic=settings.topic_raw, dlq_topic=settings.topic_dlq)
+        report = ingest_file(
+            args.file, producer, topic=settings.topic_raw, dlq_topic=settings.topic_dlq, mapping=mapping
+        )
     finally:
         producer.close()
         broker.close()
@@ -97,8 +107,17 @@ def register(sub: Subparsers) -> None:
     worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS", help="空闲这么多秒后退出")
     worker.set_defaults(handler=_worker)
 
-    ingest = sub.add_parser("ingest", help="把 JSONL 或 CSV 文件中的帖子发布到 posts.raw（导入、重放）")
+    ingest = sub.add_parser(
+        "ingest",
+        help="把 JSONL、CSV、XLSX 或 XLS 文件中的帖子发布到 posts.raw（导入、重放 search --export 的导出）",
+    )
     ingest.add_argument("file", type=Path)
+    ingest.add_argument(
+        "--map",
+        nargs="+",
+        metavar="字段=列名",
+        help="表头不是本系统导出或点号字段名时，指明各字段所在的列，如 text=来信内容 published_at=来信时间",
+    )
     ingest.set_defaults(handler=_ingest)
 
     dlq = sub.add_parser("dlq", help="查看死信队列")
