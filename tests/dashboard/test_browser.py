@@ -324,12 +324,24 @@ def submit_until(page: Any, words: str) -> None:
     page.wait_for_selector(f"[data-testid='stAlertContentSuccess']:has-text('{words}')", timeout=60_000)
 
 
-def click_list_row(page: Any, row: int) -> None:
-    """Click row ``row`` (0 first) of the 回应台账 list where the grid draws its row markers."""
+def click_list_row(page: Any, row: int, *, until: str) -> None:
+    """Click row ``row`` (0 first) of the 回应台账 list where the grid draws its row markers, until
+    ``until`` (a selector) appears: the grid is a canvas, and a click made while the page's script is
+    still running can land before the grid is ready (tried up to three times)."""
+    from yuqing.screenshot import APP_IDLE
+
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.wait_for(timeout=60_000)
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)
+    for attempt in range(3):
+        page.wait_for_selector(APP_IDLE, timeout=60_000)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)
+        try:
+            page.wait_for_selector(until, timeout=20_000)
+            return
+        except Exception:  # playwright's timeout: click again
+            if attempt == 2:
+                raise
 
 
 @needs_chromium
@@ -346,8 +358,7 @@ def test_staff_open_a_ticket_from_the_list_and_sign_answer_close_it_in_the_brows
     ticket_id = ticket_page(engine, unit=UNIT)[0]["id"]  # the list's first row
     out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     with staff_ledger(url) as page:
-        click_list_row(page, 0)
-        page.wait_for_selector(f"h3:has-text('工单 {ticket_id}')", timeout=60_000)
+        click_list_row(page, 0, until=f"h3:has-text('工单 {ticket_id}')")
         page.get_by_label("办理说明").fill("已收到")
         submit_until(page, "当前状态：办理中")
         assert page.locator(f"h3:has-text('工单 {ticket_id}（办理中）')").count() == 1
