@@ -109,7 +109,8 @@ def letter_risk(
     """Up to 90 for urgency, 10 each for sensitive terms (5 a term), votes and comments, and copies
     of the letter in the last hour (a campaign); capped at 100."""
     score = urgency_points(urgency, alert_probability)
-    reasons = [f"紧急程度{urgency:.2f}（模型判断）"]
+    # The threshold beside the probability: 0.51 reads as "maybe" unless one sees the alert is at 0.28.
+    reasons = [f"紧急程度{urgency:.2f}（模型判断，{alert_probability:.2f}起预警）"]
     if phrases:
         reasons.append("关键表述：" + "、".join(phrases))
     score += _sensitive(title, text, terms, reasons, each=5, cap=10)

@@ -191,7 +191,7 @@ def test_urgency_maps_onto_risk_so_the_models_alert_threshold_is_the_dashboards(
     assert urgency_points(0.1, 0.3) < ALERT_RISK <= urgency_points(0.31, 0.3) <= 90
     risk = letter_risk(0.9, 0.4, ["集体讨薪"], "", "工人准备集体讨薪", {"votes_up": 30})
     assert risk["score"] >= ALERT_RISK
-    assert risk["reasons"][:2] == ["紧急程度0.90（模型判断）", "关键表述：集体讨薪"]
+    assert risk["reasons"][:2] == ["紧急程度0.90（模型判断，0.40起预警）", "关键表述：集体讨薪"]
     assert any(r.startswith("敏感词") for r in risk["reasons"])
 
 
