@@ -1,8 +1,9 @@
 """Sending a briefing through the ledger's notification channels (e-mail, 企业微信, 钉钉).
 
 The channels of :mod:`response_ledger.notify` carry a :class:`~response_ledger.reminders.Notice`'s
-subject and text; the briefing's notice carries its headline sentences and where the file is kept
-(robots take text only, so the file itself stays in the briefings folder and on the dashboard).
+subject and text; the briefing's notice carries its headline sentences and where the file is kept,
+and the file itself as its attachment: 企业微信 robots send it as a file message, e-mail attaches it,
+钉钉 robots (which cannot carry files) name it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def briefing_notice(b: Briefing, recipients: Sequence[str], stored: Path | None 
         recipients=tuple(recipients),
         subject=f"{b.title}（{b.period.label}）",
         text="\n".join(lines),
+        attachment=stored,
     )
 
 

@@ -1,7 +1,8 @@
 """Dashboard accounts in the ledger's database (SQLite by default, PostgreSQL at scale) via SQLAlchemy.
 
-Every sign-in attempt is recorded; the lockout policy reads those records, so it holds across the
-dashboard's processes and restarts.
+Every sign-in attempt is recorded with the client it came from; the lockout policies (one per
+username, one per client) read those records, so they hold across the dashboard's processes and
+restarts. Attempts refused because of a lock are recorded as such and never count towards a lock.
 """
 
 from __future__ import annotations
@@ -22,18 +23,23 @@ from sqlalchemy import (
     Table,
     func,
     insert,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from dashboard.auth import (
     LockoutPolicy,
     Role,
     User,
     check_password_policy,
+    dummy_hash,
     hash_password,
+    needs_rehash,
     verify_password,
 )
 from response_ledger.db import make_engine
@@ -58,7 +64,13 @@ signins = Table(
     Column("username", String(64), nullable=False, index=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("ok", Boolean, nullable=False),
+    # The client's address (None when unknown, a local one included); added after the first release.
+    Column("client", String(64), index=True),
+    # True for an attempt refused because a lock was in force: it never extends the lock.
+    Column("locked", Boolean),
 )
+# Far more than one person mistypes: meant for one address guessing many accounts' passwords.
+CLIENT_POLICY = LockoutPolicy(max_failures=20)
 
 
 class AccountError(ValueError):
@@ -67,6 +79,10 @@ class AccountError(ValueError):
 
 class SignInRefused(AccountError):
     """A sign-in that failed; the message never says whether the user exists."""
+
+
+class SignInLocked(SignInRefused):
+    """A sign-in refused because its username or its client is locked; the message says until when."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +97,20 @@ class Accounts:
     """The accounts repository and its sign-in service."""
 
     def __init__(
-        self, url: str, *, policy: LockoutPolicy | None = None, engine: Engine | None = None
+        self,
+        url: str,
+        *,
+        policy: LockoutPolicy | None = None,
+        client_policy: LockoutPolicy = CLIENT_POLICY,
+        engine: Engine | None = None,
     ) -> None:
         # The ledger's engine factory: SQLite gets its folder, WAL and a busy timeout like the ledger.
         self.engine = engine or make_engine(url)
         self.policy = policy or LockoutPolicy()
+        self.client_policy = client_policy
         metadata.create_all(self.engine)
+        _add_signin_columns(self.engine)
+        dummy_hash()  # made now, so that the first unknown username is not the one slower answer
 
     def add(
         self,
@@ -188,38 +212,105 @@ class Accounts:
             rows = conn.execute(select(users).order_by(users.c.username)).all()
         return [Account(_user(r), bool(r.active)) for r in rows]
 
-    def sign_in(self, username: str, password: str, now: datetime) -> User:
-        """Check a password under the lockout policy; record the attempt either way."""
+    def sign_in(self, username: str, password: str, now: datetime, *, client: str | None = None) -> User:
+        """Check a password under the lockout policies; record the attempt either way.
+
+        Exactly one password hash is verified whatever the case (no account, disabled, locked, wrong
+        or right password), so the time taken does not tell whether an account exists. A legacy
+        hash is replaced by an argon2id one when its password is right.
+        """
         shown_tz = now.tzinfo
         now = now.astimezone(UTC)  # SQLite drops offsets: store and compare in UTC everywhere
         with self.engine.begin() as conn:
+            locked = self._locked_until(conn, username, client, now)
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+            usable = row is not None and bool(row.active)
+            stored = row.password_hash if row is not None and usable else dummy_hash()
+            ok = verify_password(password, stored) and usable and locked is None
+            conn.execute(
+                insert(signins).values(
+                    username=username, at=now, ok=ok, client=client, locked=locked is not None
+                )
+            )
+            if ok and needs_rehash(stored):
+                conn.execute(
+                    update(users)
+                    .where(users.c.username == username, users.c.password_hash == stored)
+                    .values(password_hash=hash_password(password))
+                )
+                log.info("event=password-rehashed username=%s", username)
+        if locked is not None:
+            log.warning(
+                "event=signin-locked username=%s client=%s until=%s", username, client, locked.isoformat()
+            )
+            raise SignInLocked(f"登录失败次数过多，请于 {locked.astimezone(shown_tz):%H:%M} 后再试")
+        if not ok or row is None:
+            log.warning("event=signin-failed username=%s client=%s", username, client)
+            raise SignInRefused("用户名或密码错误，或账号已停用")
+        log.info("event=signin username=%s client=%s", username, client)
+        return _user(row)
+
+    def change_password(
+        self, username: str, current: str, new: str, now: datetime, *, client: str | None = None
+    ) -> None:
+        """A user's own change: the current password is checked like a sign-in (and counts towards
+        its lock), then the new one must meet the policy and differ from it."""
+        check_password_policy(new)
+        try:
+            self.sign_in(username, current, now, client=client)
+        except SignInLocked:
+            raise
+        except SignInRefused as exc:
+            raise AccountError("当前密码不正确") from exc
+        if new == current:
+            raise AccountError("新密码不能与当前密码相同")
+        self.set_password(username, new, now)
+
+    def _locked_until(
+        self, conn: Connection, username: str, client: str | None, now: datetime
+    ) -> datetime | None:
+        """When the later of the username's and the client's locks ends, None when neither is locked."""
+        ends = []
+        for policy, where in (
+            (self.policy, signins.c.username == username),
+            (self.client_policy, signins.c.client == client if client else None),
+        ):
+            if where is None:  # an unknown client (a local one) is throttled by username only
+                continue
             failures = [
                 _utc(row.at)
                 for row in conn.execute(
                     select(signins.c.at).where(
-                        signins.c.username == username,
+                        where,
                         signins.c.ok.is_(False),
-                        signins.c.at >= now - self.policy.window - self.policy.lock_for,
+                        or_(signins.c.locked.is_(None), signins.c.locked.is_(False)),
+                        signins.c.at >= now - policy.window - policy.lock_for,
                     )
                 )
             ]
-            locked = self.policy.locked_until(failures, now)
-            row = conn.execute(select(users).where(users.c.username == username)).first()
-            ok = (
-                locked is None
-                and row is not None
-                and bool(row.active)
-                and verify_password(password, row.password_hash)
-            )
-            conn.execute(insert(signins).values(username=username, at=now, ok=ok))
-        if locked is not None:
-            log.warning("event=signin-locked username=%s until=%s", username, locked.isoformat())
-            raise SignInRefused(f"登录失败次数过多，请于 {locked.astimezone(shown_tz):%H:%M} 后再试")
-        if not ok or row is None:
-            log.warning("event=signin-failed username=%s", username)
-            raise SignInRefused("用户名或密码错误，或账号已停用")
-        log.info("event=signin username=%s", username)
-        return _user(row)
+            end = policy.locked_until(failures, now)
+            if end is not None:
+                ends.append(end)
+        return max(ends, default=None)
+
+
+def _add_signin_columns(engine: Engine) -> None:
+    """Add the columns later releases gave ``dashboard_signins`` to a table made by an earlier one."""
+    present = {column["name"] for column in inspect(engine).get_columns(signins.name)}
+    added = {"client": "VARCHAR(64)", "locked": "BOOLEAN"}
+    for name, kind in added.items():
+        if name in present:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {signins.name} ADD COLUMN {name} {kind}"))
+                if name == "client":
+                    index = f"ix_{signins.name}_client"
+                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS {index} ON {signins.name} (client)"))
+        except (OperationalError, ProgrammingError):
+            # Another dashboard process added it first (duplicate column); anything else fails below.
+            if name not in {column["name"] for column in inspect(engine).get_columns(signins.name)}:
+                raise
 
 
 def _user(row: Any) -> User:

@@ -14,6 +14,7 @@ from streamlit.errors import StreamlitAPIException
 
 from dashboard.app_pages import admin, briefing, latest, ledger, search
 from dashboard.auth import LANDING, Page, User, may_open
+from dashboard.change_password import render_change_password
 from dashboard.session import cookie_script, current_user, render_sign_in, sign_out
 from yuqing.settings import PREFIX, Settings, SettingsError
 
@@ -159,6 +160,7 @@ def _account_box(settings: Settings, user: User) -> None:
         if st.button("退出登录", key="sign_out"):
             sign_out(settings)
             st.rerun()
+    render_change_password(settings, user)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Roles, what each may open and do, password hashing and the sign-in lockout — pure functions.
 
-Passwords are hashed with scrypt (a memory-hard KDF in the standard library) and a per-user salt;
-the stored form carries its parameters so they can be raised later without breaking old hashes.
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second recommended setting);
+the stored form carries its parameters, so raising them later makes old hashes due for a rehash.
+Hashes of the first releases (``scrypt$…``) still verify and are replaced at the next sign-in.
 """
 
 from __future__ import annotations
@@ -9,10 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class Role(StrEnum):
@@ -113,8 +120,16 @@ def check_password_policy(password: str) -> None:
         raise PasswordPolicyError("密码须同时包含字母、数字或符号中的至少两类")
 
 
+_HASHER = PasswordHasher()  # argon2id; time 3, memory 64 MiB, 4 lanes
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """``scrypt$N$r$p$salt$hash`` with a fresh 16-byte salt."""
+    """``$argon2id$v=19$m=…,t=…,p=…$salt$hash`` with a fresh 16-byte salt unless one is given."""
+    return _HASHER.hash(password, salt=salt)
+
+
+def hash_password_scrypt(password: str, *, salt: bytes | None = None) -> str:
+    """The first releases' form, ``scrypt$N$r$p$salt$hash``: still verified, never written by accounts."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     b64 = base64.b64encode
@@ -122,7 +137,31 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches ``stored``, compared in constant time."""
+    """Whether ``password`` matches ``stored`` (argon2id, or a legacy scrypt hash), in constant time."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` should be replaced at the next sign-in (scrypt, or weaker argon2 settings)."""
+    try:
+        return not stored.startswith("$argon2id$") or _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password, verified when an account is missing or disabled so that the
+    answer takes as long as for a real one (sign-in time must not tell who has an account)."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
@@ -139,6 +178,23 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def client_address(remote_ip: str | None, forwarded_for: Sequence[str], trusted_proxies: int) -> str | None:
+    """The address a sign-in comes from, for throttling by client; None when unknown (local).
+
+    ``X-Forwarded-For`` is read only behind ``trusted_proxies`` proxies of our own, and then only the
+    entry the outermost of them appended (``trusted_proxies`` from the right): entries further left
+    are whatever the browser sent, so anyone could forge them.
+    """
+    if trusted_proxies > 0:
+        hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+        if len(hops) >= trusted_proxies:
+            try:
+                return str(ipaddress.ip_address(hops[-trusted_proxies]))
+            except ValueError:
+                pass
+    return remote_ip or None
 
 
 @dataclass(frozen=True)

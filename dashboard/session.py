@@ -19,7 +19,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.accounts import Accounts, SignInRefused
-from dashboard.auth import Page, User, may_open, session_expired
+from dashboard.auth import Page, User, client_address, may_open, session_expired
 from dashboard.sessions import COOKIE, Ended, Live, SessionStore
 from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
@@ -54,6 +54,21 @@ def _cookie_token() -> str | None:
     except (AttributeError, RuntimeError):  # no browser connection (AppTest)
         return None
     return token if isinstance(token, str) and token else None
+
+
+def this_client(settings: Settings) -> str | None:
+    """This browser's address for throttling sign-ins (X-Forwarded-For only behind trusted proxies)."""
+    try:
+        remote_ip = st.context.ip_address
+        forwarded = st.context.headers.get_all("X-Forwarded-For")
+    except (AttributeError, RuntimeError):  # no browser connection (AppTest)
+        return None
+    # AppTest's context hands back mocks: only real strings count.
+    return client_address(
+        remote_ip if isinstance(remote_ip, str) else None,
+        [value for value in forwarded if isinstance(value, str)] if isinstance(forwarded, list) else [],
+        settings.dashboard_trusted_proxies,
+    )
 
 
 def check_session(settings: Settings, now: datetime, *, touch: bool = True) -> Live | Ended | None:
@@ -182,7 +197,7 @@ def render_sign_in(settings: Settings) -> None:
         return
     now = datetime.now(CHINA_TZ)
     try:
-        user = accounts(settings).sign_in(username.strip(), password, now)
+        user = accounts(settings).sign_in(username.strip(), password, now, client=this_client(settings))
     except SignInRefused as exc:
         st.error(str(exc))
         return

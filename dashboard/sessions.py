@@ -200,6 +200,19 @@ class SessionStore:
                 )
         log.info("event=session-revoked session=%s", session_id)
 
+    def revoke_others(self, username: str, now: datetime, *, keep: int | None = None) -> int:
+        """End every live session of ``username`` but ``keep`` (after a password change); how many."""
+        now = _utc(now)
+        where = [sessions.c.username == username, sessions.c.revoked_at.is_(None)]
+        if keep is not None:
+            where.append(sessions.c.id != keep)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(sessions).where(*where).values(revoked_at=now, ended_why=Ended.REVOKED.value)
+            )
+        log.info("event=sessions-revoked username=%s kept=%s count=%s", username, keep, done.rowcount)
+        return int(done.rowcount)
+
 
 def _utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes even for timezone-aware columns; they were stored in UTC.

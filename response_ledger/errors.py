@@ -53,12 +53,13 @@ class RuleError(LedgerError):
 
 
 class DeliveryError(LedgerError):
-    """A notification channel could not deliver a notice."""
+    """A notification channel could not deliver a notice; ``transient`` if trying again may succeed."""
 
-    def __init__(self, channel: str, reason: str) -> None:
+    def __init__(self, channel: str, reason: str, *, transient: bool = False) -> None:
         super().__init__(f"{channel}: {reason}")
         self.channel = channel
         self.reason = reason
+        self.transient = transient
 
 
 class InvalidActionData(LedgerError):

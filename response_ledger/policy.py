@@ -49,10 +49,12 @@ class IntakeRules:
 
 @dataclass(frozen=True)
 class Contacts:
-    """Where a unit's notices go."""
+    """Where a unit's notices go, and whom a 钉钉 robot @-mentions (by mobile) when they do."""
 
     assignee: tuple[str, ...] = ()
     leader: tuple[str, ...] = ()
+    assignee_mobiles: tuple[str, ...] = ()
+    leader_mobiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,12 @@ def parse_policy(data: Any) -> Policy:
             raise RuleError(name, "intake names a ticket class the policy does not define")
     reminders = data.get("reminders") or {}
     contacts = {
-        str(unit): Contacts(tuple(spec.get("assignee") or ()), tuple(spec.get("leader") or ()))
+        str(unit): Contacts(
+            tuple(spec.get("assignee") or ()),
+            tuple(spec.get("leader") or ()),
+            tuple(str(m) for m in spec.get("assignee_mobiles") or ()),
+            tuple(str(m) for m in spec.get("leader_mobiles") or ()),
+        )
         for unit, spec in (data.get("contacts") or {}).items()
     }
     return Policy(

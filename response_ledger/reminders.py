@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol
 
 from response_ledger.calendar import china_time
@@ -42,6 +43,10 @@ class Notice:
     recipients: tuple[str, ...]
     subject: str
     text: str
+    # Mobiles a 钉钉 robot @-mentions (the contacts' ``assignee_mobiles``/``leader_mobiles``).
+    at_mobiles: tuple[str, ...] = ()
+    # A file sent along where the channel can carry one (企业微信 robots, e-mail): the briefing.
+    attachment: Path | None = None
 
 
 class Notifier(Protocol):
@@ -95,6 +100,9 @@ def notice_for(ticket: Ticket, level: Level, policy: Policy, limit: str = "办�
     contacts = policy.contacts.get(ticket.unit)
     assignee = contacts.assignee if contacts else ()
     recipients = (*contacts.leader, *assignee) if contacts and level is Level.LEADER else assignee
+    mobiles = contacts.assignee_mobiles if contacts else ()
+    if contacts and level is Level.LEADER:
+        mobiles = (*contacts.leader_mobiles, *mobiles)
     pending = pending_limit(ticket)
     due = china_time(pending[2]).strftime("%Y-%m-%d %H:%M") if pending else "暂停计时"
     mark = "（暂定，节假日安排未公布）" if ticket.provisional else ""
@@ -102,7 +110,8 @@ def notice_for(ticket: Ticket, level: Level, policy: Policy, limit: str = "办�
         f"【{_TITLES[level]}】{ticket.unit}：工单 {ticket.id}（{ticket.status.value}）"
         f"{limit}时限 {due}{mark}。摘要：{ticket.summary[:80]}"
     )
-    return Notice(ticket.id, ticket.unit, level, tuple(recipients), f"舆情回应台账{_TITLES[level]}", text)
+    subject = f"舆情回应台账{_TITLES[level]}"
+    return Notice(ticket.id, ticket.unit, level, tuple(recipients), subject, text, at_mobiles=tuple(mobiles))
 
 
 def send_reminders(uow: UnitOfWork, notifier: Notifier, *, now: datetime, policy: Policy) -> list[Notice]:

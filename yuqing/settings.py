@@ -59,10 +59,26 @@ class Settings:
     session_idle_minutes: float = 30
     # A dashboard session ends this long after sign-in however busy it is (then sign in again).
     session_max_hours: float = 12
+    # How many reverse proxies of ours stand before the dashboard: only then is X-Forwarded-For read
+    # (the entry the outermost one appended) for throttling sign-ins by client. 0: never read it.
+    dashboard_trusted_proxies: int = 0
     # The briefing template YAML (department, header, sections, recipients); the shipped one if unset.
     briefing_template_file: Path | None = None
     # When the scheduled briefing (舆情日报) is built each day, HH:MM in China time.
     briefing_at: str = "07:30"
+    # Notifications (reminders, the briefing). SMTP: security none, starttls or ssl; port 0 is the
+    # usual one for it (25, 587, 465); login when a username is set. Secrets are never shown (repr).
+    smtp_host: str = "localhost"
+    smtp_port: int = 0
+    smtp_sender: str = "yuqing@localhost"
+    smtp_username: str = ""
+    smtp_password: str = dataclasses.field(default="", repr=False)
+    smtp_security: str = "none"
+    # 钉钉 robots with 加签: ``access_token=SEC…`` pairs, comma-separated.
+    dingtalk_secrets: str = dataclasses.field(default="", repr=False)
+    # Tries per recipient on a transient failure, waiting notify_backoff_s, then twice that, …
+    notify_attempts: int = 3
+    notify_backoff_s: float = 2.0
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -119,6 +135,10 @@ class Settings:
             raise SettingsError("archive_url", self.archive_url, "use 'embedded' or an http(s):// URL")
         if self.log_format not in ("text", "json"):
             raise SettingsError("log_format", self.log_format, "use 'text' or 'json'")
+        if self.smtp_security not in ("none", "starttls", "ssl"):
+            raise SettingsError("smtp_security", self.smtp_security, "use 'none', 'starttls' or 'ssl'")
+        if self.notify_attempts < 1:
+            raise SettingsError("notify_attempts", str(self.notify_attempts), "must be >= 1")
         if self.event_memory < 1:
             raise SettingsError("event_memory", str(self.event_memory), "must be >= 1")
         if self.batch_size < 1 or self.topic_partitions < 1:

@@ -1,4 +1,5 @@
-"""系统管理: accounts (add, disable), the configured sources and remit, deadline rules, the holiday table.
+"""系统管理: accounts (add, disable), the configured sources and remit, deadline rules, the holiday table,
+and the notification delivery log (read-only).
 
 Sources, the taxonomy and the deadline rules are shown read-only, validated by the same loaders the
 services use (they are edited in their files). The holiday table is edited here through the
@@ -42,8 +43,8 @@ def render(settings: Settings, user: User | None) -> None:
     """Draw the page for an administrator."""
     admin = require(user, Page.ADMIN)
     st.title("系统管理")
-    users_tab, sources_tab, remit_tab, rules_tab, holidays_tab = st.tabs(
-        ["用户", "采集来源", "职责范围", "办理时限", "节假日"]
+    users_tab, sources_tab, remit_tab, rules_tab, holidays_tab, notices_tab = st.tabs(
+        ["用户", "采集来源", "职责范围", "办理时限", "节假日", "通知记录"]
     )
     with users_tab:
         _users(settings, admin)
@@ -55,6 +56,8 @@ def render(settings: Settings, user: User | None) -> None:
         _rules(settings)
     with holidays_tab:
         _holidays(settings, admin)
+    with notices_tab:
+        _notifications(settings)
 
 
 def _users(settings: Settings, admin: User) -> None:
@@ -181,6 +184,37 @@ def _rules(settings: Settings) -> None:
         f"提醒：时限用去 {policy.due_soon_fraction:.0%} 时提醒承办人；"
         f"超期 {policy.leader_after_hours} 小时后通知单位领导并记督办。"
     )
+
+
+CHANNEL_LABELS = {"mailto": "邮件", "wecom": "企业微信", "dingtalk": "钉钉"}
+NOTIFICATION_COLUMNS = ["时间", "渠道", "接收方", "主题", "第几次", "结果", "失败原因"]
+
+
+def _notifications(settings: Settings) -> None:
+    from response_ledger.delivery_log import delivery_log_path, read_attempts
+
+    path = delivery_log_path(settings.home)
+    attempts = read_attempts(path)
+    st.caption(
+        "提醒和简报的每一次发送尝试，最新的在前（最近 500 条）。临时故障会按间隔加倍自动重试；"
+        "机器人密钥、签名等已隐去。"
+    )
+    if not attempts:
+        st.info("暂无通知记录。")
+        return
+    rows = [
+        {
+            "时间": a.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+            "渠道": CHANNEL_LABELS.get(a.channel, a.channel),
+            "接收方": a.target,
+            "主题": a.subject,
+            "第几次": a.attempt,
+            "结果": "成功" if a.ok else "失败",
+            "失败原因": a.error or "—",
+        }
+        for a in attempts
+    ]
+    st.dataframe(pd.DataFrame(rows, columns=NOTIFICATION_COLUMNS), hide_index=True)
 
 
 def _holidays(settings: Settings, user: User) -> None:

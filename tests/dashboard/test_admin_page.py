@@ -175,3 +175,24 @@ def test_a_holiday_change_checks_the_role_again(home: Path, engine: Engine) -> N
     app.run()
     assert app.error[0].value == "无权访问此页面。"
     assert _holidays(engine) == []
+
+
+def test_the_notification_log_lists_each_attempt_with_its_secrets_hidden(home: Path, engine: Engine) -> None:
+    from response_ledger.delivery_log import Attempt, JsonlDeliveryLog, delivery_log_path
+
+    log = JsonlDeliveryLog(delivery_log_path(home))
+    when = datetime(2026, 9, 23, 9, 0, tzinfo=CHINA_TZ)
+    hook = "wecom:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET-KEY"
+    log.record(Attempt(when, "wecom", hook, "舆情回应台账超期提醒", 1, False, "HTTP 503"))
+    log.record(Attempt(when, "wecom", hook, "舆情回应台账超期提醒", 2, True))
+    app = open_page(home)
+    [table] = [d.value for d in app.dataframe if "失败原因" in d.value.columns]
+    assert list(table.columns) == ["时间", "渠道", "接收方", "主题", "第几次", "结果", "失败原因"]
+    assert table["结果"].tolist() == ["成功", "失败"] and table["渠道"].tolist() == ["企业微信"] * 2
+    assert table["时间"].iloc[0] == "2026-09-23 09:00:00" and table["失败原因"].tolist() == ["—", "HTTP 503"]
+    assert "SECRET-KEY" not in table.to_string() and "key=***" in table["接收方"].iloc[0]
+
+
+def test_an_empty_notification_log_says_so(home: Path, engine: Engine) -> None:
+    app = open_page(home)
+    assert any(info.value == "暂无通知记录。" for info in app.info)

@@ -33,7 +33,7 @@ GOOD = "yuqing-2026-ok"
 
 def test_a_hash_verifies_its_password_only() -> None:
     stored = hash_password(GOOD)
-    assert stored.startswith("scrypt$") and GOOD not in stored
+    assert stored.startswith("$argon2id$") and GOOD not in stored
     assert verify_password(GOOD, stored)
     assert not verify_password("yuqing-2026-no", stored)
     assert not verify_password(GOOD, "md5$abc")

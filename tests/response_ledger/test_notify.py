@@ -1,4 +1,4 @@
-"""Channels deliver to real local servers: SMTP (aiosmtpd) and a 企业微信/钉钉-style webhook."""
+"""Channels deliver to real local servers: SMTP (aiosmtpd, with login over STARTTLS and SSL) and a webhook."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from response_ledger.errors import DeliveryError
-from response_ledger.notify import Router, SmtpChannel, WebhookChannel, default_router
+from response_ledger.notify import Router, SmtpChannel, default_router
 from response_ledger.policy import Contacts, load_policy
 from response_ledger.reminders import Level, Notice, send_reminders
+from response_ledger.robots import DingTalkChannel, WeComChannel, markdown_of
 from tests.response_ledger.fakes import FakeUnitOfWork
 from tests.response_ledger.samples import at, ticket
 
@@ -97,16 +98,21 @@ def test_an_email_reminder_reaches_a_local_smtp_server(smtp: tuple[int, _Inbox])
     assert "已超期" in message.get_content()
 
 
-def test_wecom_and_dingtalk_robots_receive_the_text(webhook: tuple[str, list[dict[str, Any]]]) -> None:
+def test_wecom_and_dingtalk_robots_receive_markdown(webhook: tuple[str, list[dict[str, Any]]]) -> None:
     base, received = webhook
-    WebhookChannel("wecom").deliver(f"{base}/cgi-bin/webhook/send?key=k", NOTICE)
-    WebhookChannel("dingtalk").deliver(f"{base}/robot/send?access_token=t", NOTICE)
-    assert received == [{"msgtype": "text", "text": {"content": NOTICE.text}}] * 2
+    WeComChannel().deliver(f"{base}/cgi-bin/webhook/send?key=k", NOTICE)
+    DingTalkChannel().deliver(f"{base}/robot/send?access_token=t", NOTICE)
+    text = markdown_of(NOTICE)
+    assert received == [
+        {"msgtype": "markdown", "markdown": {"content": text}},
+        {"msgtype": "markdown", "markdown": {"title": NOTICE.subject, "text": text},
+         "at": {"atMobiles": [], "isAtAll": False}},
+    ]  # fmt: skip
 
 
 def test_a_robot_that_answers_with_an_error_code_is_a_delivery_error(webhook: tuple[str, Any]) -> None:
     with pytest.raises(DeliveryError) as caught:
-        WebhookChannel("dingtalk").deliver(f"{webhook[0]}/refuse", NOTICE)
+        DingTalkChannel().deliver(f"{webhook[0]}/refuse", NOTICE)
     assert caught.value.channel == "dingtalk"
 
 
@@ -121,7 +127,7 @@ def test_an_address_with_no_channel_is_reported_after_the_others_are_tried(
     base, received = webhook
     notice = dataclasses.replace(NOTICE, recipients=("fax:123", f"wecom:{base}/hook"))
     with pytest.raises(DeliveryError):
-        Router({"wecom": WebhookChannel("wecom")}).send(notice)
+        Router({"wecom": WeComChannel()}).send(notice)
     assert len(received) == 1
 
 
@@ -138,4 +144,4 @@ def test_overdue_reminders_are_delivered_by_mail_and_webhook_end_to_end(
     router = default_router(smtp_host="127.0.0.1", smtp_port=port)
     sent = send_reminders(uow, router, now=at("2026-09-23T09:00"), policy=policy)
     assert [n.level for n in sent] == [Level.LEADER]
-    assert len(inbox.messages) == 1 and "超期督办" in received[0]["text"]["content"]
+    assert len(inbox.messages) == 1 and "超期督办" in received[0]["markdown"]["text"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from yuqing.commands import Subparsers
+from yuqing.notifications import add_smtp_arguments
 from yuqing.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,10 +47,10 @@ def _sources(settings: Settings) -> Iterator[Sources]:
         archive.close()
 
 
-def _router(args: argparse.Namespace) -> Router:
-    from response_ledger.notify import default_router
+def _router(settings: Settings, args: argparse.Namespace) -> Router:
+    from yuqing.notifications import router_for
 
-    return default_router(smtp_host=args.smtp_host, smtp_port=args.smtp_port, sender=args.sender)
+    return router_for(settings, args)
 
 
 def _once(settings: Settings, args: argparse.Namespace) -> int:
@@ -69,7 +70,7 @@ def _once(settings: Settings, args: argparse.Namespace) -> int:
     write_briefing(briefing, out, pdf=True)  # and a PDF beside a .docx where LibreOffice is installed
     print(f"已生成{briefing.title}（{period.label}）：{out}")
     if args.send:
-        sent = send_briefing(_router(args), briefing_notice(briefing, template.recipients, out))
+        sent = send_briefing(_router(settings, args), briefing_notice(briefing, template.recipients, out))
         print("已发送给模板中的接收人。" if sent else "模板未配置接收人（recipients），未发送。")
     return 0
 
@@ -90,7 +91,7 @@ def _scheduled(settings: Settings, args: argparse.Namespace) -> int:
         directory=directory,
         template=load_template(settings.briefing_template_file),
         kind=args.period,
-        notifier=_router(args),
+        notifier=_router(settings, args),
         clock=_now,
     )
 
@@ -131,7 +132,5 @@ def register(sub: Subparsers) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--at", help="定时模式：每天此时（HH:MM，北京时间）生成前一天的简报")
     mode.add_argument("--every", type=int, help="定时模式：每隔多少秒生成一次（演示、测试用）")
-    parser.add_argument("--smtp-host", default="localhost")
-    parser.add_argument("--smtp-port", type=int, default=25)
-    parser.add_argument("--sender", default="yuqing@localhost")
+    add_smtp_arguments(parser)
     parser.set_defaults(handler=_briefing)

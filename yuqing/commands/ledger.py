@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from yuqing.commands import Subparsers
+from yuqing.notifications import add_smtp_arguments
 from yuqing.settings import Settings
 
 
@@ -261,10 +262,10 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _remind(settings: Settings, args: argparse.Namespace) -> int:
-    from response_ledger.notify import default_router
     from response_ledger.reminders import send_reminders
+    from yuqing.notifications import router_for
 
-    router = default_router(smtp_host=args.smtp_host, smtp_port=args.smtp_port, sender=args.sender)
+    router = router_for(settings, args)
     with _uow(settings) as uow:
         sent = send_reminders(uow, router, now=_now(), policy=_policy(settings))
     print(f"已发送 {len(sent)} 条提醒。")
@@ -383,7 +384,5 @@ def register(sub: Subparsers) -> None:
     importer.set_defaults(handler=_run(_import))
 
     remind = cmds.add_parser("remind", help="发送即将到期、超期提醒及督办通知")
-    remind.add_argument("--smtp-host", default="localhost")
-    remind.add_argument("--smtp-port", type=int, default=25)
-    remind.add_argument("--sender", default="yuqing@localhost")
+    add_smtp_arguments(remind)
     remind.set_defaults(handler=_run(_remind))
