@@ -15,7 +15,8 @@ from typing import Any
 from classifiers.linear import Featurizer, decide, model_probabilities
 
 APPEAL_TYPES = ("投诉", "举报", "求助", "咨询", "建议", "表扬")
-LETTER_SOURCES = ("hotline", "board")
+# Letters: what appeal types, letter sentiment and urgency are read from (social posts have none).
+LETTER_SOURCES = ("board", "hotline")
 # Cue words of each type. A letter usually describes a harm first and says what it wants at the end,
 # so no single word decides: the rules in :func:`appeal_type` weigh them against each other.
 _CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -249,7 +250,7 @@ def appeal_type(source: str, title: str, text: str, declared: str | None = None)
     """
     if declared in APPEAL_TYPES:
         return declared
-    if source not in ("hotline", "board"):
+    if source not in LETTER_SOURCES:
         return None
     body = f"{title} {text}".strip()
     n = max(len(body), 1)
@@ -283,11 +284,16 @@ def appeal_type(source: str, title: str, text: str, declared: str | None = None)
 
 
 def appeal_types(
-    posts: Sequence[tuple[str, str, str, str | None]], model: Any = None, batch: Featurizer | None = None
+    posts: Sequence[tuple[str, str, str, str | None]],
+    model: Any = None,
+    batch: Featurizer | None = None,
+    *,
+    probabilities: Any = None,
 ) -> list[str | None]:
     """The appeal type of each ``(source, title, text, declared)``: declared, model, else cue words.
 
-    ``batch`` holds the posts' n-grams ("title text") where the enrichment shares them.
+    ``batch`` holds the posts' n-grams ("title text") where the enrichment shares them;
+    ``probabilities`` are the model's for every post where the caller has them already.
     """
     if model is None:
         return [appeal_type(source, title, text, declared) for source, title, text, declared in posts]
@@ -298,12 +304,10 @@ def appeal_types(
     ]
     todo = [i for i, label in enumerate(out) if label == ""]
     if todo:
-        joined = [f"{posts[i][1]} {posts[i][2]}" for i in todo]
-        part = batch.subset(todo) if batch is not None and len(todo) < len(posts) else batch
-        probabilities = model_probabilities(model, joined, part)
+        if probabilities is None:
+            probabilities = model_probabilities(model, [f"{p[1]} {p[2]}" for p in posts], batch)
         classes = [str(c) for c in model.classes_]
-        for i, column in zip(
-            todo, decide(probabilities, classes, getattr(model, "rare_classes", ())), strict=True
-        ):
+        chosen = decide(probabilities[todo], classes, getattr(model, "rare_classes", ()))
+        for i, column in zip(todo, chosen, strict=True):
             out[i] = classes[int(column)]
     return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifiers.appeal import appeal_types
+from classifiers.appeal import LETTER_SOURCES, appeal_types
 from classifiers.errors import ModelNotFound
 from classifiers.events import EventIndex
 from classifiers.linear import PREDICT_CHUNK, Featurizer, LinearTextModel, model_probabilities
@@ -27,7 +27,6 @@ from stream.messages import EnrichedPost, Label, RawPost, Risk, parse_time
 KEYWORD_TOPIC_REF = "keyword-topic@1"
 EVENTS_REF = "minhash-lsh@1"
 RULES_REF = "rules@3"
-LETTER_SOURCES = ("board", "hotline")
 # Where no urgency model says otherwise, P(urgent) from here is raised as an alert.
 DEFAULT_ALERT_PROBABILITY = 0.5
 
@@ -161,18 +160,26 @@ class Enricher:
         batch = Featurizer(joined)
         letter = genre == "letter"
         topics = TopicClassifier(self.taxonomy, self.topic_model).classify_many(titles, texts, batch)
+        appeal_model = self.appeal_model if letter else None
+        # Read once: they choose the appeal type and tell letter sentiment the letter's attitude.
+        appeal_probabilities = (
+            None if appeal_model is None else model_probabilities(appeal_model, joined, batch)
+        )
         appeals = appeal_types(
             [
                 (p["source"], p["title"], p["text"], (p.get("hotline") or {}).get("appeal_type"))
                 for p in posts
             ],
-            self.appeal_model if letter else None,
+            appeal_model,
             batch,
+            probabilities=appeal_probabilities,
         )
         model, card = self.sentiment_model, self.sentiment_card
         if letter and self.letter_sentiment_model is not None and self.letter_sentiment_card is not None:
             model, card = self.letter_sentiment_model, self.letter_sentiment_card
-        attitude, weight = self._attitudes(posts, joined, batch, appeals, card) if letter else (None, 0.0)
+        attitude, weight = (
+            self._attitudes(posts, appeals, appeal_probabilities, card) if letter else (None, 0.0)
+        )
         sentiments = predict_sentiment(model, joined, batch, attitude=attitude, weight=weight)
         urgencies: list[tuple[float, list[str]] | None] = [None] * len(posts)
         if letter and self.urgency_model is not None:
@@ -185,18 +192,17 @@ class Enricher:
     def _attitudes(
         self,
         posts: Sequence[RawPost],
-        joined: list[str],
-        batch: Featurizer,
         appeals: Sequence[str | None],
+        appeal_probabilities: Any,
         card: ModelCard,
     ) -> tuple[Any, float]:
         """What the letters' appeal types say of their attitude, and how much the sentiment card
         lets it weigh: the appeal model's probabilities (``appeal_prior``, models trained on data)
         or the cue rules' labels (``rule_prior``, seed models); a declared hotline type is certain."""
         model_weight = float(card.params.get("appeal_prior", 0.0))
-        if model_weight and self.appeal_model is not None:
+        if model_weight and appeal_probabilities is not None:
             classes = [str(c) for c in self.appeal_model.classes_]
-            attitude = appeal_attitudes(classes, model_probabilities(self.appeal_model, joined, batch))
+            attitude = appeal_attitudes(classes, appeal_probabilities)
             declared = [i for i, p in enumerate(posts) if (p.get("hotline") or {}).get("appeal_type")]
             if declared:
                 attitude[declared] = label_attitudes([appeals[i] for i in declared])

@@ -91,18 +91,6 @@ class Featurizer:
     def __len__(self) -> int:
         return len(self.cleaned)
 
-    def slice(self, start: int, stop: int) -> Featurizer:
-        """The texts ``start:stop`` as a batch of their own (hashes computed afresh for them)."""
-        part = Featurizer([])
-        part.cleaned = self.cleaned[start:stop]
-        return part
-
-    def subset(self, rows: Sequence[int]) -> Featurizer:
-        """The texts at ``rows`` as a batch of their own."""
-        part = Featurizer([])
-        part.cleaned = [self.cleaned[r] for r in rows]
-        return part
-
     def region(self, region: str, span: int) -> list[str]:
         """The cleaned texts cut to ``region``."""
         if region == "head":
