@@ -1,7 +1,8 @@
-"""Classifiers: sentiment, the department's remit topic, appeal type, risk, near-duplicate events, spikes.
+"""Classifiers: sentiment, the department's remit topic, appeal type, urgency and risk, near-duplicate
+events, spikes.
 
-Every model is a scikit-learn ``Pipeline`` built by a factory (``build_sentiment_model``,
-``build_topic_model``, ``build_appeal_model``), trained from labelled CSV by :mod:`classifiers.training`,
-saved with a card by :mod:`classifiers.store`, and applied by :class:`classifiers.enrich.Enricher`.
-See ``docs/classifiers.md``.
+Every default model is a :class:`classifiers.linear.LinearTextModel` from a recipe of
+:mod:`classifiers.training` (by task and genre: letters or social posts), built by
+:mod:`classifiers.build`, stored as arrays plus JSON by :mod:`classifiers.store`, and applied by
+:class:`classifiers.enrich.Enricher`. See ``docs/classifiers.md``.
 """

@@ -115,10 +115,7 @@ def predict_sentiment(
     probabilities = np.array(model_probabilities(model, texts, batch), dtype=np.float64)
     if NEUTRAL in classes:
         if weight and attitude is not None:
-            for column, name in enumerate(ATTITUDES):
-                if name in classes:
-                    probabilities[:, classes.index(name)] += weight * attitude[:, column]
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            probabilities = with_attitude(probabilities, classes, attitude, weight)
         best = decide(probabilities, classes, getattr(model, "rare_classes", ()))
         return [
             Label(label=classes[i], score=round(float(row[i]), 4))
@@ -128,6 +125,19 @@ def predict_sentiment(
 
 
 ATTITUDES = (NEGATIVE, NEUTRAL, POSITIVE)
+
+
+def with_attitude(
+    probabilities: np.ndarray, classes: Sequence[str], attitude: np.ndarray, weight: float
+) -> np.ndarray:
+    """``probabilities`` (columns ``classes``) with ``weight`` times ``attitude`` (columns negative,
+    neutral, positive) added where the classes match, each row summing to one again."""
+    out = np.array(probabilities, dtype=np.float64)
+    names = [str(c) for c in classes]
+    for column, name in enumerate(ATTITUDES):
+        if name in names:
+            out[:, names.index(name)] += weight * attitude[:, column]
+    return np.asarray(out / out.sum(axis=1, keepdims=True))
 
 
 def appeal_attitudes(appeal_classes: Sequence[str], probabilities: np.ndarray) -> np.ndarray:

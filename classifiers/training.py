@@ -351,36 +351,29 @@ def scores(
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=labels, zero_division=0
     )
-    out = _figures(task, truth, predicted, labels, (precision, recall, f1, support))
-    if task == "urgency" and probabilities is not None and URGENT in classes and len(set(truth)) == 2:
-        from sklearn.metrics import roc_auc_score
-
-        p = probabilities[:, list(classes).index(URGENT)]
-        out["roc_auc"] = round(float(roc_auc_score([t == URGENT for t in truth], p)), 4)
-    return out
-
-
-def _figures(
-    task: str, truth: Sequence[str], predicted: Sequence[str], classes: Sequence[str], prf: Any
-) -> dict[str, Any]:
-    precision, recall, f1, support = prf
-    return {
+    out: dict[str, Any] = {
         "task": task,
         "rows": len(truth),
         "accuracy": round(float(accuracy_score(truth, predicted)), 4),
         "macro_f1": round(
-            float(f1_score(truth, predicted, labels=classes, average="macro", zero_division=0)), 4
+            float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)), 4
         ),
         "per_class": {
             c: {
                 "precision": round(float(p), 4),
                 "recall": round(float(r), 4),
                 "f1": round(float(f), 4),
-                "support": int(s),
+                "support": int(n),
             }
-            for c, p, r, f, s in zip(classes, precision, recall, f1, support, strict=True)
+            for c, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
         },
     }
+    if task == "urgency" and probabilities is not None and URGENT in classes and len(set(truth)) == 2:
+        from sklearn.metrics import roc_auc_score
+
+        p = probabilities[:, list(classes).index(URGENT)]
+        out["roc_auc"] = round(float(roc_auc_score([t == URGENT for t in truth], p)), 4)
+    return out
 
 
 def learning_curve(
@@ -457,15 +450,10 @@ def with_appeal_prior(
 ) -> dict[str, Any]:
     """Letter-sentiment figures when the appeal model's reading is added at ``weight`` (as the
     enrichment does, ``appeal_prior``), from out-of-fold probabilities of both models."""
-    from classifiers.sentiment import appeal_attitudes
+    from classifiers.sentiment import appeal_attitudes, with_attitude
 
     probabilities, classes = sentiment
-    attitude = appeal_attitudes(list(appeal[1]), appeal[0])
-    combined = np.array(probabilities, dtype=np.float64)
-    for column, name in enumerate((NEGATIVE, NEUTRAL, POSITIVE)):
-        if name in classes:
-            combined[:, list(classes).index(name)] += weight * attitude[:, column]
-    combined /= combined.sum(axis=1, keepdims=True)
+    combined = with_attitude(probabilities, classes, appeal_attitudes(list(appeal[1]), appeal[0]), weight)
     counts = {c: list(truth).count(c) for c in classes}
     rare = [c for c in classes if counts[c] < RARE_SUPPORT]
     predicted = [classes[i] for i in decide(combined, classes, rare)]
