@@ -15,6 +15,7 @@ guessed; a row imported before (same source, 发现时间, unit and summary) is 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -165,7 +166,6 @@ def export_xlsx(
     unit_metrics: Sequence[UnitMetrics] = (),
 ) -> int:
     """Write the 台账 workbook (and, with ``unit_metrics``, its per-unit sheet); returns the data rows."""
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -190,11 +190,9 @@ def export_xlsx(
     sheet.freeze_panes = f"A{header_row + 1}"
     _print_setup(sheet, header_row, landscape=True)
 
-    def cell(value: object, **style: Any) -> WriteOnlyCell:
-        out = WriteOnlyCell(sheet, value=safe_cell(value))
-        for name, item in style.items():
-            setattr(out, name, item)
-        return out
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = functools.partial(_cell, WriteOnlyCell, sheet)
 
     rows = list(rows)  # the title states the rows' date range; a 台账 fits in memory as dataclasses
     if title is not None:
@@ -280,7 +278,6 @@ def _metrics_sheet(
     header_style: dict[str, Any],
     border: Any,
 ) -> None:
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
     sheet = book.create_sheet(METRICS_SHEET)
@@ -290,11 +287,9 @@ def _metrics_sheet(
     sheet.freeze_panes = f"A{header_row + 1}"
     _print_setup(sheet, header_row, landscape=False)
 
-    def cell(value: object, **style: Any) -> WriteOnlyCell:
-        out = WriteOnlyCell(sheet, value=safe_cell(value))
-        for name, item in style.items():
-            setattr(out, name, item)
-        return out
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = functools.partial(_cell, WriteOnlyCell, sheet)
 
     if title is not None:
         text = f"各单位办理情况（{title.unit or '全部责任单位'}，截至 {_fmt(title.exported_at)}）"
@@ -436,3 +431,12 @@ def _ticket_from_row(record: dict[str, Any], *, actor: str, now: datetime) -> tu
     if closed is not None:
         ticket.handling_s = int((closed - found).total_seconds())
     return ticket, f"import:{key}"
+
+
+def _cell(cell_type: Any, sheet: Any, value: object, **style: Any) -> Any:
+    """A write-only cell (``cell_type``: openpyxl's, imported where a sheet is written) of ``sheet``
+    holding ``value`` made safe (no live formula), styled."""
+    out = cell_type(sheet, value=safe_cell(value))
+    for name, item in style.items():
+        setattr(out, name, item)
+    return out
