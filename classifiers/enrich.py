@@ -31,6 +31,13 @@ RULES_REF = "rules@3"
 DEFAULT_ALERT_PROBABILITY = 0.5
 
 
+def alert_probability(urgency_card: ModelCard | None) -> float:
+    """The P(urgent) an urgency model's card says to raise an alert from (its CV-chosen threshold)."""
+    if urgency_card is None:
+        return DEFAULT_ALERT_PROBABILITY
+    return float(urgency_card.params.get("alert_probability", DEFAULT_ALERT_PROBABILITY))
+
+
 def genre_of(source: str) -> str:
     """Letters (message boards, 12345 orders) or social posts (Weibo, news): read by different models."""
     return "letter" if source in LETTER_SOURCES else "social"
@@ -100,9 +107,7 @@ class Enricher:
     @property
     def alert_probability(self) -> float:
         """P(urgent) from which a letter is raised, as cross-validation chose it (on the card)."""
-        if self.urgency_card is None:
-            return DEFAULT_ALERT_PROBABILITY
-        return float(self.urgency_card.params.get("alert_probability", DEFAULT_ALERT_PROBABILITY))
+        return alert_probability(self.urgency_card)
 
     def enrich_many(self, posts: Sequence[RawPost]) -> list[EnrichedPost]:
         """Classify a batch of valid raw posts (batched: every model is vectorised).

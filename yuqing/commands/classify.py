@@ -150,6 +150,7 @@ def _with_appeal(
 def _scored_model(args: argparse.Namespace, texts: list[str], labels: list[str]) -> dict[str, Any]:
     import numpy as np
 
+    from classifiers.enrich import alert_probability
     from classifiers.store import load_model
     from classifiers.training import URGENT, evaluate, normalise_labels, risk_figures
 
@@ -160,7 +161,7 @@ def _scored_model(args: argparse.Namespace, texts: list[str], labels: list[str])
     if args.task == "urgency":
         classes = [str(c) for c in model.classes_]
         urgent = np.asarray(model.predict_proba(texts))[:, classes.index(URGENT)]
-        threshold = float(card.params.get("alert_probability", 0.5))
+        threshold = alert_probability(card)
         figures.update(risk_figures(normalise_labels("urgency", labels), urgent, texts, threshold))
     return {"model": card.ref, **figures}
 
