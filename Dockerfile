@@ -15,6 +15,7 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY yuqing ./yuqing
 COPY crawlers ./crawlers
 COPY stream ./stream

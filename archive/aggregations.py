@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from archive.base import Archive, SearchQuery
 from archive.errors import QueryError
 from archive.tokens import tokenize
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 # Words that occur in most complaints and say nothing about them.
 STOPWORDS = frozenset(

@@ -9,7 +9,7 @@ from typing import Literal, Protocol, get_args
 
 from archive.errors import QueryError
 from archive.highlight import Highlight
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 SortOrder = Literal["time", "relevance", "risk"]
 SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)

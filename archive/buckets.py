@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -10,8 +10,9 @@ from typing import Any, cast
 from archive.base import FILTER_FIELDS
 from archive.errors import DocumentRejected
 from archive.tokens import tokenize
-from stream.errors import MessageError
-from stream.messages import CHINA_TZ, EnrichedPost, parse_time
+from core.china_time import CHINA_TZ, parse_time
+from core.errors import MessageError
+from core.messages import EnrichedPost
 
 # Fields of a post that are JSON objects when present; anything else there would be refused by
 # Elasticsearch's mapping, so both archives refuse it up front.

@@ -30,7 +30,7 @@ from archive.elastic_support import READ_OPTIONS, hit_post, raise_for_bulk, tran
 from archive.errors import ArchiveError, QueryError
 from archive.escompile import build_sort, compile_es
 from archive.plan import condition, decode_cursor, encode_cursor, highlights
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 
 def build_query(query: SearchQuery) -> tuple[dict[str, Any] | None, Node]:

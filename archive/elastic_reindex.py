@@ -22,7 +22,7 @@ from elasticsearch import Elasticsearch, helpers
 from archive import mappings
 from archive.documents import extract_all
 from archive.errors import DocumentRejected
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 
 def _read(client: Elasticsearch, index: str, batch: int) -> list[list[EnrichedPost]]:

@@ -11,7 +11,7 @@ from elasticsearch import ApiError
 
 from archive import mappings
 from archive.errors import ArchiveError, ArchiveUnavailable, DocumentRejected, QueryError
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 # Reads name the alias, which does not exist until the first month is created: an empty archive
 # answers with no hits rather than index_not_found.

@@ -33,7 +33,7 @@ from archive.errors import ArchiveError, ArchiveUnavailable, QueryError
 from archive.plan import condition, decode_cursor, encode_cursor, highlights
 from archive.sqlcompile import COLUMNS, SqlPlan, after, compile_sql, order_by, sort_keys
 from archive.tokens import tokenize
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import cast
 from archive.ast import normalise
 from archive.base import FILTER_FIELDS
 from archive.sqlcompile import COLUMNS
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 _ESCAPED = frozenset('"\\') | frozenset(chr(code) for code in range(32))
 

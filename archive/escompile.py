@@ -15,7 +15,7 @@ from typing import Any
 
 from archive.ast import And, Constant, Match, Node, Not, Or, Range, Words
 from archive.base import FILTER_FIELDS
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 _NEWEST: list[Any] = [{"published_at": "desc"}, {"id": "asc"}]
 

@@ -2,7 +2,7 @@
 
 Posts are written as they come from :meth:`Archive.scan`, so memory stays flat however many rows
 are exported: CSV row by row, XLSX through openpyxl's write-only mode. Headers are in Chinese for
-the people who open the file. Every cell goes through :func:`yuqing.spreadsheet.safe_cell` (the
+the people who open the file. Every cell goes through :func:`core.spreadsheet.safe_cell` (the
 台账 export uses the same one): text that starts like a formula gets a leading apostrophe, so a
 crafted post cannot run a formula in the analyst's spreadsheet.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from archive.documents import lookup
 from archive.errors import ArchiveError
-from stream.messages import EnrichedPost
-from yuqing.spreadsheet import safe_cell
+from core.messages import EnrichedPost
+from core.spreadsheet import safe_cell
 
 MAX_ROWS = 1_000_000  # XLSX holds 1,048,576 rows a sheet; one export is one sheet
 COLUMNS: list[tuple[str, str]] = [

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from archive.errors import QueryError
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from archive.errors import QueryError
 from archive.highlight import Highlight, highlight
 from archive.querylang import parse
 from archive.tokens import tokenize
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 CursorValue = int | float | str
 

@@ -110,9 +110,9 @@ def run(n: int, tickets: int, data: Path, directory: Path, *, seed: int, workers
     from briefing.compute import compute_briefing
     from briefing.period import period_of
     from briefing.render import write_briefing
+    from core.china_time import CHINA_TZ
     from response_ledger import tables as t
     from response_ledger.db import make_engine, migrate
-    from stream.messages import CHINA_TZ
 
     archive = EmbeddedArchive(directory / "archive.db")
     started = time.perf_counter()

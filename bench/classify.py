@@ -24,7 +24,7 @@ STREAM = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "st
 
 def _posts(count: int) -> tuple[list[Any], str]:
     from classifiers.sentiment import seed_examples
-    from stream.messages import SCHEMA_VERSION, RawPost, post_id
+    from core.messages import SCHEMA_VERSION, RawPost, post_id
 
     if STREAM.exists():
         with STREAM.open(encoding="utf-8", newline="") as handle:

@@ -94,9 +94,9 @@ def render_once(home: Path, module: str, role: str, unit: str | None) -> float:
     """Seconds to render ``module`` once for a new session of ``role``; raises on any page exception."""
     from streamlit.testing.v1 import AppTest
 
+    from core.china_time import CHINA_TZ
     from dashboard.accounts import Accounts
     from dashboard.auth import Role, User
-    from stream.messages import CHINA_TZ
 
     user = User(f"bench-{role}", f"基准{Role(role).label}", Role(role), unit)
     # The pages read the account again as they refresh: the session needs an active one behind it.
@@ -135,7 +135,7 @@ def measure(home: Path, runs: int) -> dict[str, Any]:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from stream.messages import CHINA_TZ
+    from core.china_time import CHINA_TZ
 
     data: Path = args.data_dir
     if not (data / "stream" / "weibo_2020_10k.csv").exists():

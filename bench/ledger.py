@@ -172,7 +172,7 @@ def measure(engine: Engine, backend: str, count: int, runs: int) -> dict[str, An
     """Load ``count`` tickets into a migrated, empty ledger and time the two read paths."""
     from sqlalchemy import text
 
-    from response_ledger.calendar import CHINA_TZ
+    from core.china_time import CHINA_TZ
     from response_ledger.db import migrate
     from response_ledger.queries import metrics, unit_worklist
 

@@ -34,7 +34,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.enrich import Enricher
     from classifiers.risk import ALERT_RISK
     from classifiers.store import read_card
-    from stream.messages import text_post
+    from core.messages import text_post
 
     path = args.data_dir / LETTERS
     if not path.is_file():

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from stream.messages import SCHEMA_VERSION, RawPost, encode, post_id
+from core.messages import SCHEMA_VERSION, RawPost, encode, post_id
 from yuqing.backends import make_archive, make_broker
 from yuqing.settings import Settings, settings_env
 

@@ -33,7 +33,7 @@ from briefing.period import Period
 from briefing.posts import post_ref
 from briefing.surges import find_spikes
 from briefing.template import Template
-from stream.messages import SOURCES
+from core.messages import SOURCES
 
 # classifiers.topic.OUT_OF_REMIT (not imported: that module loads scikit-learn).
 OUT_OF_REMIT = "其他"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from briefing import phrases as p
 from briefing.model import Briefing
 from briefing.template import SECTIONS
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
+from core.labels import source_label
 
 # Columns whose cells are URLs; a renderer may make them links (http and https only).
 LINK = "链接"
@@ -109,7 +110,7 @@ def _headline(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
     h = b.headline
     if not b.empty or h.total.previous:
         rows = [
-            (p.source_name(code), str(c.current), str(c.previous), p.signed(c.delta))
+            (source_label(code), str(c.current), str(c.previous), p.signed(c.delta))
             for code, c in h.by_source
         ]
         rows.append(("合计", str(h.total.current), str(h.total.previous), p.signed(h.total.delta)))
@@ -133,7 +134,7 @@ def _events(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
     rows = []
     for number, event in enumerate(b.events, start=1):
         titles = "\n".join(f"《{post.title}》{post.excerpt}" for post in event.posts) or p.DASH
-        sources = "\n".join(f"{p.source_name(post.source)}·{post.channel}" for post in event.posts) or p.DASH
+        sources = "\n".join(f"{source_label(post.source)}·{post.channel}" for post in event.posts) or p.DASH
         # One line per post, as in 代表帖子: the Word file links each title to its line here.
         links = "\n".join(post.url or p.DASH for post in event.posts) or p.DASH
         share = p.percent(event.negative, event.volume)
@@ -167,7 +168,7 @@ def _risks(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
         (
             str(post.risk),
             p.moment(post.published_at),
-            p.source_name(post.source),
+            source_label(post.source),
             post.title,
             "；".join(post.reasons) or p.DASH,
             post.url or p.DASH,

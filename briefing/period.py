@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal, get_args
 
 from briefing.errors import PeriodError
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 PeriodKind = Literal["day", "week", "month"]
 PERIOD_KINDS: tuple[str, ...] = get_args(PeriodKind)

@@ -9,23 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from briefing.model import Briefing, Change, LedgerSummary, SpikeItem
-from classifiers.spikes import SOURCE_NAMES
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
+from core.labels import source_label
 
 EMPTY_PERIOD = "本期无舆情数据。"
-SENTIMENT_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面"}
 NUMERALS = "一二三四五六七八九十"
 DASH = "—"
-
-
-def source_name(code: str) -> str:
-    """The Chinese name of a source code (the code itself if unknown)."""
-    return SOURCE_NAMES.get(code, code or DASH)
-
-
-def sentiment_name(code: str) -> str:
-    """The Chinese name of a sentiment label."""
-    return SENTIMENT_NAMES.get(code, code or DASH)
 
 
 def percent(part: int, whole: int) -> str:
@@ -64,7 +53,7 @@ def headline_sentences(b: Briefing) -> list[str]:
     if b.empty:
         before = f"上期（{b.previous.label}）共 {h.total.previous} 条。" if h.total.previous else ""
         return [EMPTY_PERIOD + before]
-    sources = "、".join(f"{source_name(code)} {c.current} 条（{change(c)}）" for code, c in h.by_source)
+    sources = "、".join(f"{source_label(code)} {c.current} 条（{change(c)}）" for code, c in h.by_source)
     return [
         f"本期（{b.period.label}）共监测到舆情信息 {h.total.current} 条，{change(h.total)}。"
         + (f"其中{sources}。" if sources else ""),
@@ -78,7 +67,7 @@ def headline_sentences(b: Briefing) -> list[str]:
 def spike_sentence(spike: SpikeItem) -> str:
     """One spiking topic: its hour, its count against its history, the terms and sources behind it."""
     start = spike.hour.astimezone(CHINA_TZ)
-    sources = "、".join(f"{source_name(code)} {n} 条" for code, n in spike.sources) or DASH
+    sources = "、".join(f"{source_label(code)} {n} 条" for code, n in spike.sources) or DASH
     return (
         f"「{spike.topic}」{start:%m月%d日 %H:00}–{start.hour + 1:02d}:00 共 {spike.count} 条，"
         f"明显高于此前 12 小时平均每小时 {spike.baseline_mean:g} 条"

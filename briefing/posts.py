@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from briefing.model import PostRef
-from stream.messages import CHINA_TZ, EnrichedPost, parse_time
+from core.china_time import CHINA_TZ, parse_time
+from core.messages import EnrichedPost
 
 EXCERPT_CHARS = 80
 

@@ -18,7 +18,7 @@ from threading import Event
 
 from briefing.errors import BriefingError, PeriodError
 from briefing.period import PERIOD_NAMES, Period, period_of
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 log = logging.getLogger(__name__)
 DIRECTORY = "briefings"

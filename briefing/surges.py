@@ -16,7 +16,7 @@ from briefing.model import SpikeItem
 from briefing.period import Period
 from briefing.posts import post_ref
 from classifiers.spikes import HOUR, WEEK_HOURS, SpikeCheck, SpikePost, explain, spike_check
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 
 # A spike needs at least this many posts in its hour (classifiers.spikes' own default).
 MIN_COUNT = 5

@@ -62,7 +62,7 @@ def correction_of(
     Phone and ID numbers are masked: no model has a use for them, and the file is copied around
     for training.
     """
-    from crawlers.normalise import mask_text
+    from core.masking import mask_text
 
     if task not in TASKS:
         raise TrainingDataError(f"{post.get('id')}: unknown task {task!r}: use one of {', '.join(TASKS)}")

@@ -22,7 +22,8 @@ from classifiers.sentiment import appeal_attitudes, label_attitudes, predict_sen
 from classifiers.store import ModelCard, load_model
 from classifiers.taxonomy import Taxonomy, load_taxonomy
 from classifiers.topic import TopicClassifier
-from stream.messages import EnrichedPost, Label, RawPost, Risk, parse_time
+from core.china_time import parse_time
+from core.messages import EnrichedPost, Label, RawPost, Risk
 
 KEYWORD_TOPIC_REF = "keyword-topic@1"
 EVENTS_REF = "minhash-lsh@1"

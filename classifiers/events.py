@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from stream.messages import parse_time
+from core.china_time import parse_time
 
 # "O网页链接" is how Weibo renders a link; "//@name:" starts each layer of a repost chain.
 _NOISE = re.compile(

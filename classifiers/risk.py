@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from stream.messages import Label, Metrics, Risk
+from core.messages import Label, Metrics, Risk
 
 SENSITIVE_TERMS = (
     "群体性",

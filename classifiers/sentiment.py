@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.linear import Block, Featurizer, LinearTextModel, decide, model_probabilities
-from stream.messages import Label
+from core.messages import Label
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 # Posts whose positive probability falls inside this band are neither clearly negative nor positive.

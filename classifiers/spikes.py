@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from stream.messages import EnrichedPost, parse_time
+from core.china_time import parse_time
+from core.labels import source_label
+from core.messages import EnrichedPost
 
 HOUR = timedelta(hours=1)
 DAY_HOURS, WEEK_HOURS = 24, 24 * 7
-SOURCE_NAMES = {"hotline": "12345热线", "board": "留言板", "weibo": "微博", "news": "新闻"}
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def explain(
     rising = sorted(now_terms, key=lambda t: (-(now_terms[t] / (1 + old_terms[t] / 12)), t))[:5]
     sources = dict(Counter(p.source for p in recent).most_common())
     representatives = [p.post_id for p in sorted(recent, key=lambda p: (-p.reach, p.published_at))[:3]]
-    source_text = "、".join(f"{SOURCE_NAMES.get(s, s)}{n}条" for s, n in sources.items())
+    source_text = "、".join(f"{source_label(s)}{n}条" for s, n in sources.items())
     sentence = (
         f"「{key}」近1小时{check.last_hour}条，是过去12小时平均每小时{check.baseline_mean:g}条的"
         f"{check.ratio:g}倍（昨日同时段{check.day_ago}条，上周同时段{check.week_ago}条）；"

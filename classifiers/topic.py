@@ -16,7 +16,7 @@ from typing import Any
 
 from classifiers.linear import Block, Featurizer, LinearTextModel, model_probabilities
 from classifiers.taxonomy import Taxonomy
-from stream.messages import TopicLabel
+from core.messages import TopicLabel
 
 OUT_OF_REMIT = "其他"
 TITLE_WEIGHT = 2

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 ALERTS_FILE = "alerts.json"
 DEFAULT_PAUSE = timedelta(hours=1)

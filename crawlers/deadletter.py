@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
+from core.china_time import CHINA_TZ
+from core.messages import dead_letter, encode
 from crawlers.items import FailedPage
-from stream.messages import CHINA_TZ, dead_letter, encode
 from yuqing.backends import make_broker
 from yuqing.settings import Settings
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 if TYPE_CHECKING:
     from typing import Self

@@ -18,11 +18,11 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Response, TextResponse
 
+from core.china_time import CHINA_TZ
 from crawlers.alerts import pause_source
 from crawlers.spiders.board import POST_ID_META, SIGNATURE_META
 from crawlers.spiders.common import SkippedRequest
 from crawlers.state import SeenStore
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 if TYPE_CHECKING:

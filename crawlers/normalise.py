@@ -12,16 +12,15 @@ import hashlib
 import re
 from datetime import datetime
 
+from core.china_time import CHINA_TZ
+from core.masking import mask_name, mask_text
+from core.messages import SCHEMA_VERSION, Author, RawPost, Reply, post_id
 from crawlers.errors import ItemRejected
 from crawlers.items import BoardItem
 from crawlers.sources import BoardSource
-from stream.messages import CHINA_TZ, SCHEMA_VERSION, Author, RawPost, Reply, post_id
 
 _WHITESPACE = re.compile(r"\s+")  # str patterns match Unicode spaces, the full-width U+3000 included
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?![\dA-Za-z])")
-_CJK = re.compile(r"[\u3400-\u9fff]+")
 
 
 def normalise_line(value: str | None) -> str:
@@ -37,29 +36,6 @@ def normalise_text(value: str | None) -> str:
         return ""
     lines = (normalise_line(line) for line in value.splitlines())
     return "\n".join(line for line in lines if line)
-
-
-def mask_text(value: str) -> str:
-    """Mask 18-digit ID numbers (keep region code and last four) and mobile numbers (keep 3 + 4 digits)."""
-    # The digit boundaries keep either pattern from matching inside a longer number (a bank account).
-    value = _ID_NUMBER.sub(r"\1********\2", value)
-    return _MOBILE.sub(r"\1****\2", value)
-
-
-def mask_name(name: str) -> str:
-    """A display name as boards show it: ``王**`` for a Chinese name, ``A0****81`` for an account id."""
-    name = name.strip()
-    if not name or "*" in name:
-        return name  # already masked by the board
-    if _MOBILE.fullmatch(name):
-        return mask_text(name)
-    if len(name) == 1:
-        return "*"
-    if _CJK.fullmatch(name) or len(name) <= 4:
-        return name[0] + "*" * (len(name) - 1)  # a personal name: only the family name stays
-    if len(name) <= 8:
-        return name[0] + "*" * (len(name) - 2) + name[-1]
-    return name[:2] + "****" + name[-2:]
 
 
 def author_hash(name: str, *, channel: str, salt: str) -> str:

@@ -13,23 +13,15 @@ from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
+from core.china_time import CHINA_TZ
+from core.masking import mask_name, mask_text
+from core.messages import MAX_COUNT, SCHEMA_VERSION, Author, Hotline, Metrics, RawPost, Reply, post_id
 from crawlers.errors import ItemRejected
 from crawlers.exports import HOTLINE_REQUIRED
 from crawlers.feeds import FeedSource
 from crawlers.items import HotlineItem, WeiboItem
-from crawlers.normalise import author_hash, iso, mask_name, mask_text, normalise_line, normalise_text
+from crawlers.normalise import author_hash, iso, normalise_line, normalise_text
 from crawlers.normalise import parse_board_time as parse_time_text
-from stream.messages import (
-    CHINA_TZ,
-    MAX_COUNT,
-    SCHEMA_VERSION,
-    Author,
-    Hotline,
-    Metrics,
-    RawPost,
-    Reply,
-    post_id,
-)
 
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 HOTLINE_TIME_FORMATS = (

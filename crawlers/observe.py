@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Spider, signals
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 
+from core.messages import post_id
 from crawlers.items import BoardItem, FailedPage, HotlineItem, WeiboItem
-from stream.messages import post_id
 
 if TYPE_CHECKING:
     from typing import Self

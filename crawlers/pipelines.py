@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
+from core.china_time import CHINA_TZ
+from core.errors import MessageError
+from core.messages import encode, validate_raw
 from crawlers.errors import ItemRejected
 from crawlers.feeds import FeedSource
 from crawlers.items import BoardItem, HotlineItem, WeiboItem
@@ -21,8 +24,6 @@ from crawlers.normalise_feeds import hotline_post, weibo_post
 from crawlers.observe import PUBLISHED_STAT
 from crawlers.sources import BoardSource
 from crawlers.state import SeenStore, content_fingerprint
-from stream.errors import MessageError
-from stream.messages import CHINA_TZ, encode, validate_raw
 from yuqing.backends import make_broker
 from yuqing.settings import Settings
 

@@ -19,6 +19,7 @@ from typing import Any
 from scrapy import Spider
 from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
+from core.china_time import CHINA_TZ
 from crawlers.alerts import paused_until
 from crawlers.feeds import FeedSource, load_feeds
 from crawlers.observe import DROPPED_STAT_PREFIX, PUBLISHED_STAT
@@ -29,7 +30,6 @@ from crawlers.spiders.board import BoardSpider
 from crawlers.spiders.hotline import HotlineApiSpider, HotlineInboxSpider
 from crawlers.spiders.weibo import WeiboSpider
 from crawlers.state import SeenStore
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 # The next crawl of an API source asks from a little before the last one started: clocks differ.

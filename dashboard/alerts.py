@@ -18,11 +18,12 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from classifiers.spikes import HOUR, WEEK_HOURS, Spike
+from core.china_time import CHINA_TZ, parse_time
+from core.messages import EnrichedPost
 from dashboard.auth import Role
 from dashboard.labels import SENTIMENT_LABELS, SOURCE_LABELS, label
 from response_ledger.markers import pending_limit
 from response_ledger.workflow import TicketStatus
-from stream.messages import CHINA_TZ, EnrichedPost, parse_time
 
 # A post at or above this risk is an alert. Intake already files Weibo posts from 60 and news from
 # 80 (docs/ledger.md); 80 is where the reasons (negativity plus sensitive terms, or fast spread)

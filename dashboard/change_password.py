@@ -13,10 +13,10 @@ from datetime import datetime
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.china_time import CHINA_TZ
 from dashboard.accounts import AccountError
 from dashboard.auth import MIN_PASSWORD_LENGTH, PasswordPolicyError, User
 from dashboard.session import SESSION_KEY, accounts, session_store, this_client
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from classifiers.risk import ALERT_RISK
-from crawlers.normalise import mask_text
+from core.china_time import china_time, parse_time
+from core.masking import mask_text
+from core.messages import EnrichedPost
 from dashboard.auth import SEES_PERSONAL_DATA, Role, User
-from dashboard.labels import EMPTY, SENTIMENT_LABELS, SOURCE_LABELS, label
-from response_ledger.calendar import HolidayEntry, china_time
+from dashboard.labels import EMPTY, SENTIMENT_LABELS, SOURCE_LABELS, TICKET_SOURCE_LABELS, label
+from response_ledger.calendar import HolidayEntry
 from response_ledger.deadlines import Rule, RuleKind
 from response_ledger.errors import RuleError
 
@@ -53,7 +55,6 @@ from response_ledger.markers import (
 from response_ledger.model import APPEALS, Event, Ticket
 from response_ledger.policy import Policy
 from response_ledger.workflow import ACTION_LABELS, Action, TicketStatus, target_of
-from stream.messages import EnrichedPost, parse_time
 
 if TYPE_CHECKING:
     from response_ledger.ledger_book import BookRow  # openpyxl: imported only when exporting
@@ -103,7 +104,6 @@ HOLIDAY_COLUMNS = ("日期", "星期", "类型", "名称")
 WEEKDAYS = "一二三四五六日"
 # The dashboard's own names for the archive's sources, plus the ledger's own two (ledger_book's
 # labels are the office layout's; importing them would load openpyxl with every page).
-TICKET_SOURCES = {**SOURCE_LABELS, "manual": "人工登记", "import": "导入"}
 
 
 # Why a ticket's clock started when it did, by where the ticket came from (see response_ledger.intake).
@@ -160,7 +160,7 @@ def corrected_topic(events: Sequence[Event]) -> str | None:
 # 更正研判's boxes: the judgement (its key in the event's data, as the ledger names it), the box's
 # label, and each value the ledger accepts with the words staff read.
 URGENCY_LABELS = {"yes": "紧急", "no": "不紧急"}
-JUDGEMENT_BOXES: tuple[tuple[str, str, dict[str, str]], ...] = (
+JUDGEMENT_BOXES: tuple[tuple[str, str, Mapping[str, str]], ...] = (
     ("sentiment", "情感", SENTIMENT_LABELS),
     ("appeal", "诉求类型", {appeal: appeal for appeal in APPEALS}),
     ("urgency", "是否紧急", URGENCY_LABELS),
@@ -192,7 +192,7 @@ def corrected_judgements(events: Sequence[Event]) -> dict[str, str]:
     for event in events:
         if event.action is Action.CORRECT_JUDGEMENT:
             for key, _, options in JUDGEMENT_BOXES:
-                if (value := event.data.get(key)) in options:
+                if isinstance(value := event.data.get(key), str) and value in options:
                     out[key] = options[value]
     return out
 
@@ -252,7 +252,7 @@ def ticket_table(rows: Sequence[Mapping[str, Any]], now: datetime, *, mask: bool
                 f"{row['escalations']} 次" if row.get("escalations") else EMPTY,
                 masked(row["summary"], mask),
                 row["unit"],
-                label(TICKET_SOURCES, row["source"]),
+                label(TICKET_SOURCE_LABELS, row["source"]),
                 shown_time(row["found_at"]),
             )
         )

@@ -23,6 +23,8 @@ from archive.base import Archive, SearchQuery
 from archive.highlight import Highlight
 from archive.saved import SavedSearches
 from classifiers.spikes import HOUR, SpikePost, explain, spike_check
+from core.china_time import CHINA_TZ, parse_time
+from core.messages import EnrichedPost
 from dashboard.acks import AlertStore
 from dashboard.alerts import (
     DUE_SOON,
@@ -47,7 +49,6 @@ from response_ledger import tables as ledger_tables
 from response_ledger.db import make_engine, migrate
 from response_ledger.policy import Policy, load_policy
 from response_ledger.workflow import OPEN_STATUSES, TicketStatus
-from stream.messages import CHINA_TZ, EnrichedPost, parse_time
 from yuqing.backends import make_archive
 from yuqing.settings import Settings
 

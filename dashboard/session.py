@@ -18,10 +18,10 @@ from typing import Concatenate, ParamSpec
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts, SignInRefused
 from dashboard.auth import Page, User, client_address, may_open, session_expired
 from dashboard.sessions import COOKIE, Ended, Live, SessionStore
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)

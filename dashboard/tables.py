@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from core.china_time import CHINA_TZ, parse_time
+from core.messages import EnrichedPost
 from dashboard.labels import EMPTY, REPLY_LABELS, SENTIMENT_LABELS, SOURCE_LABELS, label
-from stream.messages import CHINA_TZ, EnrichedPost, parse_time
 
 POST_COLUMNS = ("发布时间", "来源", "渠道", "标题", "情感", "话题", "风险", "回复状态")
 TIME_FORMAT = "%Y-%m-%d %H:%M"

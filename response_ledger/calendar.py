@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from functools import lru_cache
 
 import chinese_calendar
 
-CHINA_TZ = timezone(timedelta(hours=8))
+from core.china_time import CHINA_TZ
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,6 @@ class WorkCalendar:
         if day.year not in self._table_years and _package_covers(day.year):
             return bool(chinese_calendar.is_workday(day))
         return day.weekday() < 5
-
-
-def china_time(moment: datetime) -> datetime:
-    """``moment`` in China time; a naive moment is taken as China time already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=CHINA_TZ)
-    return moment.astimezone(CHINA_TZ)
 
 
 def end_of_day(day: date) -> datetime:

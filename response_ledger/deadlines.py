@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from response_ledger.calendar import WorkCalendar, china_time, end_of_day
+from core.china_time import china_time
+from response_ledger.calendar import WorkCalendar, end_of_day
 from response_ledger.errors import RuleError
 
 

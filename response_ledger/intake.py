@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from response_ledger.calendar import china_time
+from core.china_time import china_time, parse_time
+from core.messages import EnrichedPost
 from response_ledger.policy import Policy, load_policy
 from response_ledger.services import new_ticket
 from response_ledger.unit_of_work import UnitOfWork
 from response_ledger.workflow import Action
-from stream.messages import EnrichedPost, parse_time
 
 INTAKE_ACTOR = "系统受理"
 _SUMMARY_CHARS = 300

@@ -5,7 +5,7 @@ with a filter, real date and number cells, widths that fit, wrapped 摘要/答�
 and 即将到期/签收超时/答复超时 rows amber (the flags of :mod:`response_ledger.markers`, the page's own),
 a drop-down on 当前状态, A4 landscape with the header on every page, and a second sheet with each
 unit's rates (:func:`response_ledger.queries.metrics`). Every text cell goes through
-:func:`yuqing.spreadsheet.safe_cell`, so a post starting with "=" stays text.
+:func:`core.spreadsheet.safe_cell`, so a post starting with "=" stays text.
 
 Import starts the ledger from an existing 台账 (or reads an exported one back: the header row is
 found below any title rows). Rows it cannot read are reported by row number and reason, never
@@ -26,22 +26,25 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, func, select
 
+from core.china_time import china_time
+from core.labels import TICKET_SOURCE_LABELS, source_label
+from core.spreadsheet import restore_cell, safe_cell
 from response_ledger import tables as t
-from response_ledger.calendar import china_time
 from response_ledger.markers import DUE_SOON_MARK, OVERDUE, STAGE_LATE, marker
 from response_ledger.model import Limits, Ticket
 from response_ledger.queries import UnitMetrics, metrics
 from response_ledger.unit_of_work import UnitOfWork
 from response_ledger.workflow import TicketStatus
-from yuqing.spreadsheet import restore_cell, safe_cell
 
 COLUMNS = (
     "序号", "来源", "发现时间", "舆情/诉求摘要", "责任单位", "办理时限", "当前状态",
     "答复时间", "答复内容", "是否超期", "办结时间", "标记",
 )  # fmt: skip
-SOURCE_LABELS = {"hotline": "12345热线", "board": "网站留言", "weibo": "微博", "news": "新闻媒体",
-                 "manual": "人工登记", "import": "导入"}  # fmt: skip
-_SOURCE_CODES = {label: code for code, label in SOURCE_LABELS.items()}
+# Old 台账 files said 网站留言 and 新闻媒体 for 留言板 and 新闻: they are read back too.
+_SOURCE_CODES = {label: code for code, label in TICKET_SOURCE_LABELS.items()} | {
+    "网站留言": "board",
+    "新闻媒体": "news",
+}
 _TIME = "%Y-%m-%d %H:%M"
 PROVISIONAL_MARK = "（暂定）"
 NO_LIMIT = "暂停计时"
@@ -140,7 +143,7 @@ def ledger_rows(engine: Engine, *, now: datetime, unit: str | None = None) -> It
         for index, row in enumerate(connection.execute(query).mappings(), start=1):
             due = row["due_at"]
             yield BookRow(
-                number=index, source=SOURCE_LABELS.get(row["source"], row["source"]),
+                number=index, source=source_label(row["source"]),
                 found_at=china_time(row["found_at"]), summary=row["summary"], unit=row["unit"],
                 due_at=due and china_time(due), provisional=bool(row["provisional"]), status=row["status"],
                 answered_at=row["answered_at"] and china_time(row["answered_at"]),
@@ -338,7 +341,7 @@ def import_xlsx(uow: UnitOfWork, path: Path, *, actor: str, now: datetime) -> Im
     """Load an existing 台账 workbook (first sheet; the header row within its first rows) into the ledger.
 
     Commits once. An exported 台账 reads back as it was written: its title rows are skipped, and the
-    apostrophe :func:`~yuqing.spreadsheet.safe_cell` put before formula-like text is taken off.
+    apostrophe :func:`~core.spreadsheet.safe_cell` put before formula-like text is taken off.
     """
     book = load_workbook(path, read_only=True, data_only=True)
     try:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from response_ledger.calendar import WorkCalendar, china_time
+from core.china_time import china_time
+from response_ledger.calendar import WorkCalendar
 from response_ledger.deadlines import Due, Pause, Rule, compute_due
 from response_ledger.errors import ExtensionNotAllowed, InvalidActionData, TransitionNotAllowed
 from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus, target_of

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from response_ledger.calendar import CHINA_TZ
+from core.china_time import CHINA_TZ
 from response_ledger.delivery_log import (
     Attempt,
     DeliveryLog,

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from response_ledger.calendar import china_time
+from core.china_time import china_time
 from response_ledger.model import Ticket
 from response_ledger.policy import Policy
 from response_ledger.unit_of_work import UnitOfWork

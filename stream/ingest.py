@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from archive.export import COLUMNS as EXPORT_COLUMNS
+from core.china_time import CHINA_TZ, now_iso
+from core.errors import MessageError
+from core.masking import mask_name, mask_text
+from core.messages import SCHEMA_VERSION, dead_letter, encode, post_id, validate_raw
+from core.spreadsheet import restore_cell
 from crawlers.exports import ExportError, cell_text, header_key, locate_header, read_table
-from crawlers.normalise import mask_name, mask_text, parse_board_time
+from crawlers.normalise import parse_board_time
 from stream.broker import Producer
-from stream.errors import MessageError
-from stream.messages import CHINA_TZ, SCHEMA_VERSION, dead_letter, encode, now_iso, post_id, validate_raw
-from yuqing.spreadsheet import restore_cell
 
 INT_FIELDS = {"metrics", "author.followers"}
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xls")

@@ -16,9 +16,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.china_time import now_iso
+from core.errors import MessageError
+from core.messages import SCHEMA_VERSION, decode, encode
 from stream.broker import Broker
-from stream.errors import MessageError
-from stream.messages import SCHEMA_VERSION, decode, encode, now_iso
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_ATTEMPTS = 3

@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from core.china_time import CHINA_TZ
+from core.errors import MessageError
+from core.messages import EnrichedPost, RawPost, decode, encode, validate_raw
 from stream.broker import Producer, Record
-from stream.errors import MessageError, PartialFailure, TransientError
-from stream.messages import CHINA_TZ, EnrichedPost, RawPost, decode, encode, validate_raw
+from stream.errors import PartialFailure, TransientError
 from stream.worker import Stage
 
 if TYPE_CHECKING:

@@ -23,9 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from core.china_time import now_iso
+from core.errors import MessageError
+from core.messages import dead_letter, encode
 from stream.broker import Broker, Consumer, Producer, Record
-from stream.errors import MessageError, PartialFailure, RebalanceError, SystemicFailure, TransientError
-from stream.messages import dead_letter, encode, now_iso
+from stream.errors import PartialFailure, RebalanceError, SystemicFailure, TransientError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

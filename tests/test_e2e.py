@@ -145,8 +145,8 @@ def test_a_demo_board_message_is_crawled_classified_indexed_found_and_shown(
 
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
+    from core.china_time import CHINA_TZ
     from dashboard.auth import Role, User
-    from stream.messages import CHINA_TZ
     from tests.dashboard.samples import add_account
 
     duty = User("duty", "值班员", Role.DUTY)

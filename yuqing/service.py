@@ -96,9 +96,9 @@ def _ensure_demo_account(settings: Settings) -> None:
     import secrets
     from datetime import datetime
 
+    from core.china_time import CHINA_TZ
     from dashboard.accounts import Accounts
     from dashboard.auth import Role
-    from stream.messages import CHINA_TZ
 
     accounts = Accounts(settings.ledger_sqlalchemy_url)
     if accounts.all():

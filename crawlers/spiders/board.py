@@ -15,12 +15,12 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from core.messages import post_id
 from crawlers.extract import extract_first, extract_text, select
 from crawlers.items import BoardItem, FailedPage
 from crawlers.normalise import normalise_line
 from crawlers.sources import BoardSource, FieldSelector
 from crawlers.spiders.common import failed_page
-from stream.messages import post_id
 
 # Request meta the incremental middleware reads: the post a detail page is, and its list row's signature.
 POST_ID_META = "yuqing_post_id"

@@ -17,6 +17,7 @@ from scrapy import Request, Spider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from core.masking import mask_text
 from crawlers.exports import (
     HOTLINE_COLUMNS,
     HOTLINE_REQUIRED,
@@ -32,7 +33,7 @@ from crawlers.exports import (
 )
 from crawlers.feeds import FeedSource
 from crawlers.items import FailedPage, HotlineItem
-from crawlers.normalise import mask_text, normalise_text, parse_board_time
+from crawlers.normalise import normalise_text, parse_board_time
 from crawlers.normalise_feeds import HOTLINE_TIME_FORMATS
 from crawlers.spiders.common import failed_page
 

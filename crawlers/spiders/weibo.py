@@ -17,11 +17,11 @@ from scrapy import Request, Spider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from core.china_time import CHINA_TZ
 from crawlers.feeds import FeedSource
 from crawlers.items import FailedPage, WeiboItem
 from crawlers.normalise_feeds import parse_weibo_time
 from crawlers.spiders.common import failed_page
-from stream.messages import CHINA_TZ
 
 SEARCH_CONTAINER = "100103type=1&q={}"
 TIMELINE_CONTAINER = "107603{}"

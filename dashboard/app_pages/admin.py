@@ -15,13 +15,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.china_time import CHINA_TZ
 from dashboard import queries
 from dashboard.accounts import AccountError
 from dashboard.auth import ROLE_LABELS, Page, Role, User, may_open
 from dashboard.labels import CHOOSE
 from dashboard.ledger_view import holiday_table, intake_table, parse_day, policy_table
 from dashboard.session import accounts, require
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -20,12 +20,13 @@ from briefing.outline import Heading, Image, Paragraph, Table, build_outline
 from briefing.period import period_of
 from briefing.schedule import briefings_dir, file_name
 from briefing.template import Template, load_template
+from core.china_time import CHINA_TZ
+from core.labels import source_label
 from dashboard import queries
 from dashboard.auth import Page, User
 from dashboard.charts import time_bars
 from dashboard.labels import CHOOSE
 from dashboard.session import require
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 TTL = timedelta(minutes=5)
@@ -135,10 +136,8 @@ def _metrics(b: Briefing) -> None:
     )
     columns[3].metric("高风险帖子", f"{b.risks.count}")
     if h.by_source:
-        from briefing.phrases import source_name
-
         for column, (code, change) in zip(st.columns(len(h.by_source)), h.by_source, strict=True):
-            column.metric(source_name(code), f"{change.current}", f"{change.delta:+d}")
+            column.metric(source_label(code), f"{change.current}", f"{change.delta:+d}")
 
 
 def _chart(b: Briefing, name: str) -> None:

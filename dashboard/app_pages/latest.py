@@ -18,6 +18,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.errors import ArchiveError, QueryError
+from core.china_time import CHINA_TZ
 from dashboard import queries
 from dashboard.acks import AcknowledgeRefused, StoredAlert
 from dashboard.alerts import (
@@ -34,7 +35,6 @@ from dashboard.charts import time_bars
 from dashboard.labels import ALL, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Filters, MonitorPosts
 from dashboard.session import account_now, as_account_now, require
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 REFRESH = timedelta(seconds=10)

@@ -24,6 +24,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.errors import ArchiveError
+from core.china_time import CHINA_TZ
+from core.messages import EnrichedPost
 from dashboard import queries
 from dashboard.auth import Page, Role, User, may_open
 from dashboard.labels import ALL, CHOOSE, EMPTY
@@ -57,7 +59,6 @@ from response_ledger.model import SATISFACTION, Ticket
 from response_ledger.queries import ticket_count, ticket_page, ticket_post_ids, ticket_units
 from response_ledger.unit_of_work import SqlUnitOfWork
 from response_ledger.workflow import ACTION_LABELS, Action
-from stream.messages import CHINA_TZ, EnrichedPost
 from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from archive.errors import ArchiveError, QueryError
 from archive.saved import SavedSearch
+from core.china_time import CHINA_TZ
 from dashboard import queries
 from dashboard.auth import Page, Role, User
 from dashboard.charts import time_bars
@@ -20,7 +21,6 @@ from dashboard.labels import ALL, CHOOSE, EMPTY, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.queries import Search
 from dashboard.session import as_account_now, require
 from dashboard.tables import share_table
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 SORTS = {"time": "时间（最新在前）", "relevance": "相关度", "risk": "风险（最高在前）"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream.messages import SCHEMA_VERSION, EnrichedPost, Source, post_id
+from core.messages import SCHEMA_VERSION, EnrichedPost, Source, post_id
 
 
 def enriched(

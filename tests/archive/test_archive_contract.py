@@ -9,7 +9,8 @@ import pytest
 
 from archive.base import MAX_WINDOW, Archive, SearchQuery
 from archive.errors import DocumentRejected, QueryError
-from stream.messages import CHINA_TZ, EnrichedPost
+from core.china_time import CHINA_TZ
+from core.messages import EnrichedPost
 from tests.archive.samples import dataset, enriched
 
 POSTS = dataset()

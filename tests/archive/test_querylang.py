@@ -9,7 +9,7 @@ import pytest
 from archive.ast import And, Match, Not, Or, Phrase, Range, Term
 from archive.errors import QueryError
 from archive.querylang import parse
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 
 def ms(*args: int) -> int:

@@ -11,7 +11,7 @@ from archive.buckets import STEP_MS, bucket_start
 from archive.documents import epoch_ms
 from archive.errors import QueryError
 from archive.highlight import marked
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 from tests.archive.samples import enriched
 from tests.archive.test_archive_contract import NEWEST_FIRST, ids, load, search_ids
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from archive.embedded import EmbeddedArchive
 from bench.pipeline import ArchiveWatch
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 from tests.archive.samples import enriched
 
 

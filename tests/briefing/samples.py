@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from core.china_time import CHINA_TZ, parse_time
+from core.messages import EnrichedPost
 from response_ledger import tables as t
-from stream.messages import CHINA_TZ, EnrichedPost, parse_time
 from tests.archive.samples import enriched
 
 DAY = date(2026, 3, 5)

@@ -12,7 +12,7 @@ from archive.embedded import EmbeddedArchive
 from briefing.compute import compute_briefing
 from briefing.period import period_of
 from briefing.phrases import headline_sentences, ledger_sentence
-from stream.messages import EnrichedPost
+from core.messages import EnrichedPost
 from tests.briefing.samples import DAY, MIDNIGHT, NOW, posts, published, tickets
 
 START, END = MIDNIGHT, MIDNIGHT + timedelta(days=1)

@@ -19,8 +19,8 @@ from briefing.pdf import soffice
 from briefing.period import period_of
 from briefing.schedule import Plan, covered_period, file_name, last_slot, next_slot, parse_at, run_schedule
 from briefing.template import Template, load_template, parse_template
+from core.china_time import CHINA_TZ
 from response_ledger.reminders import Notice
-from stream.messages import CHINA_TZ
 from tests.briefing.samples import DAY
 
 

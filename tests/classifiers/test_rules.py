@@ -12,7 +12,7 @@ from classifiers.events import event_id
 from classifiers.risk import risk_score
 from classifiers.taxonomy import load_taxonomy, parse_taxonomy
 from classifiers.topic import OUT_OF_REMIT, keyword_topic
-from stream.messages import Label
+from core.messages import Label
 
 
 def test_the_shipped_taxonomy_loads_with_a_unit_for_every_topic() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from classifiers.spikes import SpikePost, detect_spikes, hourly_counts, spike_check
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
 
 NOW = datetime(2024, 5, 1, 15, 0, tzinfo=CHINA_TZ)
 

@@ -10,9 +10,9 @@ import dataclasses
 from datetime import datetime
 from pathlib import Path
 
+from core.china_time import CHINA_TZ
 from crawlers.demo_site.content import Board, SiteMessage, demo_board
 from crawlers.demo_site.pages import detail_page, list_page
-from stream.messages import CHINA_TZ
 
 PAGES = Path(__file__).with_name("pages")
 FIXED_NOW = datetime(2024, 6, 3, 9, 30, tzinfo=CHINA_TZ)

@@ -20,13 +20,15 @@ from typing import Any
 
 import pytest
 
+from core.china_time import CHINA_TZ
+from core.masking import mask_name, mask_text
+from core.messages import validate_raw
 from crawlers.demo_site import DemoSite, serve, write_demo_sources
 from crawlers.demo_site.content import SiteMessage, demo_messages, real_messages
-from crawlers.normalise import mask_name, mask_text, normalise_line, normalise_text
+from crawlers.normalise import normalise_line, normalise_text
 from crawlers.runner import CrawlStats
 from crawlers.sources import BoardSource, load_sources
 from stream.embedded import EmbeddedBroker
-from stream.messages import CHINA_TZ, validate_raw
 from tests.conftest import REPO, SHARED_DATA, shared_data
 from yuqing.settings import Settings
 

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from core.china_time import CHINA_TZ
 from crawlers.demo_site import serve
 from crawlers.demo_site.content import demo_messages
 from crawlers.demo_site.server import DemoServer
-from stream.messages import CHINA_TZ
 from tests.conftest import REPO, SHARED_DATA, shared_data
 
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=CHINA_TZ)

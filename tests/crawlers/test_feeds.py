@@ -12,6 +12,7 @@ import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, TextResponse
 
+from core.china_time import CHINA_TZ
 from crawlers.alerts import pause_source, paused_until, read_alerts
 from crawlers.demo_site.exports import write_exports
 from crawlers.demo_site.feeds import demo_feeds
@@ -24,7 +25,6 @@ from crawlers.schedule import crawl_forever
 from crawlers.settings import secrets_from
 from crawlers.spiders.hotline import HotlineApiSpider, HotlineInboxSpider
 from crawlers.spiders.weibo import WeiboSpider
-from stream.messages import CHINA_TZ
 from yuqing.settings import Settings
 
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=CHINA_TZ)

@@ -6,15 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from crawlers.normalise import (
-    author_hash,
-    mask_name,
-    mask_text,
-    normalise_line,
-    normalise_text,
-    parse_board_time,
-)
-from stream.messages import CHINA_TZ
+from core.china_time import CHINA_TZ
+from core.masking import mask_name, mask_text
+from crawlers.normalise import author_hash, normalise_line, normalise_text, parse_board_time
 
 
 def test_full_width_and_no_break_spaces_become_single_spaces_and_blank_lines_go():

@@ -10,13 +10,13 @@ import pytest
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
+from core.china_time import CHINA_TZ
 from crawlers.items import BoardItem
 from crawlers.normalise import author_hash
 from crawlers.pipelines import DedupPipeline, NormalisePipeline, PublishPipeline, ValidatePipeline
 from crawlers.spiders.board import BoardSpider
 from crawlers.state import SeenStore, content_fingerprint
 from stream.embedded import EmbeddedBroker
-from stream.messages import CHINA_TZ
 
 FETCHED = datetime(2024, 6, 3, 9, 30, 5, tzinfo=CHINA_TZ)
 URL = "http://127.0.0.1:8600/liuyan/detail/10016.html"

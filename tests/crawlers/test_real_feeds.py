@@ -7,9 +7,10 @@ from datetime import datetime
 
 import pytest
 
+from core.china_time import CHINA_TZ
+from core.messages import validate_raw
 from crawlers.demo_site import serve, write_demo_sources
 from crawlers.feeds import load_feeds
-from stream.messages import CHINA_TZ, validate_raw
 from tests.conftest import SHARED_DATA, shared_data
 from tests.crawlers.crawling import by_source, crawl_in_child, read_topic
 from yuqing.settings import Settings

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from archive.embedded import EmbeddedArchive
+from core.china_time import CHINA_TZ
+from core.messages import SCHEMA_VERSION, EnrichedPost, Source, post_id
 from dashboard.accounts import AccountError, Accounts
 from dashboard.auth import User
-from stream.messages import CHINA_TZ, SCHEMA_VERSION, EnrichedPost, Source, post_id
 
 XSS_TITLE = '<script>alert("xss")</script> [点此领取补贴](http://evil.example/) **加急**'
 

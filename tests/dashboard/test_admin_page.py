@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from core.china_time import CHINA_TZ
 from dashboard.auth import Role, User
 from response_ledger import services
-from response_ledger.calendar import CHINA_TZ
 from response_ledger.policy import load_policy
 from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
 from yuqing.settings import Settings

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from classifiers.spikes import SpikePost, explain, spike_check
+from core.china_time import CHINA_TZ
+from core.messages import EnrichedPost
 from dashboard.acks import AcknowledgeRefused, AlertStore
 from dashboard.alerts import (
     HIGH_RISK,
@@ -25,7 +27,6 @@ from dashboard.alerts import (
 )
 from dashboard.auth import Role, User
 from response_ledger.db import make_engine
-from stream.messages import CHINA_TZ, EnrichedPost
 from tests.dashboard.samples import enriched_post
 
 NOW = datetime(2026, 11, 20, 14, 20, tzinfo=CHINA_TZ)

@@ -16,10 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from archive.elastic import ElasticArchive
 from archive.embedded import EmbeddedArchive
+from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
 from dashboard.queries import MONITOR_COLUMNS
-from stream.messages import CHINA_TZ
 from tests.dashboard.samples import XSS_TITLE, add_account, sample_posts, write_archive
 from tests.servers import ServerProcess
 
@@ -209,8 +209,8 @@ def test_the_same_page_reads_elasticsearch(elastic_alias: str, noida_server: Ser
 
 
 def test_the_monitor_shows_the_backlog_of_each_stage_and_the_dead_letters(filled: Path) -> None:
+    from core.messages import encode
     from stream.embedded import EmbeddedBroker
-    from stream.messages import encode
     from tests.stream.samples import raw_post
 
     broker = EmbeddedBroker(filled / "broker.db")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
+from core.china_time import CHINA_TZ
 from dashboard.accounts import AccountError, Accounts, SignInRefused
 from dashboard.auth import (
     LockoutPolicy,
@@ -25,7 +26,6 @@ from dashboard.auth import (
     session_expired,
     verify_password,
 )
-from stream.messages import CHINA_TZ
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=CHINA_TZ)
 GOOD = "yuqing-2026-ok"

@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from archive.embedded import EmbeddedArchive
+from core.china_time import CHINA_TZ
 from dashboard.auth import Role, User
 from response_ledger.db import make_engine, migrate
-from stream.messages import CHINA_TZ
 from tests.briefing.samples import DAY, XSS, posts, published, tickets, write_tickets
 
 TIMEOUT_S = 60

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts
 from dashboard.auth import Role
 from dashboard.launch import streamlit_argv
-from stream.messages import CHINA_TZ
 from tests.dashboard.samples import XSS_TITLE, sample_posts, write_archive
 from tests.servers import ServerProcess, free_port, http_ok
 from yuqing import screenshot

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
 from dashboard.sessions import Ended, SessionStore
-from stream.messages import CHINA_TZ
 from tests.dashboard.samples import add_account, sample_posts, write_archive
 from yuqing.settings import Settings
 

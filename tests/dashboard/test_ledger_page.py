@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from core.china_time import CHINA_TZ
+from core.messages import EnrichedPost
 from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
 from dashboard.ledger_view import (
@@ -30,7 +32,6 @@ from response_ledger import services
 from response_ledger.policy import load_policy
 from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
 from response_ledger.workflow import Action, TicketStatus
-from stream.messages import CHINA_TZ, EnrichedPost
 from tests.dashboard.samples import add_account, enriched_post, write_archive
 from yuqing.settings import Settings
 

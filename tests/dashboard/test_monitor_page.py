@@ -15,11 +15,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from archive.embedded import EmbeddedArchive
+from core.china_time import CHINA_TZ
+from core.messages import EnrichedPost
 from dashboard.auth import Role, User
 from response_ledger import SqlUnitOfWork, engine_from_settings, load_policy
 from response_ledger.queries import unit_worklist
 from response_ledger.services import new_ticket, ticket_id_for_post
-from stream.messages import CHINA_TZ, EnrichedPost
 from tests.dashboard.samples import add_account, enriched_post, sample_posts, write_archive
 from yuqing.settings import Settings
 

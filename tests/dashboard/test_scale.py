@@ -14,10 +14,10 @@ from streamlit.testing.v1 import AppTest
 from archive.embedded import EmbeddedArchive
 from bench.dashboard import PAGES
 from bench.ledger import load_tickets
+from core.china_time import CHINA_TZ
 from dashboard.auth import Role, User
 from response_ledger.db import migrate
 from response_ledger.unit_of_work import engine_from_settings
-from stream.messages import CHINA_TZ
 from tests.dashboard.samples import add_account, enriched_post
 from yuqing.settings import Settings
 

@@ -18,9 +18,9 @@ from archive.ast import And, Match, Or
 from archive.errors import QueryError
 from archive.querylang import parse
 from archive.saved import SavedSearch, SavedSearches
+from core.china_time import CHINA_TZ
 from dashboard.app_pages import search as search_page
 from dashboard.auth import Role, User
-from stream.messages import CHINA_TZ
 from tests.dashboard.samples import XSS_TITLE, add_account, sample_posts, write_archive
 from yuqing.settings import Settings
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.china_time import CHINA_TZ
 from dashboard.sessions import Ended, Live, SessionStore, sessions, token_hash
 from response_ledger.db import make_engine
-from stream.messages import CHINA_TZ
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=CHINA_TZ)
 IDLE, LIFETIME = timedelta(minutes=30), timedelta(hours=12)

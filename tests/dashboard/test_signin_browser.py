@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts
 from dashboard.auth import Role
 from dashboard.launch import streamlit_argv
 from dashboard.sessions import COOKIE
-from stream.messages import CHINA_TZ
 from tests.dashboard.samples import sample_posts, write_archive
 from tests.dashboard.test_browser import needs_chromium
 from tests.servers import ServerProcess, free_port, http_ok

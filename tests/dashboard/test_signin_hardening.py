@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
+from core.china_time import CHINA_TZ
 from dashboard import accounts as accounts_module
 from dashboard.accounts import AccountError, Accounts, SignInLocked, SignInRefused, signins, users
 from dashboard.auth import (
@@ -24,7 +25,6 @@ from dashboard.auth import (
 )
 from dashboard.sessions import Ended, Live, SessionStore
 from response_ledger.db import make_engine
-from stream.messages import CHINA_TZ
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=CHINA_TZ)
 GOOD = "yuqing-2026-ok"

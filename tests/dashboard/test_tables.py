@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from core.china_time import CHINA_TZ
 from dashboard.labels import REPLY_LABELS, SENTIMENT_LABELS, SOURCE_LABELS, label
 from dashboard.launch import streamlit_argv
 from dashboard.queries import Filters
 from dashboard.tables import POST_COLUMNS, posts_table, share_table
-from stream.messages import CHINA_TZ
 from tests.dashboard.samples import enriched_post
 from yuqing.settings import Settings
 

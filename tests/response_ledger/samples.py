@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from response_ledger.calendar import CHINA_TZ, WorkCalendar
+from core.china_time import CHINA_TZ
+from core.messages import EnrichedPost
+from response_ledger.calendar import WorkCalendar
 from response_ledger.deadlines import Rule
 from response_ledger.model import Limits, Ticket
-from stream.messages import EnrichedPost
 
 
 def at(text: str) -> datetime:

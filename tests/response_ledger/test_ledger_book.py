@@ -85,7 +85,7 @@ def test_the_exported_workbook_reads_back_with_the_office_columns(engine: Engine
         datetime(2026, 9, 2, 15, 30),
         "【已办结】",
     ]
-    assert rows[2][1] == "网站留言" and isinstance(rows[2][5], datetime) and rows[2][9] == "是"
+    assert rows[2][1] == "留言板" and isinstance(rows[2][5], datetime) and rows[2][9] == "是"
     assert rows[2][11] == "【已超期】"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stream.messages import SCHEMA_VERSION, RawPost, post_id
+from core.messages import SCHEMA_VERSION, RawPost, post_id
 
 
 def raw_post(n: int, *, text: str = "小区门口道路积水严重，出行非常不便，希望尽快处理") -> RawPost:

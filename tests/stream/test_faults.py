@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from archive.base import Archive
+from core.messages import EnrichedPost, decode, encode
 from stream.broker import Broker, Record
-from stream.messages import EnrichedPost, decode, encode
 from stream.stages import index_stage, parse_raw
 from stream.worker import Stage, Worker
 from tests.servers import ServerProcess, noida

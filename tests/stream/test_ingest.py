@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from core.china_time import parse_time
+from core.messages import decode
 from stream.embedded import EmbeddedBroker
 from stream.ingest import ingest_file
-from stream.messages import decode, parse_time
 from tests.stream.samples import raw_post
 from yuqing.settings import Settings
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from core.messages import EnrichedPost, RawPost, decode, encode
 from stream.broker import Record
 from stream.embedded import EmbeddedBroker
 from stream.errors import SystemicFailure
 from stream.ingest import ingest_file
-from stream.messages import EnrichedPost, RawPost, decode, encode
 from stream.replay import replay_dead_letters
 from stream.stages import classify_stage, index_stage, parse_raw
 from stream.worker import Stage, Worker

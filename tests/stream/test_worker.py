@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from core.messages import RawPost, decode, encode
 from stream.embedded import EmbeddedBroker
 from stream.errors import TransientError
-from stream.messages import RawPost, decode, encode
 from stream.stages import parse_raw
 from stream.worker import Stage, Worker
 from tests.stream.samples import raw_post

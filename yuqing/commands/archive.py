@@ -155,7 +155,7 @@ def _saved(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from archive.saved import SavedSearch
-    from stream.messages import now_iso
+    from core.china_time import now_iso
 
     store = saved_searches(settings)
     if args.saved_command == "add":

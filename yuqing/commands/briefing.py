@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _now() -> datetime:
-    from stream.messages import CHINA_TZ
+    from core.china_time import CHINA_TZ
 
     return datetime.now(CHINA_TZ)
 

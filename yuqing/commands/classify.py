@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 def _text(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers.enrich import Enricher
-    from stream.messages import now_iso, text_post
+    from core.china_time import now_iso
+    from core.messages import text_post
 
     enricher = Enricher.load(settings.model_path)
     texts = args.text or [line.strip() for line in sys.stdin if line.strip()]

@@ -18,13 +18,13 @@ from yuqing.settings import Settings
 
 
 def _now() -> datetime:
-    from response_ledger.calendar import CHINA_TZ
+    from core.china_time import CHINA_TZ
 
     return datetime.now(CHINA_TZ)
 
 
 def _moment(text: str) -> datetime:
-    from response_ledger.calendar import china_time
+    from core.china_time import china_time
 
     try:
         return china_time(datetime.fromisoformat(text))

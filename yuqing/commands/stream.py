@@ -65,7 +65,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _dlq_list(settings: Settings, args: argparse.Namespace) -> int:
-    from stream.messages import decode
+    from core.messages import decode
     from yuqing.backends import make_broker
 
     broker = make_broker(settings)

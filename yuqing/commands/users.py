@@ -22,9 +22,9 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from core.china_time import CHINA_TZ
     from dashboard.accounts import AccountError, Accounts
     from dashboard.auth import Role
-    from stream.messages import CHINA_TZ
 
     accounts = Accounts(settings.ledger_sqlalchemy_url)
     now = datetime.now(CHINA_TZ)

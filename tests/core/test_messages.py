@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stream.errors import MessageError
-from stream.messages import decode, encode, parse_time, post_id, validate_raw
+from core.china_time import parse_time
+from core.errors import MessageError
+from core.messages import decode, encode, post_id, validate_raw
 from tests.stream.samples import raw_post
 
 

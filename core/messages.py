@@ -7,13 +7,12 @@ documented migration in ``docs/architecture.md``.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, NotRequired, TypedDict
 
-from stream.errors import MessageError
+from core.china_time import parse_time
+from core.errors import MessageError
 
 SCHEMA_VERSION = 1
-CHINA_TZ = timezone(timedelta(hours=8))
 SOURCES = ("hotline", "board", "weibo", "news")
 Source = Literal["hotline", "board", "weibo", "news"]
 
@@ -154,20 +153,6 @@ def text_post(
         published_at=at,
         fetched_at=at,
     )
-
-
-def now_iso() -> str:
-    """The current moment as ISO 8601 in China time; only entry points and adapters call this."""
-    return datetime.now(CHINA_TZ).isoformat(timespec="seconds")
-
-
-def parse_time(value: str, *, field: str = "published_at") -> datetime:
-    """Parse an ISO 8601 moment; a naive one is taken as China time."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise MessageError(f"not an ISO 8601 time: {value!r}", field=field) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA_TZ)
 
 
 def validate_raw(obj: object) -> RawPost:

@@ -1,0 +1,8 @@
+"""The core every package shares, and nothing else: it imports only the standard library.
+
+It owns the post contract (``messages``: posts.raw, posts.enriched, posts.dlq and their
+validation), China time (``china_time``), masking of personal data (``masking``), the source codes
+and their one set of Chinese labels (``sources``) and the cell sanitiser of every spreadsheet the
+service writes (``spreadsheet``). Every other package may import it; it imports none of them, which
+``tests/test_layers.py`` enforces.
+"""
