@@ -1,21 +1,26 @@
 """Streamed export of a result set to CSV or XLSX, up to :data:`MAX_ROWS` rows.
 
 Posts are written as they come from :meth:`Archive.scan`, so memory stays flat however many rows
-are exported: CSV row by row, XLSX through openpyxl's write-only mode. Headers are in Chinese for
-the people who open the file. Every cell goes through :func:`core.spreadsheet.safe_cell` (the
-台账 export uses the same one): text that starts like a formula gets a leading apostrophe, so a
-crafted post cannot run a formula in the analyst's spreadsheet.
+are exported: CSV row by row, XLSX through openpyxl's write-only mode. Headers and coded values
+(来源, 情感, 回复状态) are in Chinese for the people who open the file, 发布时间 is a real date cell,
+and titles and texts are masked again. Every cell goes through :func:`core.spreadsheet.safe_cell`
+(the 台账 export uses the same one): text that starts like a formula gets a leading apostrophe, so
+a crafted post cannot run a formula in the analyst's spreadsheet.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from archive.documents import lookup
 from archive.errors import ArchiveError
+from core.china_time import CHINA_TZ, parse_time
+from core.errors import MessageError
+from core.labels import REPLY_LABELS, SENTIMENT_LABELS, SOURCE_LABELS
+from core.masking import mask_text
 from core.messages import EnrichedPost
 from core.spreadsheet import safe_cell
 
@@ -38,9 +43,38 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 
 
+# Free text written by the public: masked again on the way out, so a post archived before masking
+# covered a form (or imported from elsewhere) never leaves with a phone or ID number in it.
+_FREE_TEXT = frozenset({"title", "text"})
+
+
+# Codes the reader sees as words; ``yuqing ingest`` reads the words back.
+_WORDS: dict[str, Mapping[str, str]] = {
+    "source": SOURCE_LABELS,
+    "sentiment.label": SENTIMENT_LABELS,
+    "reply.status": REPLY_LABELS,
+}
+
+
 def row(post: EnrichedPost) -> list[object]:
     """The export row of one post, in :data:`COLUMNS` order."""
-    return [safe_cell(lookup(post, path)) for _, path in COLUMNS]
+    return [safe_cell(_cell(path, lookup(post, path))) for _, path in COLUMNS]
+
+
+def _cell(path: str, value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if path in _FREE_TEXT:
+        return mask_text(value)
+    if path in _WORDS:
+        return _WORDS[path].get(value, value)
+    if path == "published_at":
+        # A real date cell in China time (naive: spreadsheets have no zones), so it sorts and filters.
+        try:
+            return parse_time(value).astimezone(CHINA_TZ).replace(tzinfo=None)
+        except MessageError:
+            return value
+    return value
 
 
 def export(

@@ -7,6 +7,7 @@ from typing import Any
 
 from briefing.model import PostRef
 from core.china_time import CHINA_TZ, parse_time
+from core.masking import mask_text
 from core.messages import EnrichedPost
 
 EXCERPT_CHARS = 80
@@ -23,8 +24,9 @@ def post_ref(post: EnrichedPost) -> PostRef:
     sentiment: Mapping[str, Any] = post.get("sentiment") or {}
     topic: Mapping[str, Any] = post.get("topic") or {}
     risk: Mapping[str, Any] = post.get("risk") or {}
-    text = post.get("text") or ""
-    title = (post.get("title") or "").strip()
+    # Masked before the cut, so a number at the edge of an excerpt is never half shown.
+    text = mask_text(post.get("text") or "")
+    title = mask_text(post.get("title") or "").strip()
     return PostRef(
         post_id=post["id"],
         title=excerpt(title, 40) if title else excerpt(text, 40),

@@ -16,6 +16,7 @@ SOURCE_LABELS: Mapping[str, str] = {
 # A ticket may also come from no post at all: registered by hand or imported from a 台账.
 TICKET_SOURCE_LABELS: Mapping[str, str] = {**SOURCE_LABELS, "manual": "人工登记", "import": "导入"}
 SENTIMENT_LABELS: Mapping[str, str] = {"negative": "负面", "neutral": "中性", "positive": "正面"}
+REPLY_LABELS: Mapping[str, str] = {"replied": "已回复", "pending": "未回复"}
 # Shown where a post has no value at all (Weibo and news posts carry no reply, for instance).
 EMPTY = "—"
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from core.labels import EMPTY, SENTIMENT_LABELS, SOURCE_LABELS, TICKET_SOURCE_LABELS, label
+from core.labels import EMPTY, REPLY_LABELS, SENTIMENT_LABELS, SOURCE_LABELS, TICKET_SOURCE_LABELS, label
 
-REPLY_LABELS: dict[str, str] = {
-    "replied": "已回复",
-    "pending": "未回复",
-}
 # The filter option that selects every value.
 ALL = "全部"
 # A select box's placeholder, shown while its text is cleared to filter (Streamlit's own is English).

@@ -8,33 +8,16 @@ newest attempts read-only; nothing here ever holds a robot key, a signing secret
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from core.redact import redact
 
 LOG_NAME = "notifications.jsonl"
-# Query parameters that authorise a robot call: a WeCom ``key``, a DingTalk ``access_token`` and ``sign``.
-SECRET_PARAMS = frozenset({"key", "access_token", "sign", "secret", "token", "password"})
-HIDDEN = "***"
-_URL = re.compile(r"https?://[^\s'\"<>]+")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the value of every secret query parameter (and any user:password) replaced."""
-    parts = urlsplit(url)
-    query = [(k, HIDDEN if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, True)]
-    netloc = parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
-    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
-
-
-def redact(text: str) -> str:
-    """``text`` with every URL in it redacted (error messages quote the URL they failed on)."""
-    return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Protocol
 
 from core.china_time import CHINA_TZ
+from core.redact import redact
 from response_ledger.delivery_log import (
     Attempt,
     DeliveryLog,
     JsonlDeliveryLog,
     NullDeliveryLog,
     delivery_log_path,
-    redact,
 )
 from response_ledger.errors import DeliveryError
 from response_ledger.reminders import Notice

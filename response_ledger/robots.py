@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit, urlunsplit
 
-from response_ledger.delivery_log import redact_url
+from core.redact import redact_url
 from response_ledger.errors import DeliveryError
 from response_ledger.reminders import Notice
 

@@ -6,19 +6,30 @@ import json
 import logging
 import sys
 
+from core.redact import redact
 from yuqing.settings import Settings
 
 _QUIET = ("kafka", "elastic_transport", "urllib3", "scrapy.core.engine", "scrapy.middleware", "jieba")
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Every line, its traceback included, with secrets replaced (a failing webhook names its URL)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        message = record.getMessage() + (f"\n{record.exc_text}" if record.exc_text else "")
         return json.dumps(
             {
                 "time": self.formatTime(record),
                 "level": record.levelname,
                 "logger": record.name,
-                "message": record.getMessage(),
+                "message": redact(message),
             },
             ensure_ascii=False,
         )
@@ -50,7 +61,7 @@ def configure_logging(settings: Settings) -> None:
     if settings.log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     # The handler filters too: Scrapy sets its own loggers to DEBUG, which a root level alone would not stop.
     handler.setLevel(settings.log_level.upper())
     root = logging.getLogger()

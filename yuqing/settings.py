@@ -11,12 +11,16 @@ PREFIX = "YUQING_"
 
 
 class SettingsError(ValueError):
-    """A ``YUQING_*`` variable holds a value the service cannot use."""
+    """A ``YUQING_*`` variable holds a value the service cannot use.
+
+    The message names the variable and what is wrong, never the value: it may be a password or a
+    URL with a key in it, and it is shown on the sign-in page and in logs.
+    """
 
     def __init__(self, name: str, value: str, reason: str) -> None:
-        super().__init__(f"{PREFIX}{name.upper()}={value!r}: {reason}")
+        del value  # accepted so each call site says what was checked; deliberately not kept
+        super().__init__(f"{PREFIX}{name.upper()}: {reason}")
         self.name = name
-        self.value = value
         self.reason = reason
 
 

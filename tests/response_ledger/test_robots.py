@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from response_ledger.delivery_log import JsonlDeliveryLog, read_attempts, redact, redact_url
+from core.redact import redact, redact_url
+from response_ledger.delivery_log import JsonlDeliveryLog, read_attempts
 from response_ledger.errors import DeliveryError
 from response_ledger.notify import Router
 from response_ledger.policy import Contacts, load_policy

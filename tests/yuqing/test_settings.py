@@ -54,3 +54,11 @@ def test_settings_env_rebuilds_the_same_settings(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, broker_url="kafka://a:1", batch_size=7)
     rebuilt = Settings.from_env(settings_env(settings))
     assert rebuilt == dataclasses.replace(settings, home=tmp_path.resolve())
+
+
+def test_a_settings_error_names_the_variable_but_never_echoes_its_value() -> None:
+    secret = "kafka-with-password:hunter22"
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"YUQING_BROKER_URL": secret})
+    assert "YUQING_BROKER_URL" in str(caught.value)
+    assert "hunter22" not in str(caught.value) and secret not in repr(caught.value)
