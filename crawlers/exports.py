@@ -1,7 +1,7 @@
 """Spreadsheets as people export them: CSV (UTF-8, GBK, GB18030), XLSX and old XLS, headers found by name.
 
 Pure functions shared by the hotline inbox (:mod:`crawlers.spiders.hotline`) and ``yuqing ingest``
-(:mod:`stream.ingest`). :func:`read_table` turns a file's bytes into numbered non-blank rows, or raises
+(:mod:`crawlers.ingest`). :func:`read_table` turns a file's bytes into numbered non-blank rows, or raises
 :class:`ExportError` naming why it cannot (unreadable, too many rows). :func:`locate_header` finds the
 header row below a title row and fills a header cell left blank by a vertical merge from the row above,
 mapping each header text to a field through a resolver (built-in synonyms, a source's ``columns:``).
@@ -48,6 +48,13 @@ HOTLINE_REQUIRED = ("工单编号", "受理时间", "诉求内容")
 SUFFIXES = (".csv", ".xlsx", ".xls")
 MAX_FILE_MB = 50  # an export of a whole year of a large city's orders is ~30 MB
 MAX_ROWS = 200_000
+# An .xlsx is a zip of XML: a small file can unpack to gigabytes (one shared-strings part did 600 MB
+# from 779 KB). Real exports unpack to 5–20 times their size; these limits leave room and stop bombs.
+MAX_UNPACKED_MB = 512
+MAX_PACK_RATIO = 200
+# Blank rows are skipped but still cost time to read: a sheet may have this many rows in all.
+MAX_SHEET_ROWS_FACTOR = 2
+MAX_COLUMNS = 1_000  # an export has a few dozen columns
 HEADER_SCAN_ROWS = 20  # a header further down than this is not a header
 _HEADER_NOISE = re.compile(r"[\s*＊:：]+")
 
@@ -152,7 +159,13 @@ def read_table(body: bytes, suffix: str, *, max_rows: int = MAX_ROWS, max_mb: in
         raise ExportError(f"unsupported file type: {suffix or 'none'}")
     rows: list[Row] = []
     try:
+        if suffix == ".xlsx":
+            _check_unpacked(body, max_mb)
         for number, cells in readers[suffix](body):
+            if number > max_rows * MAX_SHEET_ROWS_FACTOR + HEADER_SCAN_ROWS:
+                raise ExportError(
+                    f"too many rows: the sheet goes on past row {number - 1} (the max_rows limit)"
+                )
             if any(cell is not None and str(cell).strip() for cell in cells):
                 if len(rows) >= max_rows:
                     raise ExportError(f"too many rows: more than {max_rows} (the max_rows limit)")
@@ -166,6 +179,25 @@ def read_table(body: bytes, suffix: str, *, max_rows: int = MAX_ROWS, max_mb: in
             raise ExportError(f"unreadable xls file: {exc}"[:200]) from exc
         raise
     return rows
+
+
+def _check_unpacked(body: bytes, max_mb: int) -> None:
+    """Refuse a zip whose parts would unpack past :data:`MAX_UNPACKED_MB` or unpack suspiciously far."""
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        total = 0
+        for member in archive.infolist():
+            total += member.file_size
+            ratio = member.file_size / max(member.compress_size, 1)
+            if member.file_size > 1024 * 1024 and ratio > MAX_PACK_RATIO:
+                raise ExportError(
+                    f"suspicious xlsx file: part {member.filename} unpacks {ratio:.0f} times its size "
+                    f"(the limit is {MAX_PACK_RATIO})"
+                )
+    limit = max(MAX_UNPACKED_MB, max_mb * 10)
+    if total > limit * 1024 * 1024:
+        raise ExportError(
+            f"xlsx file too large unpacked: {total / 1024 / 1024:.0f} MB, over the limit of {limit} MB"
+        )
 
 
 def decode_text(body: bytes) -> str:
@@ -197,7 +229,14 @@ def _xlsx_rows(body: bytes) -> Iterable[Row]:
     try:
         if not workbook.worksheets:
             return
-        for number, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
+        sheet = workbook.worksheets[0]
+        # A declared dimension past any real export (A1:XFD1048576 in a crafted file) would make
+        # openpyxl pad every row and walk to the declared end: forget it and read the rows the file
+        # holds. An honest dimension stays, so merged header cells keep their columns.
+        if (sheet.max_row or 0) > MAX_ROWS * MAX_SHEET_ROWS_FACTOR or (sheet.max_column or 0) > MAX_COLUMNS:
+            sheet.reset_dimensions()
+        # Rows missing from the file come as empty tuples, so the numbering stays the sheet's.
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, list(row)
     finally:
         workbook.close()
