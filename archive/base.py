@@ -18,6 +18,9 @@ INTERVALS: tuple[str, ...] = get_args(Interval)
 # Elasticsearch's default index.max_result_window: both backends refuse deeper pages alike, so a
 # page that works on one works on the other.
 MAX_WINDOW = 10_000
+# Seconds a search, count or aggregation may run before the archive cancels it with QueryTimeout
+# (each page of an export gets its own budget).
+QUERY_BUDGET_S = 5.0
 # Fields a filter or a share aggregation may name, mapped to their path in the enriched post.
 FILTER_FIELDS: dict[str, str] = {
     "source": "source",

@@ -11,6 +11,13 @@ delete failed after the new copy was written, keeps both copies until it is inde
 Searches use the pre-tokenised ``*_tokens`` fields (see :mod:`archive.mappings`), so they match
 exactly what the embedded archive matches. Times are sent with a ``+08:00`` offset, never a named
 time zone (noida-db ignores ``Asia/Shanghai``).
+
+Every search, count and aggregation (and each page of an export) runs within the archive's time
+budget: the request carries it as ``timeout`` (Elasticsearch stops collecting and answers
+``timed_out``), and the client gives up a little after it (``request_timeout``, no retry on a
+timeout; Elasticsearch cancels a search whose connection closes). Either way the caller gets
+:class:`~archive.errors.QueryTimeout`, never partial counts. Counts are ``_search`` requests with
+``size: 0``, because ``_count`` takes no ``timeout``.
 """
 
 from __future__ import annotations
@@ -23,14 +30,16 @@ from elasticsearch import ApiError, Elasticsearch, helpers
 
 from archive import mappings
 from archive.ast import NOTHING, Node
-from archive.base import INTERVALS, Interval, SearchQuery, SearchResult, check_field
+from archive.base import INTERVALS, QUERY_BUDGET_S, Interval, SearchQuery, SearchResult, check_field
 from archive.buckets import fill
 from archive.documents import Indexed, extract_all
 from archive.elastic_support import READ_OPTIONS, hit_post, raise_for_bulk, translated
-from archive.errors import ArchiveError, QueryError
+from archive.errors import ArchiveError, QueryError, QueryTimeout
 from archive.escompile import build_sort, compile_es
 from archive.plan import condition, decode_cursor, encode_cursor, highlights
 from core.messages import EnrichedPost
+
+_CLIENT_GRACE = 1.2  # how much longer than the budget the client waits for the server's answer
 
 
 def build_query(query: SearchQuery) -> tuple[dict[str, Any] | None, Node]:
@@ -45,7 +54,8 @@ class ElasticArchive:
     """An :class:`archive.base.Archive` on an Elasticsearch 8 cluster at ``url``.
 
     ``index`` names the read alias and prefixes the monthly indices. ``request_timeout`` and
-    ``max_retries`` bound how long a call may take before it raises ``ArchiveUnavailable``.
+    ``max_retries`` bound how long a call may take before it raises ``ArchiveUnavailable``;
+    ``query_budget_s`` bounds each search, count and aggregation (None: ``request_timeout`` only).
     """
 
     def __init__(
@@ -56,12 +66,22 @@ class ElasticArchive:
         request_timeout: float = 30.0,
         max_retries: int = 3,
         replicas: int = 1,
+        query_budget_s: float | None = QUERY_BUDGET_S,
     ) -> None:
         self.alias = index
+        self.query_budget_s = query_budget_s
         self._replicas = replicas
         self._client = Elasticsearch(
             url, request_timeout=request_timeout, max_retries=max_retries, retry_on_timeout=max_retries > 0
         )
+        self._reader = self._client
+        self._budget: dict[str, Any] = {}
+        if query_budget_s is not None:
+            # The server's own timeout first; the client waits a fifth longer for its answer.
+            self._reader = self._client.options(
+                request_timeout=query_budget_s * _CLIENT_GRACE, retry_on_timeout=False
+            )
+            self._budget = {"timeout": f"{max(1, round(query_budget_s * 1000))}ms"}
         self._ensured = False
         self._months: dict[str, str] = {}  # YYYY.MM -> the concrete index behind the alias
 
@@ -180,8 +200,8 @@ class ElasticArchive:
         extra: dict[str, Any] = {}
         if query.after is not None:
             extra["search_after"] = decode_cursor(query.after, query.sort)
-        with translated("search", reading_query=True):
-            response = self._client.search(
+        with translated("search", reading_query=True, budget_s=self.query_budget_s):
+            response = self._reader.search(
                 index=self.alias,
                 query=body,
                 sort=build_sort(query.sort),
@@ -189,8 +209,10 @@ class ElasticArchive:
                 size=query.size,
                 track_total_hits=True,
                 **extra,
+                **self._budget,
                 **READ_OPTIONS,
             )
+        self._check_time(response)
         found = response["hits"]["hits"]
         hits = [hit_post(hit) for hit in found]
         more = len(found) == query.size and query.size > 0
@@ -218,15 +240,17 @@ class ElasticArchive:
             search_after: list[Any] | None = None
             while True:
                 extra: dict[str, Any] = {} if search_after is None else {"search_after": search_after}
-                with translated("export", reading_query=True):
-                    response = self._client.search(
+                with translated("export", reading_query=True, budget_s=self.query_budget_s):
+                    response = self._reader.search(
                         pit={"id": pit, "keep_alive": "2m"},
                         query=body,
                         sort=build_sort(query.sort),
                         size=batch,
                         track_total_hits=False,
                         **extra,
+                        **self._budget,
                     )
+                self._check_time(response)
                 found = response["hits"]["hits"]
                 pit = response.get("pit_id", pit)
                 yield from (hit_post(hit) for hit in found)
@@ -242,18 +266,33 @@ class ElasticArchive:
         body, _ = build_query(query or SearchQuery())
         if body is None:
             return 0
-        with translated("count", reading_query=True):
-            response = self._client.count(index=self.alias, query=body, **READ_OPTIONS)
-        return int(response["count"])
+        with translated("count", reading_query=True, budget_s=self.query_budget_s):
+            response = self._reader.search(
+                index=self.alias, query=body, size=0, track_total_hits=True, **self._budget, **READ_OPTIONS
+            )
+        self._check_time(response)
+        return int(response["hits"]["total"]["value"])
+
+    def _check_time(self, response: Any) -> None:
+        # A search past its timeout answers with what it collected so far: partial counts and
+        # pages, which must never pass for the answer.
+        if response.get("timed_out") and self.query_budget_s is not None:
+            raise QueryTimeout(self.query_budget_s)
 
     def _aggregate(self, query: SearchQuery | None, aggregation: dict[str, Any]) -> dict[str, Any] | None:
         body, _ = build_query(query or SearchQuery())
         if body is None:
             return None
-        with translated("aggregate", reading_query=True):
-            response = self._client.search(
-                index=self.alias, query=body, size=0, aggs={"agg": aggregation}, **READ_OPTIONS
+        with translated("aggregate", reading_query=True, budget_s=self.query_budget_s):
+            response = self._reader.search(
+                index=self.alias,
+                query=body,
+                size=0,
+                aggs={"agg": aggregation},
+                **self._budget,
+                **READ_OPTIONS,
             )
+        self._check_time(response)
         aggregations = response.get("aggregations")
         return None if not aggregations else cast(dict[str, Any], aggregations["agg"])
 

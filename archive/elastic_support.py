@@ -10,7 +10,7 @@ import elastic_transport
 from elasticsearch import ApiError
 
 from archive import mappings
-from archive.errors import ArchiveError, ArchiveUnavailable, DocumentRejected, QueryError
+from archive.errors import ArchiveError, ArchiveUnavailable, DocumentRejected, QueryError, QueryTimeout
 from core.messages import EnrichedPost
 
 # Reads name the alias, which does not exist until the first month is created: an empty archive
@@ -24,14 +24,19 @@ def transient(status: int) -> bool:
 
 
 @contextmanager
-def translated(doing: str, *, reading_query: bool = False) -> Iterator[None]:
+def translated(doing: str, *, reading_query: bool = False, budget_s: float | None = None) -> Iterator[None]:
     """Turn client errors into the archive's: no connection, 429 and 5xx are worth retrying.
 
     With ``reading_query``, a 400 means Elasticsearch could not run the query: a ``QueryError``.
+    With ``budget_s``, a request that timed out ran past the query's time budget: ``QueryTimeout``.
     """
     try:
         yield
-    except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+    except elastic_transport.ConnectionTimeout as exc:
+        if budget_s is not None:
+            raise QueryTimeout(budget_s) from exc
+        raise ArchiveUnavailable(f"Elasticsearch unreachable while trying to {doing}: {exc}") from exc
+    except elastic_transport.ConnectionError as exc:
         raise ArchiveUnavailable(f"Elasticsearch unreachable while trying to {doing}: {exc}") from exc
     except ApiError as exc:
         if transient(exc.meta.status):

@@ -6,6 +6,12 @@ space-joined jieba tokens of its title and text, under the same rowid. A writer 
 sink) and reader processes (the dashboard) may use the file at once: WAL lets readers go on while a
 batch commits, and the busy timeout makes writers queue, not fail.
 
+Within a process, writes go through one connection behind a lock; every read takes a read-only
+connection of its own from a pool (:mod:`archive.embedded_readers`), so the threads of a dashboard
+never queue behind one another's searches or behind the writer. Each read runs in one snapshot
+and within the archive's time budget (``query_budget_s``): past it the read is interrupted and
+raises :class:`~archive.errors.QueryTimeout`.
+
 The FTS5 table stores neither the tokens nor their positions (``content=''``, ``detail=column``):
 that halves the file. Two consequences: phrases are verified against the stored post (see
 :mod:`archive.sqlcompile`), and a token row cannot be deleted without its old tokens, so a
@@ -25,11 +31,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from archive.base import FILTER_FIELDS, INTERVALS, Interval, SearchQuery, SearchResult, check_field
+from archive.base import (
+    FILTER_FIELDS,
+    INTERVALS,
+    QUERY_BUDGET_S,
+    Interval,
+    SearchQuery,
+    SearchResult,
+    check_field,
+)
 from archive.buckets import STEP_MS, bucket_sql, bucket_start, fill
 from archive.documents import Indexed, extract_all
+from archive.embedded_readers import WATCHDOG, Reader, ReaderPool
 from archive.embedded_schema import INSERT_POST, SCHEMA, SCHEMA_VERSION, connect, pack, unpack
-from archive.errors import ArchiveError, ArchiveUnavailable, QueryError
+from archive.errors import ArchiveError, ArchiveUnavailable, QueryError, QueryTimeout
 from archive.plan import condition, decode_cursor, encode_cursor, highlights
 from archive.sqlcompile import COLUMNS, SqlPlan, after, compile_sql, order_by, sort_keys
 from archive.tokens import tokenize
@@ -68,7 +83,11 @@ _RANGE_COUNT = re.compile(
 
 
 class EmbeddedArchive:
-    """An :class:`archive.base.Archive` in one SQLite file."""
+    """An :class:`archive.base.Archive` in one SQLite file.
+
+    ``query_budget_s`` bounds each search, count, aggregation and export page (None: no bound);
+    ``busy_timeout_s`` is how long a write waits for another process's write.
+    """
 
     def __init__(
         self,
@@ -76,13 +95,16 @@ class EmbeddedArchive:
         *,
         busy_timeout_s: float = 30.0,
         mapped: bool = True,
+        query_budget_s: float | None = QUERY_BUDGET_S,
     ) -> None:
         self.path = path
-        self._lock = threading.RLock()  # one connection, shared by the threads of a dashboard
+        self.query_budget_s = query_budget_s
+        self._lock = threading.RLock()  # the writer connection's: reads never take it
         try:
             self._conn = connect(path, busy_timeout_s, mapped=mapped)
         except sqlite3.Error as exc:
             raise ArchiveUnavailable(f"cannot open the archive at {path}: {exc}") from exc
+        self._readers = ReaderPool(lambda: connect(path, busy_timeout_s, mapped=mapped, reader=True))
         try:
             self.ensure()
         except ArchiveError:
@@ -233,17 +255,41 @@ class EmbeddedArchive:
                 raise
         return count
 
+    @contextmanager
+    def _reading(self, doing: str) -> Iterator[Reader]:
+        """A read connection of the pool for one read: one snapshot, within the time budget."""
+        with _translated(f"open a read connection to {doing}"):
+            reader = self._readers.take()
+        budget = self.query_budget_s
+        try:
+            with _translated(doing, reader, budget):
+                if budget is not None:
+                    WATCHDOG.arm(reader, budget)
+                try:
+                    # One read transaction: every statement of the read sees the same committed
+                    # posts (a search's total and its page agree while a writer commits).
+                    reader.begin()
+                    yield reader
+                finally:
+                    WATCHDOG.disarm(reader)
+                    if reader.conn.in_transaction:
+                        reader.conn.execute("COMMIT")
+        finally:
+            self._readers.give(reader)
+
     def get(self, post_id: str) -> EnrichedPost | None:
         """One post by id."""
-        with self._lock, _translated("read a post"):
-            row = self._conn.execute("SELECT doc FROM posts WHERE id = ?", (post_id,)).fetchone()
+        with self._reading("read a post") as reader:
+            row = reader.execute("SELECT doc FROM posts WHERE id = ?", (post_id,)).fetchone()
         return None if row is None else unpack(row[0])
 
     def _plan(self, query: SearchQuery) -> tuple[SqlPlan, Any]:
         node = condition(query)
         return compile_sql(node), node
 
-    def _page(self, query: SearchQuery, plan: SqlPlan) -> tuple[list[EnrichedPost], str | None]:
+    def _page(
+        self, reader: Reader, query: SearchQuery, plan: SqlPlan
+    ) -> tuple[list[EnrichedPost], str | None]:
         keys = sort_keys(query.sort, plan)
         params = plan.all_params
         where = plan.sql
@@ -257,10 +303,10 @@ class EmbeddedArchive:
         # Rowids first, documents after: sorting thousands of matches then reads only the sort
         # keys (often from a covering index), and just one page of documents is fetched.
         sql = f"SELECT p.rowid, {columns} {where} ORDER BY {order_by(keys)} LIMIT ? OFFSET ?"
-        rows = self._conn.execute(sql, [*params, query.size, query.offset]).fetchall()
+        rows = reader.execute(sql, [*params, query.size, query.offset]).fetchall()
         rowids = [row[0] for row in rows]
         marks = ", ".join("?" for _ in rowids)
-        docs = dict(self._conn.execute(f"SELECT rowid, doc FROM posts WHERE rowid IN ({marks})", rowids))
+        docs = dict(reader.execute(f"SELECT rowid, doc FROM posts WHERE rowid IN ({marks})", rowids))
         posts = [unpack(docs[rowid]) for rowid in rowids]
         more = len(rows) == query.size and query.size > 0
         cursor = encode_cursor(query.sort, list(rows[-1][1:])) if more else None
@@ -271,11 +317,9 @@ class EmbeddedArchive:
         plan, node = self._plan(query)
         if plan.nothing:
             return SearchResult(total=0, hits=[])
-        # One read transaction: the total and the page come from the same snapshot even while a
-        # writer commits between the two statements.
-        with self._lock, _translated("search"), self._snapshot():
-            total = self._conn.execute(f"SELECT count(*) {plan.sql}", plan.all_params).fetchone()[0]
-            hits, cursor = self._page(query, plan)
+        with self._reading("search") as reader:
+            total = reader.execute(f"SELECT count(*) {plan.sql}", plan.all_params).fetchone()[0]
+            hits, cursor = self._page(reader, query, plan)
         return SearchResult(total=int(total), hits=hits, highlights=highlights(hits, node), next_after=cursor)
 
     def scan(self, query: SearchQuery, *, batch: int = 1000) -> Iterator[EnrichedPost]:
@@ -285,8 +329,8 @@ class EmbeddedArchive:
             return
         page = replace(query, size=batch, offset=0)
         while True:
-            with self._lock, _translated("export"):
-                posts, cursor = self._page(page, plan)
+            with self._reading("export") as reader:
+                posts, cursor = self._page(reader, page, plan)
             yield from posts
             if cursor is None:
                 return
@@ -297,8 +341,8 @@ class EmbeddedArchive:
         plan, _ = self._plan(query or SearchQuery())
         if plan.nothing:
             return 0
-        with self._lock, _translated("count"):
-            return int(self._conn.execute(f"SELECT count(*) {plan.sql}", plan.all_params).fetchone()[0])
+        with self._reading("count") as reader:
+            return int(reader.execute(f"SELECT count(*) {plan.sql}", plan.all_params).fetchone()[0])
 
     def shares(self, field_name: str, query: SearchQuery | None = None, size: int = 20) -> dict[str, int]:
         """Post counts per value of ``field_name``, largest first, ties by value (byte order)."""
@@ -313,8 +357,8 @@ class EmbeddedArchive:
         sql = (
             f"SELECT {column}, count(*) AS n {where} GROUP BY {column} ORDER BY n DESC, {column} ASC LIMIT ?"
         )
-        with self._lock, _translated("count shares"):
-            rows = self._conn.execute(sql, [*plan.all_params, size]).fetchall()
+        with self._reading("count shares") as reader:
+            rows = reader.execute(sql, [*plan.all_params, size]).fetchall()
         return {str(value): int(n) for value, n in rows}
 
     def histogram(
@@ -326,20 +370,20 @@ class EmbeddedArchive:
         plan, _ = self._plan(query or SearchQuery())
         if plan.nothing:
             return []
-        with self._lock, _translated("count volume"), self._snapshot():
+        with self._reading("count volume") as reader:
             if "posts_fts" in plan.sql:
-                rows = self._grouped_volume(plan, interval)
+                rows = self._grouped_volume(reader, plan, interval)
             else:
-                rows = self._bucketed_volume(plan, interval)
+                rows = self._bucketed_volume(reader, plan, interval)
         return fill([(int(key), int(n)) for key, n in rows if n], interval)
 
-    def _grouped_volume(self, plan: SqlPlan, interval: str) -> list[tuple[int, int]]:
+    def _grouped_volume(self, reader: Reader, plan: SqlPlan, interval: str) -> list[tuple[int, int]]:
         # Text conditions drive the query from the full-text index: few posts, grouped at once.
         bucket = bucket_sql("p.published_ms", interval)
         sql = f"SELECT {bucket} AS b, count(*) {plan.sql} GROUP BY b ORDER BY b"
-        return self._conn.execute(sql, plan.all_params).fetchall()
+        return reader.execute(sql, plan.all_params).fetchall()
 
-    def _bucketed_volume(self, plan: SqlPlan, interval: str) -> list[tuple[int, int]]:
+    def _bucketed_volume(self, reader: Reader, plan: SqlPlan, interval: str) -> list[tuple[int, int]]:
         """Counts per bucket, one time-range count each, instead of grouping every matching row.
 
         Grouping a large match sorts every row's bucket (a temporary B-tree: a third of a second
@@ -355,41 +399,37 @@ class EmbeddedArchive:
             f"WITH RECURSIVE b(s) AS (SELECT ? UNION ALL SELECT s + {step} FROM b WHERE s < ?) "
             f"SELECT s, (SELECT count(*) {bucket}) FROM b"
         )
-        steps = [row[3] for row in self._conn.execute(f"EXPLAIN QUERY PLAN {sql}", [0, 0, *plan.all_params])]
+        steps = [row[3] for row in reader.execute(f"EXPLAIN QUERY PLAN {sql}", [0, 0, *plan.all_params])]
         lookups = [detail for detail in steps if detail.startswith(("SEARCH p ", "SCAN p "))]
         if not lookups or not all(_RANGE_COUNT.fullmatch(detail) for detail in lookups):
-            return self._grouped_volume(plan, interval)
-        first = self._conn.execute(f"SELECT min(p.published_ms) {plan.sql}", plan.all_params).fetchone()[0]
+            return self._grouped_volume(reader, plan, interval)
+        first = reader.execute(f"SELECT min(p.published_ms) {plan.sql}", plan.all_params).fetchone()[0]
         if first is None:
             return []
-        last = self._conn.execute(f"SELECT max(p.published_ms) {plan.sql}", plan.all_params).fetchone()[0]
+        last = reader.execute(f"SELECT max(p.published_ms) {plan.sql}", plan.all_params).fetchone()[0]
         low, high = bucket_start(int(first), interval), bucket_start(int(last), interval)
         if (high - low) // step + 1 > _MAX_BUCKETS:
-            return self._grouped_volume(plan, interval)
-        return self._conn.execute(sql, [low, high, *plan.all_params]).fetchall()
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        """One read transaction: statements inside see the same committed posts."""
-        self._conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            if self._conn.in_transaction:
-                self._conn.execute("COMMIT")
+            return self._grouped_volume(reader, plan, interval)
+        return reader.execute(sql, [low, high, *plan.all_params]).fetchall()
 
     def close(self) -> None:
-        """Close the connection (a second close does nothing)."""
+        """Close the connections (a second close does nothing; a read under way keeps its own)."""
+        self._readers.close()
         with self._lock:
             self._conn.close()
 
 
 @contextmanager
-def _translated(doing: str) -> Iterator[None]:
-    """Turn sqlite3 errors into the archive's: a busy or failing file is worth retrying later."""
+def _translated(doing: str, reader: Reader | None = None, budget_s: float | None = None) -> Iterator[None]:
+    """Turn sqlite3 errors into the archive's: a busy or failing file is worth retrying later.
+
+    A read that ``reader``'s deadline interrupted raises :class:`QueryTimeout` instead.
+    """
     try:
         yield
     except sqlite3.OperationalError as exc:
+        if reader is not None and reader.expired and budget_s is not None:
+            raise QueryTimeout(budget_s) from exc
         raise ArchiveUnavailable(f"embedded archive cannot {doing} now: {exc}") from exc
     except sqlite3.Error as exc:
         raise ArchiveError(f"embedded archive failed to {doing}: {exc}") from exc

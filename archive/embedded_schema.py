@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sqlite3
 import zlib
 from pathlib import Path
@@ -76,6 +77,16 @@ def unpack(doc: bytes) -> EnrichedPost:
     return cast(EnrichedPost, json.loads(_text(doc)))
 
 
+# Every character that NFKC turns into (or into a string holding) a CJK ideograph, within a few
+# blocks: radicals, Kangxi radicals, Hangzhou numerals, kanbun, enclosed and compatibility CJK,
+# compatibility ideographs and the enclosed ideographic supplement. The CJK punctuation of
+# U+3000-3037 (、。「」) is left out, being in nearly every post. A test checks every code point.
+IDEOGRAPH_SOURCES = re.compile(
+    "[\u2e80-\u2fdf\u3038-\u303a\u3190-\u319f\u3200-\u33ff\uf900-\ufaff"
+    "\U0001f200-\U0001f2ff\U0002f800-\U0002fa1f]"
+)
+
+
 @functools.lru_cache(maxsize=256)
 def _stable(phrase: str) -> bool:
     # CJK Unified Ideographs (and extension A) have no decomposition, compose with no neighbour
@@ -90,8 +101,14 @@ def phrase_in(doc: bytes, phrase: str) -> bool:
     stable = _stable(phrase)
     # Most candidates of an unusual phrase lack it anywhere: rule them out on the raw JSON before
     # parsing it. JSON escapes only quotes, backslashes and control characters, so for a phrase
-    # without them, absent from the normalised JSON means absent from every field.
-    if not stable and not _ESCAPED.intersection(phrase) and phrase not in normalise(raw):
+    # without them, absent from the normalised JSON means absent from every field. Ideographs are
+    # stored unescaped (pack() writes UTF-8) and normalise to themselves, so a stable phrase absent
+    # from the JSON as stored is absent, unless the JSON holds a character that NFKC turns into an
+    # ideograph (a Kangxi radical, ㍿) or escapes characters as \uXXXX: then it is parsed.
+    if stable:
+        if phrase not in raw and "\\u" not in raw and not IDEOGRAPH_SOURCES.search(raw):
+            return False
+    elif not _ESCAPED.intersection(phrase) and phrase not in normalise(raw):
         return False
     post = cast(EnrichedPost, json.loads(raw))
     fields = [str(post.get(name) or "") for name in ("title", "text")]
@@ -102,22 +119,29 @@ def phrase_in(doc: bytes, phrase: str) -> bool:
     return any(phrase in normalise(value) for value in fields)
 
 
-def connect(path: Path, busy_timeout_s: float, *, mapped: bool = True) -> sqlite3.Connection:
+def connect(
+    path: Path, busy_timeout_s: float, *, mapped: bool = True, reader: bool = False
+) -> sqlite3.Connection:
     """A connection in WAL mode with the archive's pragmas and SQL functions.
 
     ``mapped=False`` reads through ``read()`` instead of mapping the file: for a process that
     mostly writes (the index worker), whose mapped pages would otherwise count towards its
-    resident memory as the archive grows, for little gain.
+    resident memory as the archive grows, for little gain. A ``reader`` connection (the archive's
+    pool of read connections) refuses writes and leaves the journal settings to the writer's.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not reader:
+        path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode survives a process crash (only a power loss can drop the last commits).
-    conn.execute("PRAGMA synchronous=NORMAL")
-    # A checkpoint (and with it the only fsync of NORMAL) after every 8,192 pages of log instead of
-    # 1,000: the index worker's batches write a few thousand pages each, and waiting on a sync
-    # after nearly every batch kept it a fifth of the time off the CPU.
-    conn.execute("PRAGMA wal_autocheckpoint=8192")
+    if reader:
+        conn.execute("PRAGMA query_only=ON")
+    else:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (only a power loss can drop the last commits).
+        conn.execute("PRAGMA synchronous=NORMAL")
+        # A checkpoint (and with it the only fsync of NORMAL) after every 8,192 pages of log instead
+        # of 1,000: the index worker's batches write a few thousand pages each, and waiting on a
+        # sync after nearly every batch kept it a fifth of the time off the CPU.
+        conn.execute("PRAGMA wal_autocheckpoint=8192")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of a large archive stay hot
     conn.execute("PRAGMA temp_store=MEMORY")
@@ -125,5 +149,8 @@ def connect(path: Path, busy_timeout_s: float, *, mapped: bool = True) -> sqlite
     # the cost of looking up the thousands of posts a full-text match joins (SQLite caps the map
     # at its compile-time limit, 2 GiB by default; the rest of a larger file is read as before).
     conn.execute(f"PRAGMA mmap_size={MMAP_BYTES if mapped else 0}")
-    conn.create_function("yq_phrase", 2, phrase_in, deterministic=True)
+    # yq_phrase(rowid, doc, phrase): the rowid lets a reader remember answers (embedded_readers).
+    conn.create_function(
+        "yq_phrase", 3, lambda _rowid, doc, phrase: phrase_in(doc, phrase), deterministic=True
+    )
     return conn

@@ -38,3 +38,11 @@ class DocumentRejected(ArchiveError):
     def post_id(self) -> str:
         """The first refused post's id."""
         return next(iter(self.rejected))
+
+
+class QueryTimeout(QueryError):
+    """A query that ran past the archive's time budget and was cancelled (the archive stays usable)."""
+
+    def __init__(self, budget_s: float) -> None:
+        super().__init__(f"查询超过 {budget_s:g} 秒未完成，已取消；请缩小时间范围或简化条件")
+        self.budget_s = budget_s

@@ -2,13 +2,12 @@
 
 Both archives compute them here from the same query tree, so they mark the same words. Spans
 index the original strings (not the normalised ones), so a UI can escape the text and insert its
-own markers; :func:`marked` does exactly that for HTML.
+own markers.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 Span = tuple[int, int]
@@ -62,21 +61,3 @@ def highlight(title: str, text: str, needles: Iterable[str]) -> Highlight:
     """The spans of ``needles`` in a post's title and text."""
     words = list(needles)
     return Highlight(title=spans(title, words), text=spans(text, words))
-
-
-def marked(
-    text: str,
-    found: list[Span],
-    *,
-    start: str = "<mark>",
-    end: str = "</mark>",
-    escape: Callable[[str], str] = html.escape,
-) -> str:
-    """``text`` escaped piece by piece with ``start``/``end`` around each span: safe to put in HTML."""
-    out: list[str] = []
-    position = 0
-    for left, right in found:
-        out.extend([escape(text[position:left]), start, escape(text[left:right]), end])
-        position = right
-    out.append(escape(text[position:]))
-    return "".join(out)

@@ -13,6 +13,11 @@ Full-width brackets, quotes and colons （）“”： are read as their ASCII f
 them with a Chinese input method. Every error is a :class:`~archive.errors.QueryError` with a
 Chinese message and the 0-based character position of the fault; nothing here touches a backend.
 The field table is :data:`archive.fields.QUERY_FIELDS`.
+
+A query is at most :data:`MAX_LENGTH` characters and nests parentheses and NOTs at most
+:data:`MAX_DEPTH` deep: every later stage (resolving, both compilers, SQLite's and
+Elasticsearch's own parsers) walks the tree recursively, and a search box must not be able to
+raise ``RecursionError`` or hand a backend a query of unbounded size.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from archive.fields import QUERY_FIELDS, field_help, parse_range
 _FOLD = str.maketrans({"（": "(", "）": ")", "“": '"', "”": '"', "：": ":", "＂": '"'})
 _OPERATORS = {"AND", "OR", "NOT"}
 _FIELD_NAME = re.compile(r"[A-Za-z_]+|[\u4e00-\u9fff]{2,4}")
+MAX_LENGTH = 1_000  # characters of a query
+MAX_DEPTH = 20  # parentheses and NOTs inside one another
 
 
 @dataclass(frozen=True)
@@ -88,10 +95,22 @@ def _lex(query: str) -> list[_Token]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token], length: int) -> None:
+    def __init__(self, tokens: list[_Token], length: int, max_depth: int) -> None:
         self.tokens = tokens
         self.index = 0
         self.length = length
+        self.max_depth = max_depth
+        self.depth = 0  # parentheses and NOTs open around the current token
+
+    def enter(self, token: _Token) -> None:
+        """Go one level deeper at ``token`` (a "(" or a NOT), refusing past ``max_depth``."""
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise QueryError(
+                f"查询嵌套太深：{_at(token.position)}的“{token.text}”是第 {self.depth} 层括号或 NOT，"
+                f"最多 {self.max_depth} 层；请去掉多余的括号，或拆成几次查询",
+                position=token.position,
+            )
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -145,8 +164,12 @@ class _Parser:
             raise self._missing(after)
         self.take()
         if token.kind in ("op", "-"):  # NOT or a leading minus
-            return Not(self.parse_unary(token))
+            self.enter(token)
+            negated = Not(self.parse_unary(token))
+            self.depth -= 1
+            return negated
         if token.kind == "(":
+            self.enter(token)
             inner = self.parse_or()
             closing = self.peek()
             if closing is None or closing.kind != ")":
@@ -154,6 +177,7 @@ class _Parser:
                     f"括号不成对：{_at(token.position)}的“(”没有对应的“)”", position=token.position
                 )
             self.take()
+            self.depth -= 1
             return inner
         if token.kind == "phrase":
             return Phrase(token.text, token.position)
@@ -184,10 +208,20 @@ def _field(token: _Token) -> Node:
     return Match(spec.name, spec.values.get(value, value), token.position)
 
 
-def parse(query: str) -> Node | None:
-    """The AST of ``query``; None for a blank query (no condition). Raises :class:`QueryError`."""
+def parse(query: str, *, max_length: int | None = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Node | None:
+    """The AST of ``query``; None for a blank query (no condition). Raises :class:`QueryError`.
+
+    A query longer than ``max_length`` characters (None: no limit) or nesting parentheses and NOTs
+    deeper than ``max_depth`` is refused with the limit and where it is passed.
+    """
+    if max_length is not None and len(query) > max_length:
+        raise QueryError(
+            f"查询太长：共 {len(query):,} 个字符，最多 {max_length:,} 个"
+            f"（超出部分从第 {max_length + 1:,} 个字符起）；请删减条件，或拆成几次查询",
+            position=max_length,
+        )
     folded = query.translate(_FOLD)
     tokens = _lex(folded)
     if not tokens:
         return None
-    return _Parser(tokens, len(folded)).parse()
+    return _Parser(tokens, len(folded), max_depth).parse()

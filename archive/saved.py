@@ -114,10 +114,6 @@ class SavedSearches:
         """Every saved search, in the order they were saved."""
         return list(self._load().values())
 
-    def alert_rules(self) -> list[SavedSearch]:
-        """The saved searches that carry an alert threshold."""
-        return [item for item in self.all() if item.alert_threshold is not None]
-
     def delete(self, name: str) -> None:
         """Remove the saved search called ``name`` (a QueryError if there is none)."""
         with self._locked():

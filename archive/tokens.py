@@ -2,8 +2,8 @@
 
 :func:`tokenize` is jieba's search-mode cut (every dictionary sub-word of a long word is emitted as
 well, so a query for 共和国 finds 中华人民共和国), normalised (NFKC, lowercase) and stripped of
-whitespace and punctuation. :func:`bigrams` gives overlapping CJK character pairs, for recall where
-segmentation misses a word.
+whitespace and punctuation. Character bigrams, for recall where segmentation misses a word, come
+from Elasticsearch's ``cjk`` analyzer (:mod:`archive.mappings`).
 
 The segmenter is rjieba (jieba-rs: jieba's algorithm and dictionary in Rust). With HMM off it cuts
 exactly as Python jieba does except for the order of sub-words in long runs of one repeated
@@ -78,31 +78,3 @@ def tokenize(text: str) -> list[str]:
         return []
     normalised = unicodedata.normalize("NFKC", text).lower()
     return list(filter(None, map(_kept.__getitem__, _segmenter().cut_for_search(normalised, False))))
-
-
-# CJK Unified Ideographs with extension A, compatibility ideographs, and the supplementary planes'
-# extensions B onwards.
-_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return any(low <= code <= high for low, high in _CJK_RANGES)
-
-
-def bigrams(text: str) -> list[str]:
-    """Overlapping pairs of adjacent CJK ideographs in ``text`` (a lone ideograph yields itself).
-
-    Pairs never span a non-CJK character, as Elasticsearch's ``cjk`` analyzer does.
-    """
-    grams: list[str] = []
-    run: list[str] = []
-    for char in [*unicodedata.normalize("NFKC", text), " "]:
-        if _is_cjk(char):
-            run.append(char)
-            continue
-        if len(run) == 1:
-            grams.append(run[0])
-        grams.extend(run[i] + run[i + 1] for i in range(len(run) - 1))
-        run = []
-    return grams

@@ -1,7 +1,8 @@
 """What the briefing reads from the ledger: per-unit tickets and rates, and items awaiting a leader.
 
 Rates come from :func:`response_ledger.queries.metrics` (tickets opened in the period); tickets
-closed in the period and tickets overdue at ``as_of`` are counted here in one query each.
+closed in the period and tickets overdue at ``as_of`` and not closed by then (超期未办结; overdue is
+:mod:`response_ledger.timeliness`' rule) are counted here in one query each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from briefing.model import Decision, LedgerSummary, UnitRow
 from briefing.period import Period
 from response_ledger import tables as t
 from response_ledger.queries import metrics
+from response_ledger.timeliness import overdue_sql
 from response_ledger.workflow import TicketStatus
 
 TOTAL_LABEL = "合计"
@@ -34,10 +36,11 @@ def summarize_ledger(engine: Engine, period: Period, *, as_of: datetime) -> Ledg
         .where(and_(c.closed_at >= period.start, c.closed_at < period.end))
         .group_by(c.unit)
     )
-    # Past its due moment and not closed by ``as_of``; a paused ticket has no due moment.
+    # 超期未办结: overdue at ``as_of`` (response_ledger.timeliness: not answered by the 办理时限; a
+    # paused ticket has no due moment) and not closed by then.
     overdue_q = (
         select(c.unit, func.count())
-        .where(c.opened_at < as_of, c.due_at < as_of, or_(c.closed_at.is_(None), c.closed_at > as_of))
+        .where(c.opened_at < as_of, overdue_sql(as_of), or_(c.closed_at.is_(None), c.closed_at > as_of))
         .group_by(c.unit)
     )
     with engine.connect() as connection:

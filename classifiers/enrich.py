@@ -238,10 +238,6 @@ class Enricher:
             event_last_hour=last_hour,
         )
 
-    def enrich(self, post: RawPost) -> EnrichedPost:
-        """Classify one post."""
-        return self.enrich_many([post])[0]
-
 
 # The models an Enricher loads besides the social sentiment model, by field name and directory.
 MODEL_DIRS = {

@@ -192,10 +192,6 @@ class EventIndex:
         """The event with this id, while the index remembers any of its posts."""
         return self._events.get(event_id)
 
-    def assign_many(self, posts: Sequence[tuple[str, str, str]]) -> list[Event]:
-        """The event of each ``(post_id, text, published_at)``, in order, adding each to the index."""
-        return [event for event, _ in self.assign_many_counted(posts)]
-
     def assign_many_counted(self, posts: Sequence[tuple[str, str, str]]) -> list[tuple[Event, int]]:
         """Each post's event with how many of its posts arrived in the hour up to it, at that moment.
 

@@ -435,17 +435,6 @@ class LinearTextModel:
             raise ClassifierError("malformed linear-text model: arrays of different lengths")
         return model
 
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """The constructor's parameters (scikit-learn's clone and cross-validation read them)."""
-        return {
-            "blocks": self.blocks,
-            "classifier": self.classifier,
-            "C": self.C,
-            "class_weight": self.class_weight,
-            "calibrate": self.calibrate,
-            "phrases": self.phrases,
-        }
-
     @property
     def size_mb(self) -> float:
         """Megabytes of arrays (what the model costs on disk and in memory)."""

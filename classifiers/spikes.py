@@ -9,7 +9,7 @@ by the terms that rose, the sources that carried it and the posts that represent
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -112,32 +112,6 @@ def spike_check(
     ratio = last / reference
     is_spike = last >= min_count and ratio >= min_ratio and z >= min_z
     return SpikeCheck(last, round(mean, 2), round(z, 2), day_ago, week_ago, round(ratio, 2), is_spike)
-
-
-def detect_spikes(
-    posts: Sequence[SpikePost],
-    now: datetime,
-    *,
-    terms_of: Callable[[str], list[str]] | None = None,
-    min_count: int = 5,
-    min_ratio: float = 3.0,
-    min_z: float = 3.0,
-) -> list[Spike]:
-    """Every key whose last hour spikes, loudest first, each explained.
-
-    ``terms_of`` splits a text into terms (jieba search-mode tokens by default); the thresholds are
-    :func:`spike_check`'s.
-    """
-    by_key: dict[str, list[SpikePost]] = defaultdict(list)
-    for post in posts:
-        by_key[post.key].append(post)
-    spikes: list[Spike] = []
-    for key, members in by_key.items():
-        counts = hourly_counts((p.published_at for p in members), now)
-        check = spike_check(counts, min_count=min_count, min_ratio=min_ratio, min_z=min_z)
-        if check.is_spike:
-            spikes.append(explain(key, check, members, now, terms_of=terms_of))
-    return sorted(spikes, key=lambda s: (-s.check.ratio, s.key))
 
 
 def explain(

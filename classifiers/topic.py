@@ -1,8 +1,8 @@
 """The remit topic: a trained classifier, with the taxonomy's keywords as the cold-start fallback.
 
-A department with labelled messages trains :func:`build_topic_model` on them (``yuqing classify
-train --task topic``); until then, and for posts the model is unsure of, the keywords decide. A post
-that neither makes likely enough is answered "out of remit" (其他).
+A department with labelled messages trains a model on them (``yuqing classify train --task topic``,
+the recipe in :mod:`classifiers.training`); until then, and for posts the model is unsure of, the
+keywords decide. A post that neither makes likely enough is answered "out of remit" (其他).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from classifiers.linear import Block, Featurizer, LinearTextModel, model_probabilities
+from classifiers.linear import Featurizer, model_probabilities
 from classifiers.taxonomy import Taxonomy
 from core.messages import TopicLabel
 
@@ -54,21 +54,6 @@ def _matcher(topics: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Patter
         return re.compile(r"(?!)"), owners
     alternatives = "|".join(re.escape(k) for k in sorted(owners, key=lambda k: (-len(k), k)))
     return re.compile(alternatives), owners
-
-
-def build_topic_model(
-    *, C: float = 1.0, chars: tuple[int, int] = (1, 3), word_range: tuple[int, int] | None = (1, 2)
-) -> LinearTextModel:
-    """jieba word and character n-grams into a linear SVM, Platt-calibrated so scores are probabilities.
-
-    Messages to a government board are long and use the remit's own vocabulary; words carry it,
-    characters catch what segmentation misses (place names, typos). Classes are balanced because
-    a department's topics are not.
-    """
-    blocks = [Block("char", chars)] + (
-        [Block("word", word_range, max_features=300_000)] if word_range else []
-    )
-    return LinearTextModel(blocks=blocks, classifier="svm", C=C, class_weight="balanced", calibrate=3)
 
 
 @dataclass(frozen=True)

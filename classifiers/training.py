@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from classifiers.encoder import BASE_MODEL, EncoderClassifier
+from classifiers.encoder import BASE_MODEL
+from classifiers.encoder_training import TrainableEncoder
 from classifiers.ensemble import AveragedClassifier
 from classifiers.errors import TrainingDataError
 from classifiers.linear import RARE_SUPPORT, Block, LinearTextModel, decide
@@ -134,13 +135,13 @@ ENCODER_PARAMS = {"epochs": 3, "learning_rate": 5e-5, "batch_size": 32, "max_tok
 
 def _ensemble(task: str, genre: str | None = None, **encoder_params: Any) -> AveragedClassifier:
     linear = recipe(task, genre)
-    return AveragedClassifier([linear.factory(**linear.params), EncoderClassifier(**encoder_params)])
+    return AveragedClassifier([linear.factory(**linear.params), TrainableEncoder(**encoder_params)])
 
 
 KINDS: dict[str, dict[str, TaskSpec]] = {
     "linear": SPECS,
     "encoder": {
-        task: TaskSpec(f"{task}-encoder-{BASE_MODEL}", EncoderClassifier, ENCODER_PARAMS) for task in SPECS
+        task: TaskSpec(f"{task}-encoder-{BASE_MODEL}", TrainableEncoder, ENCODER_PARAMS) for task in SPECS
     },
     "ensemble": {
         task: TaskSpec(

@@ -2,6 +2,6 @@
 
 ``crawlers.sources`` describes boards and ``crawlers.feeds`` the 12345 hotline (API and export-file
 inbox) and Weibo-like sources, all in one ``sources.yaml``; ``crawlers.runner.run_crawl`` crawls them
-once, incrementally; ``crawlers.schedule`` runs them 7×24; ``crawlers.demo_site`` serves local sites
-to crawl (with every bad case); and ``python -m crawlers`` is the command. See docs/crawlers.md.
+once, incrementally; ``crawlers.schedule`` runs them 7×24; and ``python -m crawlers`` is the command.
+The local sites to crawl (with every bad case) are ``demo_site`` of devtools/. See docs/crawlers.md.
 """

@@ -15,7 +15,7 @@ from scrapy.exceptions import DropItem
 from core.china_time import CHINA_TZ
 from core.messages import dead_letter, encode
 from crawlers.items import FailedPage
-from yuqing.backends import make_broker
+from crawlers.settings import broker_factory
 from yuqing.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,11 +41,13 @@ class DeadLetterPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        """Without ``YUQING_SETTINGS`` (saved-page tests) failed pages are only logged and dropped."""
+        """Without ``YUQING_SETTINGS`` and ``YUQING_BROKER`` (saved-page tests) failed pages are only
+        logged and dropped."""
         settings = crawler.settings.get("YUQING_SETTINGS")
-        if not isinstance(settings, Settings):
+        factory = broker_factory(crawler.settings)
+        if not isinstance(settings, Settings) or factory is None:
             return cls()
-        broker = make_broker(settings)
+        broker = factory()
         broker.ensure_topics([settings.topic_dlq])
         return cls(settings.topic_dlq, broker.producer(), broker)
 

@@ -38,12 +38,3 @@ class ItemRejected(CrawlerError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class DemoDataError(CrawlerError):
-    """The demo site's own messages or a real-data file it was asked to serve is malformed."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason

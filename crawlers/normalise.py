@@ -1,24 +1,27 @@
 """Pure functions that turn a board item's page text into a posts.raw message.
 
 Whitespace is normalised (full-width and no-break spaces, stray line breaks), times become ISO 8601
-in China time, and personal data is masked before anything leaves the crawler: mobile numbers
-(``1[3-9]`` + 9 digits) and 18-digit resident ID numbers in text, and the author's name. The author
-keeps a stable pseudonym: a salted SHA-256 of board and name, so repeat posters can be counted.
+in China time, and personal data is masked (:mod:`core.masking`) before anything leaves the
+crawler: phone, ID and bank-card numbers in text, and the author's name. The author keeps a stable
+pseudonym, an HMAC of board and name keyed with the deployment secret, so repeat posters can be
+counted.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 
 from core.china_time import CHINA_TZ
-from core.masking import mask_name, mask_text
+from core.masking import mask_name, mask_text, pseudonym
 from core.messages import SCHEMA_VERSION, Author, RawPost, Reply, post_id
 from crawlers.errors import ItemRejected
 from crawlers.items import BoardItem
 from crawlers.sources import BoardSource
 
+# Besides its native id, what a board item must have for a post to be built from it (a social post may
+# lack a title; a letter may not).
+REQUIRED_TEXT_FIELDS = ("title", "published_at", "text")
 _WHITESPACE = re.compile(r"\s+")  # str patterns match Unicode spaces, the full-width U+3000 included
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 
@@ -38,14 +41,16 @@ def normalise_text(value: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def author_hash(name: str, *, channel: str, salt: str) -> str:
-    """A stable pseudonym for an author: salted SHA-256 of the board and the name as the board shows it.
+def board_post_id(channel: str, native_id: str | None) -> str | None:
+    """A board message's post id, ``board:<channel>:<native id>``, or None without a native id.
 
-    The channel is part of the input because a name (``匿名``, a nickname) only identifies someone within
-    one board. ``salt`` is the deployment's fixed secret (Scrapy setting ``YUQING_AUTHOR_SALT``).
+    The one place a board post's id is made from its native id (the spider's choice of that id is
+    :meth:`crawlers.spiders.board.BoardSpider.native_id`): the spider keys the incremental skip with it,
+    :func:`to_raw_post` stamps it on the message and the crawl log names the item by it, so the three
+    always agree. Whitespace in the native id (a page's ``10 016``) is dropped.
     """
-    data = "\x1f".join((salt, channel, name)).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
+    native = normalise_line(native_id).replace(" ", "")
+    return post_id("board", channel, native) if native else None
 
 
 def parse_board_time(value: str | None, formats: tuple[str, ...]) -> datetime | None:
@@ -68,10 +73,18 @@ def iso(moment: datetime) -> str:
 
 
 def to_raw_post(item: BoardItem, source: BoardSource, *, salt: str, fetched_at: datetime) -> RawPost:
-    """Build the posts.raw message for a validated item; raise :class:`ItemRejected` if it cannot be."""
-    native_id = normalise_line(item.native_id).replace(" ", "")
-    if not native_id:
+    """Build the posts.raw message for an item; raise :class:`ItemRejected` if it cannot be built.
+
+    An item without a native id or one of :data:`REQUIRED_TEXT_FIELDS` is ``missing <field>``; a time
+    that does not parse is ``unparseable published_at``. The built message is checked against the
+    contract once, as it is published (:class:`crawlers.pipelines.PublishPipeline`).
+    """
+    identity = board_post_id(source.name, item.native_id)
+    if identity is None:
         raise ItemRejected("missing native_id")
+    for name in REQUIRED_TEXT_FIELDS:
+        if not normalise_line(getattr(item, name)):
+            raise ItemRejected(f"missing {name}")
     published = parse_board_time(item.published_at, source.time_format)
     if published is None:
         raise ItemRejected("unparseable published_at")
@@ -80,7 +93,7 @@ def to_raw_post(item: BoardItem, source: BoardSource, *, salt: str, fetched_at: 
         raw["list_signature"] = item.signature
     post = RawPost(
         schema=SCHEMA_VERSION,
-        id=post_id("board", source.name, native_id),
+        id=identity,
         source="board",
         channel=source.name,
         url=item.url,
@@ -94,7 +107,7 @@ def to_raw_post(item: BoardItem, source: BoardSource, *, salt: str, fetched_at: 
     author = normalise_line(item.author)
     if author:
         post["author"] = Author(
-            id_hash=author_hash(author, channel=source.name, salt=salt), name=mask_name(author)
+            id_hash=pseudonym(author, scope=source.name, key=salt), name=mask_name(author)
         )
     if source.region is not None:
         post["region"] = source.region

@@ -7,6 +7,7 @@ numbers masked before anything leaves the crawler, callers and accounts kept as 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -14,13 +15,13 @@ from urllib.parse import urlsplit
 from lxml import html as lxml_html
 
 from core.china_time import CHINA_TZ
-from core.masking import mask_name, mask_text
+from core.masking import mask_name, mask_text, mobile_digits, pseudonym
 from core.messages import MAX_COUNT, SCHEMA_VERSION, Author, Hotline, Metrics, RawPost, Reply, post_id
 from crawlers.errors import ItemRejected
 from crawlers.exports import HOTLINE_REQUIRED
 from crawlers.feeds import FeedSource
 from crawlers.items import HotlineItem, WeiboItem
-from crawlers.normalise import author_hash, iso, normalise_line, normalise_text
+from crawlers.normalise import iso, normalise_line, normalise_text
 from crawlers.normalise import parse_board_time as parse_time_text
 
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
@@ -36,6 +37,26 @@ _YESTERDAY = re.compile(r"昨天\s*(\d{1,2}):(\d{2})")
 _MONTH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})")
 
 
+def hotline_post_id(channel: str, order_no: str | None) -> str | None:
+    """A work order's post id, ``hotline:<channel>:<工单编号>`` (spaces dropped), or None without a number.
+
+    The one derivation, for the message and for the crawl log alike.
+    """
+    order = normalise_text(order_no).replace(" ", "")
+    return post_id("hotline", channel, order) if order else None
+
+
+def weibo_post_id(channel: str, mblog: Mapping[str, object]) -> str | None:
+    """An mblog's post id, ``weibo:<channel>:<id or mid>``, or None without one (message and log alike)."""
+    native_id = weibo_native_id(mblog)
+    return post_id("weibo", channel, native_id) if native_id else None
+
+
+def weibo_native_id(mblog: Mapping[str, object]) -> str:
+    """An mblog's own id (``id``, else ``mid``), or "" without one."""
+    return str(mblog.get("id") or mblog.get("mid") or "").strip()
+
+
 def hotline_post(item: HotlineItem, source: FeedSource, *, salt: str, fetched_at: datetime) -> RawPost:
     """The posts.raw message of a work order; raise :class:`ItemRejected` when it cannot be one."""
     field = {key: normalise_text(value) for key, value in item.fields.items()}
@@ -43,6 +64,9 @@ def hotline_post(item: HotlineItem, source: FeedSource, *, salt: str, fetched_at
         if not field.get(name):
             raise ItemRejected(f"missing {name}")
     order_no = field["工单编号"].replace(" ", "")
+    identity = hotline_post_id(source.name, field["工单编号"])
+    if identity is None:
+        raise ItemRejected("missing 工单编号")
     accepted = parse_time_text(field["受理时间"], HOTLINE_TIME_FORMATS)
     if accepted is None:
         raise ItemRejected("unparseable 受理时间")
@@ -66,7 +90,8 @@ def hotline_post(item: HotlineItem, source: FeedSource, *, salt: str, fetched_at
         unit=unit,
         text=reply_text if replied else None,
     )
-    phone = re.sub(r"\D", "", field.get("来电号码", ""))
+    # One person however the platform writes the number (+86, spaces, dashes, full-width digits).
+    phone = mobile_digits(field.get("来电号码", "")) or re.sub(r"\D", "", field.get("来电号码", ""))
     caller_key = phone or field.get("来电人", "")
     hotline = Hotline(
         order_no=order_no,
@@ -78,7 +103,7 @@ def hotline_post(item: HotlineItem, source: FeedSource, *, salt: str, fetched_at
     content = mask_text(field["诉求内容"])
     post = RawPost(
         schema=SCHEMA_VERSION,
-        id=post_id("hotline", source.name, order_no),
+        id=identity,
         source="hotline",
         channel=source.name,
         url=item.origin,
@@ -93,7 +118,7 @@ def hotline_post(item: HotlineItem, source: FeedSource, *, salt: str, fetched_at
     if caller_key:
         # One caller keeps one pseudonym across every hotline channel: repeat requests are merged (并单).
         name = mask_name(field["来电人"]) if field.get("来电人") else hotline["caller"]
-        post["author"] = Author(id_hash=author_hash(caller_key, channel="hotline", salt=salt), name=name)
+        post["author"] = Author(id_hash=pseudonym(caller_key, scope="hotline", key=salt), name=name)
     region = field.get("所属区域") or source.region
     if region:
         post["region"] = region
@@ -147,7 +172,7 @@ def parse_weibo_time(value: str, *, now: datetime) -> datetime | None:
 def weibo_post(item: WeiboItem, source: FeedSource, *, salt: str, fetched_at: datetime) -> RawPost:
     """The posts.raw message of an mblog; raise :class:`ItemRejected` when it cannot be one."""
     mblog = item.mblog
-    native_id = str(mblog.get("id") or mblog.get("mid") or "").strip()
+    native_id = weibo_native_id(mblog)
     if not native_id:
         raise ItemRejected("missing id")
     created = parse_weibo_time(str(mblog.get("created_at") or ""), now=fetched_at)
@@ -185,7 +210,7 @@ def weibo_post(item: WeiboItem, source: FeedSource, *, salt: str, fetched_at: da
         name = str(user.get("screen_name") or "")
         # A verified account is an institution or public figure; everyone else is a private person.
         post["author"] = Author(
-            id_hash=author_hash(str(user["id"]), channel="weibo", salt=salt),
+            id_hash=pseudonym(str(user["id"]), scope="weibo", key=salt),
             name=name if verified else mask_name(name),
             followers=weibo_count(user.get("followers_count"), field="followers_count"),
             verified=verified,

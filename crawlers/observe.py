@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Spider, signals
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 
-from core.messages import post_id
 from crawlers.items import BoardItem, FailedPage, HotlineItem, WeiboItem
+from crawlers.normalise import board_post_id
+from crawlers.normalise_feeds import hotline_post_id, weibo_post_id
 
 if TYPE_CHECKING:
     from typing import Self
@@ -28,15 +29,13 @@ PUBLISHED_STAT = "yuqing/published"
 
 def _describe(item: Any) -> dict[str, Any]:
     if isinstance(item, BoardItem):
-        native_id = (item.native_id or "").strip()
-        post = post_id("board", item.channel, native_id) if native_id else "-"
+        post = board_post_id(item.channel, item.native_id) or "-"
         return {"source": "board", "channel": item.channel, "id": post, "url": item.url}
     if isinstance(item, HotlineItem):
-        order = item.fields.get("工单编号", "").strip()
-        post = post_id("hotline", item.channel, order) if order else "-"
+        post = hotline_post_id(item.channel, item.fields.get("工单编号")) or "-"
         return {"source": "hotline", "channel": item.channel, "id": post, "url": item.origin}
     if isinstance(item, WeiboItem):
-        post = post_id("weibo", item.channel, str(item.mblog.get("id", "-")))
+        post = weibo_post_id(item.channel, item.mblog) or "-"
         return {"source": "weibo", "channel": item.channel, "id": post, "url": item.url}
     if isinstance(item, FailedPage):
         return {"source": "-", "channel": item.channel, "id": "-", "url": item.url}

@@ -1,7 +1,12 @@
-"""Item pipelines, in this order: validate → normalise → dedup → publish (priorities in crawlers/settings.py).
+"""Item pipelines, in this order: normalise → dedup → publish (priorities in crawlers/settings.py).
 
 Each class decides one thing. A bad item is dropped with ``DropItem("<short reason>")``; the reason is
 counted per board in the crawl's stats (``yuqing/dropped/<reason>``), so keep it free of values.
+
+The crawl is one of the stream's edges: a post is checked against the contract once, as it is
+published (:class:`PublishPipeline`), and deduplicated once, before that (:class:`DedupPipeline`).
+Normalising refuses only what it cannot build a post from (no id, no time, no text). The broker is not
+built here: the composition root hands a factory in as the Scrapy setting ``YUQING_BROKER``.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from core.messages import encode, validate_raw
 from crawlers.errors import ItemRejected
 from crawlers.feeds import FeedSource
 from crawlers.items import BoardItem, HotlineItem, WeiboItem
-from crawlers.normalise import normalise_line, to_raw_post
+from crawlers.normalise import to_raw_post
 from crawlers.normalise_feeds import hotline_post, weibo_post
 from crawlers.observe import PUBLISHED_STAT
+from crawlers.settings import broker_factory
 from crawlers.sources import BoardSource
 from crawlers.state import SeenStore, content_fingerprint
-from yuqing.backends import make_broker
 from yuqing.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,7 +42,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REQUIRED_ITEM_FIELDS = ("native_id", "title", "published_at", "text")
 SEEN_FILE = "published.sqlite"
 DEFAULT_FLUSH_EVERY = 200
 
@@ -51,18 +55,6 @@ def _yuqing_settings(crawler: Crawler) -> Settings | None:
     if value is not None and not isinstance(value, Settings):
         raise TypeError(f"YUQING_SETTINGS must be a yuqing.settings.Settings, not {type(value).__name__}")
     return value
-
-
-class ValidatePipeline:
-    """Drops an item that lacks something every message needs: an id, a title, a time and a text."""
-
-    def process_item(self, item: Any) -> Any:
-        """Pass a complete item on; raise ``DropItem("missing <field>")`` otherwise."""
-        if isinstance(item, BoardItem):
-            for name in REQUIRED_ITEM_FIELDS:
-                if not normalise_line(getattr(item, name)):
-                    raise DropItem(f"missing {name}")
-        return item
 
 
 class NormalisePipeline:
@@ -95,7 +87,8 @@ class NormalisePipeline:
             self.source = source
 
     def process_item(self, item: Any) -> Any:
-        """Return the message dict; ``DropItem("unparseable published_at")`` if the time does not parse."""
+        """Return the message dict; ``DropItem("missing <field>")`` for an item without an id, a title, a
+        time or a text, ``DropItem("unparseable published_at")`` if the time does not parse."""
         if not isinstance(item, BoardItem | HotlineItem | WeiboItem):
             return item
         source = self.source
@@ -169,11 +162,17 @@ class PublishPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        """Build a producer for the configured broker; ``NotConfigured`` without ``YUQING_SETTINGS``."""
+        """A producer of the broker ``YUQING_BROKER`` makes; ``NotConfigured`` without it or the settings."""
         settings = _yuqing_settings(crawler)
-        if settings is None:
-            raise NotConfigured("YUQING_SETTINGS is not set, so there is no broker to publish to")
-        broker = make_broker(settings)
+        factory = broker_factory(crawler.settings)
+        if settings is None or factory is None:
+            missing = " and ".join(
+                name
+                for name, value in (("YUQING_SETTINGS", settings), ("YUQING_BROKER", factory))
+                if value is None
+            )
+            raise NotConfigured(f"{missing} not set: there is no broker to publish to")
+        broker = factory()
         broker.ensure_topics([settings.topic_raw])
         return cls(
             settings.topic_raw,
@@ -185,7 +184,8 @@ class PublishPipeline:
         )
 
     def process_item(self, item: Any) -> Any:
-        """Check the message against the schema and queue it; ``DropItem`` if it is not a valid message."""
+        """Check the message against the contract (the crawl's one validation) and queue it; ``DropItem``
+        if it is not a valid message."""
         try:
             post = validate_raw(item)
         except MessageError as exc:

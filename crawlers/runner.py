@@ -1,8 +1,9 @@
 """Run every configured board once in this process and report what happened.
 
 Scrapy runs on a Twisted reactor, and a reactor cannot be restarted: call :func:`run_crawl` at most once
-per process. A scheduler that crawls every minute starts ``python -m crawlers`` each time (or a
-``multiprocessing`` child with the spawn context); tests do the same.
+per process. A scheduler that crawls every minute starts ``yuqing crawl`` each time (or a
+``multiprocessing`` child with the spawn context); tests do the same. The caller hands in the broker to
+publish to, as a factory (:func:`yuqing.wiring.crawl_once` does, from settings).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from crawlers.spiders.board import BoardSpider
 from crawlers.spiders.hotline import HotlineApiSpider, HotlineInboxSpider
 from crawlers.spiders.weibo import WeiboSpider
 from crawlers.state import SeenStore
+from stream.broker import BrokerFactory
 from yuqing.settings import Settings
 
 # The next crawl of an API source asks from a little before the last one started: clocks differ.
@@ -115,6 +117,7 @@ class CrawlStats:
 def run_crawl(
     settings: Settings,
     *,
+    broker: BrokerFactory,
     sources: list[BoardSource] | None = None,
     feeds: list[FeedSource] | None = None,
     polite: bool = True,
@@ -123,6 +126,10 @@ def run_crawl(
     extra_settings: Mapping[str, Any] | None = None,
 ) -> CrawlStats:
     """Crawl each source once and publish its posts to ``settings.topic_raw``; once per process.
+
+    ``broker`` makes the broker the pipelines publish to and dead-letter through (each crawler's
+    pipelines call it and close what it returns); it travels to them as the Scrapy setting
+    ``YUQING_BROKER``, so it must survive a deep copy (a function or a ``functools.partial`` does).
 
     Boards and feeds (hotline API and inbox, Weibo-like) default to ``settings.sources_file``, else the
     packaged ``crawlers/sources.yaml``; given ``sources`` alone, only those boards run. ``only`` names the
@@ -139,7 +146,7 @@ def run_crawl(
     everything: list[BoardSource | FeedSource] = [*sources, *(feeds or [])]
     if only is not None:
         everything = [source for source in everything if source.name in only]
-    policy = crawl_settings(settings, polite=polite, secrets=secrets)
+    policy = crawl_settings(settings, polite=polite, secrets=secrets, broker=broker)
     policy.update(extra_settings or {})
     # An entry point that configured logging itself keeps its handlers; otherwise Scrapy installs one.
     policy["LOG_INSTALL_ROOT_HANDLER"] = not logging.getLogger().handlers

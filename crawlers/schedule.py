@@ -3,7 +3,8 @@
 A Twisted reactor cannot restart, so each cycle runs ``yuqing crawl --only <due sources>`` as a child.
 A source with ``every: N`` in sources.yaml runs every N seconds, the others every ``default_every_s``.
 A cycle that fails (a crash, a bad source) is logged and the loop goes on; within a cycle each source
-fails alone (see :func:`crawlers.runner.run_crawl`).
+fails alone (see :func:`crawlers.runner.run_crawl`). Every completed cycle is recorded in the crawl
+state (:mod:`crawlers.rounds`), so the briefing schedule knows how far the crawl has got.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
+from core.china_time import CHINA_TZ
 from crawlers.feeds import load_feeds
+from crawlers.rounds import record_cycle
 from crawlers.sources import PACKAGED_SOURCES, load_sources
 from yuqing.settings import Settings, settings_env
 
@@ -43,6 +47,7 @@ def crawl_forever(
     stop: threading.Event,
     run: Runner = _run_child,
     clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], datetime] = lambda: datetime.now(CHINA_TZ),
 ) -> int:
     """Crawl each source when it is due until ``stop`` is set; returns 0."""
     env = {**base_env, **settings_env(settings)}
@@ -57,9 +62,21 @@ def crawl_forever(
         now = clock()
         ready = sorted(name for name in periods if due.get(name, 0.0) <= now)
         if ready:
+            started = wall()
             code = run([sys.executable, "-m", "yuqing", "crawl", "--only", ",".join(ready)], env)
             if code != 0:
                 logger.error("stage=crawl event=cycle-failed code=%d sources=%s", code, ",".join(ready))
+            try:
+                record_cycle(
+                    settings.crawl_state_path,
+                    configured=list(periods),
+                    crawled=ready,
+                    started=started,
+                    finished=wall(),
+                    code=code,
+                )
+            except OSError as exc:  # the crawl goes on; the briefing schedule waits for a record
+                logger.error("stage=crawl event=rounds-not-recorded error=%s", exc)
             for name in ready:
                 due[name] = now + periods[name]
         upcoming = min((due.get(name, now) for name in periods), default=now + every_s)

@@ -9,15 +9,20 @@ more parallel requests, robots.txt still obeyed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from crawlers.feeds import FeedSource
 from crawlers.sources import BoardSource
+from stream.broker import BrokerFactory
 from yuqing.settings import Settings
 
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+# The Scrapy setting that carries the broker factory the composition root hands in (see run_crawl).
+BROKER_SETTING = "YUQING_BROKER"
 ITEM_PIPELINES = {
     "crawlers.deadletter.DeadLetterPipeline": 50,
-    "crawlers.pipelines.ValidatePipeline": 100,
     "crawlers.pipelines.NormalisePipeline": 200,
     "crawlers.pipelines.DedupPipeline": 300,
     "crawlers.pipelines.PublishPipeline": 400,
@@ -35,10 +40,15 @@ DOWNLOADER_MIDDLEWARES = {
 
 
 def crawl_settings(
-    settings: Settings, *, polite: bool = True, secrets: Mapping[str, str] | None = None
+    settings: Settings,
+    *,
+    polite: bool = True,
+    secrets: Mapping[str, str] | None = None,
+    broker: BrokerFactory | None = None,
 ) -> dict[str, Any]:
-    """The Scrapy settings of a board crawl publishing to the broker ``settings`` describes.
+    """The Scrapy settings of a crawl publishing to the broker ``broker`` makes (``YUQING_BROKER``).
 
+    Without a broker factory nothing is published (the publishing pipeline is not configured).
     ``YUQING_AUTHOR_SALT`` is ``Settings.author_salt``, the fixed per-deployment salt of author
     pseudonyms (a secret from the environment). An empty salt still gives stable pseudonyms, only ones
     an attacker with a list of names could recompute.
@@ -83,12 +93,23 @@ def crawl_settings(
         "FEED_EXPORT_ENCODING": "utf-8",  # the startproject template's future-proof value
         "ITEM_PIPELINES": dict(ITEM_PIPELINES),
         "YUQING_SETTINGS": settings,
+        BROKER_SETTING: broker,
         "YUQING_AUTHOR_SALT": settings.author_salt,
         "YUQING_FLUSH_EVERY": 200,
         "YUQING_SECRETS": dict(secrets or {}),
     }
     policy.update(pace(polite=polite))
     return policy
+
+
+def broker_factory(scrapy_settings: BaseSettings) -> BrokerFactory | None:
+    """The broker factory a crawl was handed (``YUQING_BROKER`` of a crawler's Scrapy settings), or None."""
+    factory = scrapy_settings.get(BROKER_SETTING)
+    if factory is not None and not callable(factory):
+        raise TypeError(
+            f"{BROKER_SETTING} must be a function returning a broker, not {type(factory).__name__}"
+        )
+    return cast("BrokerFactory | None", factory)
 
 
 def pace(*, polite: bool) -> dict[str, Any]:

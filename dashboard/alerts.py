@@ -1,9 +1,10 @@
 """The duty officer's alerts, derived from facts — pure functions with ``now`` passed in.
 
 Three kinds: a topic or source whose last hour spikes (explained by :mod:`classifiers.spikes`), a
-high-risk post, and a ticket whose pending limit (签收, then 答复, then 办结) is near or past. Each
-alert has a stable id, so the same fact raised by many screens, or again after a refresh, is one
-alert that one acknowledgement settles for everyone (:mod:`dashboard.acks`). Every text built here
+high-risk post, and a ticket whose current stage limit (签收, then 答复, then 办结) is due soon or
+past (:mod:`response_ledger.timeliness`). Each alert has a stable id, so the same fact raised by
+many screens, or again after a refresh, is one alert that one acknowledgement settles for everyone
+(:mod:`dashboard.acks`). Every text built here
 may quote a post or a ticket summary: it is plain text for ``st.text`` or a dataframe cell, never
 markdown.
 """
@@ -22,7 +23,15 @@ from core.china_time import CHINA_TZ, parse_time
 from core.messages import EnrichedPost
 from dashboard.auth import Role
 from dashboard.labels import SENTIMENT_LABELS, SOURCE_LABELS, label
-from response_ledger.markers import pending_limit
+from response_ledger.timeliness import (
+    CLOCK_FIELDS,
+    DUE_SOON_FRACTION,
+    Clock,
+    current_stage,
+    past,
+    stage_due_soon,
+    stage_late,
+)
 from response_ledger.workflow import TicketStatus
 
 # A post at or above this risk is an alert. Intake already files Weibo posts from 60 and news from
@@ -33,11 +42,6 @@ HIGH_RISK = 80
 MEDIUM_RISK = 60
 # High-risk posts published this long ago or less are raised; once raised they stay until acknowledged.
 RISK_LOOKBACK = timedelta(hours=24)
-# A ticket whose pending limit ends within a day is due soon. Day-based limits end at 23:59:59 of
-# their last day, so the warning arrives on that day's morning at the latest with a whole working
-# day left; hour limits (12345 应急: 2 hours to answer) are inside it from the start, which is right:
-# those are exactly the tickets a duty officer watches.
-DUE_SOON = timedelta(hours=24)
 # A spike needs at least this many posts in its last hour (classifiers.spikes' own default).
 SPIKE_MIN_COUNT = 5
 # Hourly history a spike check reads: the last hour, the 12 before it, a day and a week back.
@@ -147,13 +151,13 @@ def risk_alert(post: EnrichedPost) -> Alert:
 
 
 def ticket_alert(row: Mapping[str, Any], now: datetime) -> Alert:
-    """The alert for a ticket whose pending limit is near or past at ``now``.
+    """The alert for a ticket whose current stage limit is near or past at ``now``.
 
-    ``row`` holds the ticket's ``id``, ``unit``, ``status``, ``summary``, the pending limit's name
-    ``limit`` (签收/答复/办结) and its aware ``due`` moment.
+    ``row`` holds the ticket's ``id``, ``unit``, ``status``, ``summary``, the stage's name ``limit``
+    (签收/答复/办结) and its aware ``due`` moment (:func:`response_ledger.timeliness.stage_sql`).
     """
     due: datetime = row["due"].astimezone(CHINA_TZ)
-    overdue = due < now
+    overdue = past(due, now)
     kind = AlertKind.OVERDUE if overdue else AlertKind.DUE_SOON
     if overdue:
         state = f"{row['limit']}已超期 {_duration(now - due)}"
@@ -172,10 +176,9 @@ def ticket_alert(row: Mapping[str, Any], now: datetime) -> Alert:
 
 
 TICKET_PREFIX = "ticket:"
-# What a live ticket alert reads of its ticket (the ``tickets`` table's columns).
-TICKET_FIELDS = (
-    "id", "unit", "status", "summary", "signed_at", "sign_due_at", "answered_at", "respond_due_at", "due_at",
-)  # fmt: skip
+# What a live ticket alert reads of its ticket: the ``tickets`` table's columns, and its clock
+# (``sign_started_at`` is response_ledger.timeliness.sign_started_sql, not a column).
+TICKET_FIELDS = ("id", "unit", "summary", *CLOCK_FIELDS)
 _DONE_STATUSES = frozenset({TicketStatus.CLOSED.value, TicketStatus.PAUSED.value})  # no clock runs
 
 
@@ -188,21 +191,29 @@ def ticket_of_alert(alert_id: str) -> tuple[str, str] | None:
     return (ticket_id, limit) if ticket_id and limit else None
 
 
-def live_ticket_alert(alert_id: str, row: Mapping[str, Any] | None, now: datetime) -> Alert | None:
+def live_ticket_alert(
+    alert_id: str,
+    row: Mapping[str, Any] | None,
+    now: datetime,
+    due_soon_fraction: float = DUE_SOON_FRACTION,
+) -> Alert | None:
     """The ticket alert ``alert_id`` as its ticket ``row`` stands at ``now``; None once it is gone.
 
     Gone: the ticket no longer exists, is closed or paused, has passed the limit the alert is about
-    (signed for a 签收 alert, answered for 答复), or was given more time so that the limit is no longer
-    within ``DUE_SOON``. Otherwise the text is rebuilt from the ticket's current status and the
-    overdue (or remaining) time at ``now``; the id stays, so an acknowledgement still settles it.
+    (signed for a 签收 alert, answered for 答复), or was given more time so that the limit is neither
+    late nor due soon (:mod:`response_ledger.timeliness`, with the policy's ``due_soon_fraction``).
+    Otherwise the text is rebuilt from the ticket's current status and the overdue (or remaining)
+    time at ``now``; the id stays, so an acknowledgement still settles it.
     """
     ref = ticket_of_alert(alert_id)
     if ref is None or row is None or row["status"] in _DONE_STATUSES:
         return None
-    stage, due = pending_limit(row)
-    if stage != ref[1] or due is None or due - now >= DUE_SOON:
+    stage = current_stage(Clock.of_row(row))
+    if stage is None or stage.name != ref[1] or stage.due is None:
         return None
-    live = ticket_alert({**row, "limit": stage, "due": due}, now)
+    if not (stage_late(stage, now) or stage_due_soon(stage, now, due_soon_fraction)):
+        return None
+    live = ticket_alert({**row, "limit": stage.name, "due": stage.due}, now)
     # A due-soon alert whose limit has passed is gone too: the overdue alert (its own id) replaces it.
     return live if live.id == alert_id else None
 

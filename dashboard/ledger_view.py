@@ -29,9 +29,6 @@ from response_ledger.markers import (
     CLOSED as CLOSED,
 )
 from response_ledger.markers import (
-    DUE_SOON as DUE_SOON,
-)
-from response_ledger.markers import (
     DUE_SOON_MARK as DUE_SOON_MARK,
 )
 from response_ledger.markers import (
@@ -44,16 +41,11 @@ from response_ledger.markers import (
     STAGE_LATE as STAGE_LATE,
 )
 from response_ledger.markers import (
-    is_overdue as is_overdue,
-)
-from response_ledger.markers import (
     marker as marker,
-)
-from response_ledger.markers import (
-    pending_limit as pending_limit,
 )
 from response_ledger.model import APPEALS, Event, Ticket
 from response_ledger.policy import Policy
+from response_ledger.timeliness import DUE_SOON_FRACTION, Clock, current_stage, is_overdue, met_at, overdue_by
 from response_ledger.workflow import ACTION_LABELS, Action, TicketStatus, target_of
 
 if TYPE_CHECKING:
@@ -223,6 +215,23 @@ def countdown(due: datetime | None, now: datetime) -> str:
     return f"剩余 {words}" if left >= timedelta(0) else f"已超期 {words}"
 
 
+def time_left(clock: Clock, now: datetime) -> str:
+    """剩余时间 to the 办理时限 until the ticket is answered; then whether the answer came in time.
+
+    Overdue is :func:`response_ledger.timeliness.is_overdue`: a ticket answered in time is not
+    overdue while it waits to be closed (``已按时答复``); one answered late says by how much
+    (``超期答复 2天``).
+    """
+    if clock.status == TicketStatus.CLOSED.value:
+        return "已办结"
+    met = met_at(clock)
+    if met is None or met > now:
+        return countdown(clock.due_at, now)
+    if is_overdue(clock, now):
+        return f"超期答复 {_span(overdue_by(clock, now))}"
+    return "已按时答复"
+
+
 def _span(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
@@ -234,21 +243,31 @@ def _span(span: timedelta) -> str:
     return f"{max(minutes, 1)}分钟"
 
 
-def ticket_table(rows: Sequence[Mapping[str, Any]], now: datetime, *, mask: bool) -> pd.DataFrame:
-    """The list of tickets, in the given order, one plain-text row each."""
+def ticket_table(
+    rows: Sequence[Mapping[str, Any]],
+    now: datetime,
+    *,
+    mask: bool,
+    due_soon_fraction: float = DUE_SOON_FRACTION,
+) -> pd.DataFrame:
+    """The list of tickets, in the given order, one plain-text row each.
+
+    A row has the :data:`response_ledger.timeliness.CLOCK_FIELDS` (``queries.ticket_page`` reads
+    them); ``due_soon_fraction`` is the policy's.
+    """
     out = []
     for row in rows:
-        closed = row["status"] == TicketStatus.CLOSED.value
-        stage, pending = pending_limit(row)
+        clock = Clock.of_row(row)
+        stage = current_stage(clock)
         due = shown_time(row["due_at"]) + ("（暂定）" if row["provisional"] and row["due_at"] else "")
         out.append(
             (
-                marker(row, now),
+                marker(row, now, due_soon_fraction),
                 row["id"],
                 row["status"],
-                "已办结" if closed else countdown(row["due_at"], now),
+                time_left(clock, now),
                 due if row["due_at"] is not None else "暂停计时",
-                EMPTY if closed else f"{stage}：{countdown(pending, now)}",
+                EMPTY if stage is None else f"{stage.name}：{countdown(stage.due, now)}",
                 f"{row['escalations']} 次" if row.get("escalations") else EMPTY,
                 masked(row["summary"], mask),
                 row["unit"],

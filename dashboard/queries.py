@@ -16,7 +16,7 @@ from typing import Literal
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine, and_, case, func, inspect, select
+from sqlalchemy import Engine, case, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.base import Archive, SearchQuery
@@ -27,7 +27,6 @@ from core.china_time import CHINA_TZ, parse_time
 from core.messages import EnrichedPost
 from dashboard.acks import AlertStore
 from dashboard.alerts import (
-    DUE_SOON,
     HIGH_RISK,
     HISTORY_HOURS,
     RISK_LOOKBACK,
@@ -48,6 +47,7 @@ from dashboard.tables import posts_table
 from response_ledger import tables as ledger_tables
 from response_ledger.db import make_engine, migrate
 from response_ledger.policy import Policy, load_policy
+from response_ledger.timeliness import sign_started_sql, stage_due_soon_sql, stage_late_sql, stage_sql
 from response_ledger.workflow import OPEN_STATUSES, TicketStatus
 from yuqing.backends import make_archive
 from yuqing.settings import Settings
@@ -387,23 +387,27 @@ def risk_alerts(settings: Settings, now: datetime) -> tuple[int, list[Alert]]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def ticket_alerts(settings: Settings, now: datetime) -> TicketAlerts:
-    """Live tickets whose pending limit (签收, then 答复, then 办结) is past or within ``DUE_SOON``."""
+    """Live tickets whose current stage limit (签收, then 答复, then 办结) is past or due soon.
+
+    The stage, late and due soon (the policy's share of the stage's time used) are
+    :mod:`response_ledger.timeliness`' rules, counted in the database.
+    """
     if not ledger_ready(settings):
         return TicketAlerts(0, 0, ())
     c = ledger_tables.tickets.c
-    signing = and_(c.signed_at.is_(None), c.sign_due_at.is_not(None))
-    answering = and_(c.answered_at.is_(None), c.respond_due_at.is_not(None))
-    due = case((signing, c.sign_due_at), (answering, c.respond_due_at), else_=c.due_at)
-    limit = case((signing, "签收"), (answering, "答复"), else_="办结")
+    stage = stage_sql()
+    due = stage.due
+    late = stage_late_sql(now, stage)
+    soon = stage_due_soon_sql(now, ledger_policy(settings).due_soon_fraction, stage)
     # Paused tickets have no running clock; closed ones are done.
     live = [s.value for s in OPEN_STATUSES if s is not TicketStatus.PAUSED] + [TicketStatus.ANSWERED.value]
-    columns = (c.id, c.unit, c.status, c.summary, limit.label("limit"), due.label("due"))
+    columns = (c.id, c.unit, c.status, c.summary, stage.name.label("limit"), due.label("due"))
     base = select(*columns).where(c.status.in_(live), due.is_not(None))
-    overdue_q = base.where(due < now).order_by(due.desc()).limit(ALERTS_PER_KIND)
-    soon_q = base.where(due >= now, due < now + DUE_SOON).order_by(due).limit(ALERTS_PER_KIND)
-    counts_q = select(
-        func.sum(case((due < now, 1), else_=0)), func.sum(case((due >= now, 1), else_=0))
-    ).where(c.status.in_(live), due.is_not(None), due < now + DUE_SOON)
+    overdue_q = base.where(late).order_by(due.desc()).limit(ALERTS_PER_KIND)
+    soon_q = base.where(soon).order_by(due).limit(ALERTS_PER_KIND)
+    counts_q = select(func.sum(case((late, 1), else_=0)), func.sum(case((soon, 1), else_=0))).where(
+        c.status.in_(live), due.is_not(None)
+    )
     with ledger_engine(settings).connect() as connection:
         rows = [*connection.execute(overdue_q).mappings(), *connection.execute(soon_q).mappings()]
         overdue, soon = connection.execute(counts_q).one()
@@ -418,7 +422,10 @@ def ticket_states(settings: Settings, ticket_ids: Sequence[str]) -> dict[str, di
     if not ticket_ids or not _has_ledger(settings):
         return {}
     c = ledger_tables.tickets.c
-    columns = [getattr(c, name) for name in TICKET_FIELDS]
+    columns = [
+        sign_started_sql().label(name) if name == "sign_started_at" else getattr(c, name)
+        for name in TICKET_FIELDS
+    ]
     found: dict[str, dict[str, object]] = {}
     with ledger_engine(settings).connect() as connection:
         unique = list(dict.fromkeys(ticket_ids))

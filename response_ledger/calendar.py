@@ -43,11 +43,6 @@ class WorkCalendar:
         self._overrides = {entry.day: entry.is_workday for entry in entries}
         self._table_years = frozenset(day.year for day in self._overrides)
 
-    @property
-    def table_years(self) -> frozenset[int]:
-        """Years the admin's table declares."""
-        return self._table_years
-
     def is_scheduled(self, day: date) -> bool:
         """Whether ``day``'s year has an official schedule (package or table)."""
         return day.year in self._table_years or _package_covers(day.year)

@@ -2,9 +2,9 @@
 
 The workbook is one an office prints and filters: a title (单位、范围、导出时间) above a frozen header
 with a filter, real date and number cells, widths that fit, wrapped 摘要/答复内容, 已超期 rows red
-and 即将到期/签收超时/答复超时 rows amber (the flags of :mod:`response_ledger.markers`, the page's own),
-a drop-down on 当前状态, A4 landscape with the header on every page, and a second sheet with each
-unit's rates (:func:`response_ledger.queries.metrics`). Every text cell goes through
+and 即将到期/签收超时/答复超时/办结超时 rows amber (the flags of :mod:`response_ledger.markers`, the
+page's own), a drop-down on 当前状态, A4 landscape with the header on every page, and a second sheet
+with each unit's rates (:func:`response_ledger.queries.metrics`). Every text cell goes through
 :func:`core.spreadsheet.safe_cell`, so a post starting with "=" stays text.
 
 Import starts the ledger from an existing 台账 (or reads an exported one back: the header row is
@@ -33,6 +33,7 @@ from response_ledger import tables as t
 from response_ledger.markers import DUE_SOON_MARK, OVERDUE, STAGE_LATE, marker
 from response_ledger.model import Limits, Ticket
 from response_ledger.queries import UnitMetrics, metrics
+from response_ledger.timeliness import DUE_SOON_FRACTION, Clock, is_overdue, sign_started_sql
 from response_ledger.unit_of_work import UnitOfWork
 from response_ledger.workflow import TicketStatus
 
@@ -83,7 +84,7 @@ class BookRow:
     status: str
     answered_at: datetime | None
     answer_text: str
-    late: bool  # 是否超期: closed late, or open past due (as the 超期数 metric counts)
+    late: bool  # 是否超期: response_ledger.timeliness.is_overdue at export time (as 超期数 counts)
     closed_at: datetime | None
     mark: str  # response_ledger.markers.marker at export time
 
@@ -133,22 +134,28 @@ def _naive(moment: datetime | None) -> datetime | None:
     return None if moment is None else china_time(moment).replace(tzinfo=None, microsecond=0)
 
 
-def ledger_rows(engine: Engine, *, now: datetime, unit: str | None = None) -> Iterator[BookRow]:
-    """The 台账 rows (without the header), oldest first, flagged as at ``now``."""
+def ledger_rows(
+    engine: Engine, *, now: datetime, unit: str | None = None, due_soon_fraction: float = DUE_SOON_FRACTION
+) -> Iterator[BookRow]:
+    """The 台账 rows (without the header), oldest first, flagged as at ``now``.
+
+    ``due_soon_fraction`` is the policy's (:mod:`response_ledger.timeliness`).
+    """
     c = t.tickets.c
-    query = select(t.tickets).order_by(c.found_at, c.id)
+    query = select(t.tickets, sign_started_sql().label("sign_started_at")).order_by(c.found_at, c.id)
     if unit is not None:
         query = query.where(c.unit == unit)
     with engine.connect() as connection:
-        for index, row in enumerate(connection.execute(query).mappings(), start=1):
-            due = row["due_at"]
+        for index, found in enumerate(connection.execute(query).mappings(), start=1):
+            row, due = dict(found), found["due_at"]
             yield BookRow(
                 number=index, source=source_label(row["source"]),
                 found_at=china_time(row["found_at"]), summary=row["summary"], unit=row["unit"],
                 due_at=due and china_time(due), provisional=bool(row["provisional"]), status=row["status"],
                 answered_at=row["answered_at"] and china_time(row["answered_at"]),
-                answer_text=row["answer_text"], late=due is not None and ((row["closed_at"] or now) > due),
-                closed_at=row["closed_at"] and china_time(row["closed_at"]), mark=marker(dict(row), now),
+                answer_text=row["answer_text"], late=is_overdue(Clock.of_row(row), now),
+                closed_at=row["closed_at"] and china_time(row["closed_at"]),
+                mark=marker(row, now, due_soon_fraction),
             )  # fmt: skip
 
 

@@ -1,58 +1,54 @@
-"""A ticket's flag as staff see it — 已超期, 签收超时/答复超时, 即将到期, 暂停计时, 已办结 — from ``now``.
+"""A ticket's flag as staff see it — 已超期, 签收/答复/办结超时, 即将到期, 暂停计时, 已办结 — from ``now``.
 
 One definition for every place that flags tickets: the 回应台账 page (row colours and the 标记
-column) and the exported 台账 workbook (red and amber fills). A row is a mapping with the
-``tickets`` table's columns (``status``, ``due_at``, ``signed_at``, ``sign_due_at``, ``answered_at``,
-``respond_due_at``).
+column) and the exported 台账 workbook (red and amber fills). The rules behind the flags (overdue,
+the current stage, due soon) are :mod:`response_ledger.timeliness`'; a row is a mapping with the
+``tickets`` table's columns plus ``sign_started_at`` (:data:`response_ledger.timeliness.CLOCK_FIELDS`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from response_ledger.timeliness import (
+    CLOSE,
+    DUE_SOON_FRACTION,
+    RESPOND,
+    SIGN,
+    Clock,
+    current_stage,
+    is_overdue,
+    stage_due_soon,
+    stage_late,
+)
 from response_ledger.workflow import TicketStatus
 
-# A ticket whose limit ends within a day is due soon (the duty monitor warns at the same point).
-DUE_SOON = timedelta(hours=24)
 # Words, not emoji: the Kylin/UOS desktops many offices use often lack an emoji font, and a marker
-# that shows as a box says nothing. Overdue rows are also painted red, and rows late for signing or
-# answering (办理时限 still ahead) amber.
+# that shows as a box says nothing. Overdue rows are also painted red, and rows late for their
+# current stage (the ticket itself not overdue) amber.
 OVERDUE, DUE_SOON_MARK, PAUSED, CLOSED = "【已超期】", "【即将到期】", "【暂停计时】", "【已办结】"
-STAGE_LATE = {"签收": "【签收超时】", "答复": "【答复超时】"}
+STAGE_LATE = {SIGN: "【签收超时】", RESPOND: "【答复超时】", CLOSE: "【办结超时】"}
 
 
-def is_overdue(row: Mapping[str, Any], now: datetime) -> bool:
-    """Past its 办理时限 and not closed (as the 超期数 metric counts open tickets)."""
-    due = row["due_at"]
-    return due is not None and row["status"] != TicketStatus.CLOSED.value and now > due
-
-
-def pending_limit(row: Mapping[str, Any]) -> tuple[str, datetime | None]:
-    """The limit the ticket is working towards: 签收 until signed, then 答复, then 办结."""
-    if row["signed_at"] is None and row["sign_due_at"] is not None:
-        return "签收", row["sign_due_at"]
-    if row["answered_at"] is None and row["respond_due_at"] is not None:
-        return "答复", row["respond_due_at"]
-    return "办结", row["due_at"]
-
-
-def marker(row: Mapping[str, Any], now: datetime) -> str:
-    """The row's flag: overdue, late for its stage, due soon (its pending limit), paused, closed or nothing.
+def marker(row: Mapping[str, Any], now: datetime, due_soon_fraction: float = DUE_SOON_FRACTION) -> str:
+    """The row's flag: closed, overdue, paused, late for its stage, due soon, or nothing.
 
     A ticket not signed (or not answered) by its 签收 (答复) limit is late for that stage even while
-    its 办理时限 is days away: it is flagged as such, not as 即将到期.
+    its 办理时限 is days away; one answered in time but not closed by its 办理时限 is late to close
+    (【办结超时】), not overdue. ``due_soon_fraction`` is the policy's.
     """
     if row["status"] == TicketStatus.CLOSED.value:
         return CLOSED
-    if is_overdue(row, now):
+    clock = Clock.of_row(row)
+    if is_overdue(clock, now):
         return OVERDUE
-    if row["due_at"] is None:
+    stage = current_stage(clock)
+    if clock.due_at is None or stage is None:
         return PAUSED
-    stage, pending = pending_limit(row)
-    if pending is not None and now > pending and stage in STAGE_LATE:
-        return STAGE_LATE[stage]
-    if pending is not None and pending - now < DUE_SOON:
+    if stage_late(stage, now):
+        return STAGE_LATE[stage.name]
+    if stage_due_soon(stage, now, due_soon_fraction):
         return DUE_SOON_MARK
     return ""

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.china_time import china_time
+from response_ledger import timeliness
 from response_ledger.calendar import WorkCalendar
 from response_ledger.deadlines import Due, Pause, Rule, compute_due
 from response_ledger.errors import ExtensionNotAllowed, InvalidActionData, TransitionNotAllowed
@@ -120,8 +121,7 @@ class Ticket:
 
     def schedule(self, calendar: WorkCalendar) -> None:
         """Recompute every due moment from the limits and the events (pauses, extensions, 改派)."""
-        sign_start = max((e.at for e in self.events if e.action is Action.REASSIGN), default=self.opened_at)
-        sign = _due(self.limits.sign, sign_start, calendar, (), ())
+        sign = _due(self.limits.sign, self.sign_started_at, calendar, (), ())
         respond = _due(self.limits.respond, self.opened_at, calendar, self.pauses, ())
         close = _due(self.limits.close, self.opened_at, calendar, self.pauses, self.extensions)
         fixed = self.events[0].data.get("due_at") if self.events else None
@@ -148,17 +148,18 @@ class Ticket:
         return [Rule.parse(e.data["amount"]) for e in self.events if e.action is Action.APPROVE_EXTENSION]
 
     @property
+    def sign_started_at(self) -> datetime:
+        """When the signing clock started: the last 改派 (it restarts the 签收 limit), else the opening."""
+        return max((e.at for e in self.events if e.action is Action.REASSIGN), default=self.opened_at)
+
+    @property
     def is_open(self) -> bool:
         """Still waiting for an answer."""
         return self.status in OPEN_STATUSES
 
     def is_overdue(self, now: datetime) -> bool:
-        """Past its due moment without being answered, or closed after it."""
-        if self.due_at is None:
-            return False
-        if self.closed_at is not None:
-            return self.closed_at > self.due_at
-        return self.is_open and now > self.due_at
+        """超期 at ``now``: not answered by its 办理时限 (:func:`response_ledger.timeliness.is_overdue`)."""
+        return timeliness.is_overdue(timeliness.Clock.of(self), now)
 
     def _effect(self, action: Action, at: datetime, comment: str, data: dict[str, Any]) -> None:
         if action is Action.SIGN:

@@ -16,6 +16,7 @@ import yaml
 from response_ledger.deadlines import Rule
 from response_ledger.errors import RuleError
 from response_ledger.model import Limits
+from response_ledger.timeliness import DUE_SOON_FRACTION
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class Policy:
 
     classes: dict[str, TicketClass]
     intake: IntakeRules
-    due_soon_fraction: float = 0.75
+    # The share of a stage's time after which it is due soon: reminders, flags and alerts alike.
+    due_soon_fraction: float = DUE_SOON_FRACTION
     leader_after_hours: int = 24
     contacts: dict[str, Contacts] = field(default_factory=dict)
 
@@ -121,7 +123,7 @@ def parse_policy(data: Any) -> Policy:
     return Policy(
         classes=classes,
         intake=intake,
-        due_soon_fraction=float(reminders.get("due_soon_fraction", 0.75)),
+        due_soon_fraction=float(reminders.get("due_soon_fraction", DUE_SOON_FRACTION)),
         leader_after_hours=int(reminders.get("leader_after_hours", 24)),
         contacts=contacts,
     )

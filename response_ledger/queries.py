@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, case, func, select
 
 from response_ledger import tables as t
 from response_ledger.model import JUDGEMENTS
+from response_ledger.timeliness import closed_on_time_sql, overdue_sql, sign_started_sql
 from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus
 
 SATISFIED = ("满意", "基本满意")
@@ -39,9 +40,9 @@ def unit_worklist(engine: Engine, unit: str, *, limit: int = 100) -> list[dict[s
 
 _PAGE_COLUMNS = (
     t.tickets.c.id, t.tickets.c.unit, t.tickets.c.ticket_class, t.tickets.c.status, t.tickets.c.summary,
-    t.tickets.c.source, t.tickets.c.found_at, t.tickets.c.sign_due_at, t.tickets.c.respond_due_at,
-    t.tickets.c.due_at, t.tickets.c.provisional, t.tickets.c.signed_at, t.tickets.c.answered_at,
-    t.tickets.c.closed_at, t.tickets.c.escalations, t.tickets.c.version,
+    t.tickets.c.source, t.tickets.c.found_at, t.tickets.c.opened_at, t.tickets.c.sign_due_at,
+    t.tickets.c.respond_due_at, t.tickets.c.due_at, t.tickets.c.provisional, t.tickets.c.signed_at,
+    t.tickets.c.answered_at, t.tickets.c.closed_at, t.tickets.c.escalations, t.tickets.c.version,
 )  # fmt: skip
 
 
@@ -62,12 +63,12 @@ def ticket_page(
 
     The earliest due moment comes first; paused tickets (no due moment) follow, and closed tickets,
     when included, come last. ``limit`` and ``offset`` are applied by the database, so a page costs
-    the same at 100 tickets as at 100,000.
+    the same at 100 tickets as at 100,000. Each row carries the :class:`timeliness.Clock` fields.
     """
     c = t.tickets.c
     order: list[Any] = [c.status == TicketStatus.CLOSED.value] if include_closed else []
     query = (
-        select(*_PAGE_COLUMNS)
+        select(*_PAGE_COLUMNS, sign_started_sql().label("sign_started_at"))
         .where(*_scope(unit, include_closed))
         .order_by(*order, c.due_at.is_(None), c.due_at, c.id)
         .limit(limit)
@@ -107,8 +108,8 @@ class UnitMetrics:
     tickets: int
     sign_rate: float | None  # 签收率: signed within the signing limit
     response_rate: float | None  # 响应率: answered within the response limit
-    on_time_close_rate: float | None  # 按时办结率: closed by the due moment
-    overdue: int  # 超期数: closed late, or open past due at ``now``
+    on_time_close_rate: float | None  # 按时办结率: closed, and answered by the 办理时限 (timeliness)
+    overdue: int  # 超期数: answered after the 办理时限, or unanswered past it at ``now`` (timeliness)
     avg_handling_hours: float | None  # 平均办理时长
     satisfaction_rate: float | None  # 满意率: 满意 or 基本满意 among follow-ups
 
@@ -134,8 +135,8 @@ def metrics(
             count_if(
                 and_(c.answered_at.is_not(None), c.answered_at <= func.coalesce(respond_by, c.answered_at))
             ),
-            count_if(and_(c.closed_at.is_not(None), c.closed_at <= func.coalesce(c.due_at, c.closed_at))),
-            count_if((c.closed_at > c.due_at) | (c.closed_at.is_(None) & (c.due_at < now))),
+            count_if(closed_on_time_sql()),
+            count_if(overdue_sql(now)),
             func.avg(c.handling_s),
             count_if(c.satisfaction.is_not(None)),
             count_if(c.satisfaction.in_(SATISFIED)),

@@ -1,8 +1,10 @@
 """Reminders and escalation: due-soon and overdue notices to the assignee, then the unit's leader.
 
-Each limit (签收, 答复, 办结) is chased in turn, and each level is sent once per limit: sending is
-recorded as a ``remind`` event after delivery, so a failed delivery is tried again on the next run
-and a delivered one is never repeated. Reaching the leader also records 督办 on the ticket.
+Each stage limit (签收, 答复, 办结: :func:`response_ledger.timeliness.current_stage`) is chased in
+turn — due soon, then late (超期提醒), then late long enough to tell the leader — and each level is
+sent once per limit: sending is recorded as a ``remind`` event after delivery, so a failed delivery
+is tried again on the next run and a delivered one is never repeated. Reaching the leader also
+records 督办 on the ticket.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Protocol
 from core.china_time import china_time
 from response_ledger.model import Ticket
 from response_ledger.policy import Policy
+from response_ledger.timeliness import Clock, current_stage, stage_due_soon, stage_late
 from response_ledger.unit_of_work import UnitOfWork
-from response_ledger.workflow import Action, TicketStatus
+from response_ledger.workflow import Action
 
 SYSTEM_ACTOR = "系统提醒"
 
@@ -57,35 +60,20 @@ class Notifier(Protocol):
         ...
 
 
-def pending_limit(ticket: Ticket) -> tuple[str, datetime, datetime] | None:
-    """The limit the ticket is working towards: (its name, when its clock started, its due moment).
-
-    Signing first, then the first answer, then closing; None for a closed or paused ticket.
-    """
-    if ticket.status is TicketStatus.CLOSED:
-        return None
-    if ticket.signed_at is None and ticket.sign_due_at is not None:
-        started = max((e.at for e in ticket.events if e.action is Action.REASSIGN), default=ticket.opened_at)
-        return "签收", started, ticket.sign_due_at
-    if ticket.answered_at is None and ticket.respond_due_at is not None:
-        return "答复", ticket.opened_at, ticket.respond_due_at
-    if ticket.due_at is not None:
-        return "办结", ticket.opened_at, ticket.due_at
-    return None
-
-
 def reminder_level(ticket: Ticket, now: datetime, policy: Policy) -> tuple[str, Level] | None:
-    """The pending limit's name and the highest level it has reached at ``now`` (pure); None if none."""
-    pending = pending_limit(ticket)
-    if pending is None:
+    """The current stage's name and the highest level it has reached at ``now`` (pure); None if none.
+
+    The stage, its lateness and due soon are :mod:`response_ledger.timeliness`'; the leader is told
+    once the stage is ``leader_after_hours`` late.
+    """
+    stage = current_stage(Clock.of(ticket))
+    if stage is None or stage.due is None:
         return None
-    name, started, due = pending
-    if now >= due + timedelta(hours=policy.leader_after_hours):
-        return name, Level.LEADER
-    if now > due:
-        return name, Level.OVERDUE
-    allowed, used = (due - started).total_seconds(), (now - started).total_seconds()
-    return (name, Level.DUE_SOON) if allowed > 0 and used / allowed >= policy.due_soon_fraction else None
+    if now >= stage.due + timedelta(hours=policy.leader_after_hours):
+        return stage.name, Level.LEADER
+    if stage_late(stage, now):
+        return stage.name, Level.OVERDUE
+    return (stage.name, Level.DUE_SOON) if stage_due_soon(stage, now, policy.due_soon_fraction) else None
 
 
 def sent_levels(ticket: Ticket) -> set[str]:
@@ -103,8 +91,8 @@ def notice_for(ticket: Ticket, level: Level, policy: Policy, limit: str = "办�
     mobiles = contacts.assignee_mobiles if contacts else ()
     if contacts and level is Level.LEADER:
         mobiles = (*contacts.leader_mobiles, *mobiles)
-    pending = pending_limit(ticket)
-    due = china_time(pending[2]).strftime("%Y-%m-%d %H:%M") if pending else "暂停计时"
+    stage = current_stage(Clock.of(ticket))
+    due = china_time(stage.due).strftime("%Y-%m-%d %H:%M") if stage and stage.due else "暂停计时"
     mark = "（暂定，节假日安排未公布）" if ticket.provisional else ""
     text = (
         f"【{_TITLES[level]}】{ticket.unit}：工单 {ticket.id}（{ticket.status.value}）"

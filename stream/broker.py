@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -82,3 +82,8 @@ class Broker(Protocol):
 
     def close(self) -> None:
         """Release admin connections."""
+
+
+# How a library that publishes is handed its broker: the composition root (``yuqing``) maps settings to
+# an adapter and passes a zero-argument factory in; every call returns a new broker the caller closes.
+BrokerFactory = Callable[[], Broker]

@@ -35,18 +35,7 @@ PROCESSES = {
     "classify-worker": ["yuqing", "worker", "classify"],
     "index-worker": ["yuqing", "worker", "index"],
     "ledger-worker": ["yuqing", "worker", "ledger"],
-    "scheduler": [
-        "yuqing",
-        "briefing",
-        "--at",
-        "${YUQING_BRIEFING_AT:-07:30}",
-        "--smtp-host",
-        "${SMTP_HOST:-localhost}",
-        "--smtp-port",
-        "${SMTP_PORT:-25}",
-        "--sender",
-        "${SMTP_SENDER:-yuqing@localhost}",
-    ],
+    "scheduler": ["yuqing", "schedule"],  # mail settings from YUQING_SMTP_* in .env, never overridden
     "dashboard": ["yuqing", "dashboard", "--address", "0.0.0.0"],  # noqa: S104  the container's own interface
 }
 # Run once per start, before the workers that need their output.
@@ -57,7 +46,7 @@ UP_CHILDREN = {
     "worker-index": "index-worker",
     "worker-ledger": "ledger-worker",
     "crawl": "crawler",
-    "briefing": "scheduler",
+    "scheduler": "scheduler",
     "dashboard": "dashboard",
 }
 WORKERS = ("classify-worker", "index-worker", "ledger-worker")
@@ -404,6 +393,17 @@ def test_the_image_holds_every_package_the_project_installs() -> None:
     assert "pyproject.toml" in copied
 
 
+def test_the_image_holds_neither_the_demo_site_nor_the_benchmarks() -> None:
+    # They are devtools/'s own distribution (yuqing-devtools): not copied, not even in the build context.
+    copies = dockerfile_copies(DOCKERFILE.read_text(encoding="utf-8"))
+    copied = {source.removeprefix("./").rstrip("/") for sources in copies for source in sources}
+    assert not {path for path in copied if path.split("/")[0] in {"devtools", "bench", "demo_site"}}
+    assert is_ignored("devtools", ignore_patterns(DOCKERIGNORE.read_text(encoding="utf-8")))
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    included = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not {name for name in included if name.startswith(("bench", "demo_site", "devtools"))}
+
+
 def test_the_image_installs_the_service_alone_with_cjk_fonts() -> None:
     dockerfile = DOCKERFILE.read_text(encoding="utf-8")
     assert "fonts-noto-cjk" in dockerfile  # the briefing's chart labels are Chinese
@@ -415,8 +415,8 @@ def test_the_image_installs_the_service_alone_with_cjk_fonts() -> None:
 @pytest.mark.parametrize(
     ("dockerignore", "dockerfile", "fault"),
     [
-        ("bench\n", "COPY bench ./bench\n", "COPY bench: excluded by .dockerignore"),
-        ("**/bench\n", "COPY bench ./bench\n", "COPY bench: excluded by .dockerignore"),
+        ("briefing\n", "COPY briefing ./briefing\n", "COPY briefing: excluded by .dockerignore"),
+        ("**/briefing\n", "COPY briefing ./briefing\n", "COPY briefing: excluded by .dockerignore"),
         ("yuqing/*\n", "COPY yuqing/cli.py ./\n", "COPY yuqing/cli.py: excluded"),
         ("", "COPY no-such-dir ./x\n", "COPY no-such-dir: no such file"),
         ("", "COPY --chown=1:1 README.md missing.txt ./\n", "COPY missing.txt: no such file"),

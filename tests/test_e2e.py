@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from archive.base import SearchQuery
-from crawlers.demo_site import DemoSite, serve, write_demo_sources
-from crawlers.demo_site.content import demo_messages
+from demo_site import DemoSite, serve, write_demo_sources
+from demo_site.content import demo_messages
 from tests.conftest import SHARED_DATA
 from tests.servers import ServerProcess
 from yuqing.backends import make_archive, make_broker
@@ -62,7 +62,8 @@ def backend_settings(kind: str, home: Path, models_dir: Path, request: pytest.Fi
 
 def crawl(settings: Settings) -> dict[str, object]:
     """`yuqing crawl` in its own process, as the scheduler runs it (a Twisted reactor cannot restart)."""
-    env = {**os.environ, **settings_env(settings)}
+    # A deployment's own pseudonym key: the crawler refuses to run without one.
+    env = {**os.environ, **settings_env(settings), "YUQING_AUTHOR_SALT": settings.author_salt or "e2e-key"}
     done = subprocess.run(
         [sys.executable, "-m", "yuqing", "crawl"],
         env=env,

@@ -1,8 +1,9 @@
 """``yuqing up``: the whole service on one machine, as supervised child processes.
 
-Children: the crawl scheduler, one worker per stage and the dashboard (plus the demo board site
-in-process with ``--demo``). A child that dies is restarted with backoff; SIGTERM or SIGINT stops them
-all, workers first finishing their batch.
+Children: the crawl loop, one worker per stage, the scheduler (briefings and the ledger's reminders,
+``yuqing schedule``) and the dashboard (plus the demo board site in-process with ``--demo``). A child
+that dies is restarted with backoff; SIGTERM or SIGINT stops them all, workers first finishing their
+batch.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def child_specs(settings: Settings) -> list[Child]:
         Child("worker-index", _yuqing("worker", "index")),
         Child("worker-ledger", _yuqing("worker", "ledger")),
         Child("crawl", _yuqing("crawl", "--every", str(settings.crawl_every_s))),
-        Child("briefing", _yuqing("briefing", "--at", settings.briefing_at)),
+        Child("scheduler", _yuqing("schedule")),
         Child("dashboard", streamlit_argv(settings)),
     ]
 
@@ -63,13 +64,15 @@ def run_service(
     build_default_models(settings.model_path)
     site = None
     if demo:
-        from crawlers.demo_site import serve, write_demo_sources
+        from demo_site import serve, write_demo_sources
 
         site = serve(settings.demo_port, data_dir=data_dir, real_limit=real_limit)
         sources = write_demo_sources(
             settings.home / "demo-sources.yaml", site.url, real=data_dir is not None, feeds=True
         )
-        settings = dataclasses.replace(settings, sources_file=sources)
+        settings = dataclasses.replace(
+            settings, sources_file=sources, author_salt=settings.author_salt or _demo_salt(settings.home)
+        )
         log.info("event=demo-site url=%s", site.url)
     if demo:
         _ensure_demo_account(settings)
@@ -89,6 +92,17 @@ def run_service(
         if site is not None:
             site.close()
     return 0
+
+
+def _demo_salt(home: Path) -> str:
+    """The demo's pseudonym key: random, made once per home and kept, so pseudonyms stay stable."""
+    import secrets
+
+    path = home / "demo-author-salt"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
 
 
 def _ensure_demo_account(settings: Settings) -> None:

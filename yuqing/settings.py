@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = "YUQING_"
+BRIEFING_KINDS = ("day", "week", "month")
 
 
 class SettingsError(ValueError):
@@ -68,8 +69,13 @@ class Settings:
     dashboard_trusted_proxies: int = 0
     # The briefing template YAML (department, header, sections, recipients); the shipped one if unset.
     briefing_template_file: Path | None = None
-    # When the scheduled briefing (舆情日报) is built each day, HH:MM in China time.
+    # When the scheduled briefings are built, HH:MM in China time: the 舆情日报 of the day before every
+    # day, a 周报 of the week before on Mondays, a 月报 of the month before on the 1st.
     briefing_at: str = "07:30"
+    # Which briefings `yuqing schedule` builds: day, week and/or month, comma-separated.
+    briefing_periods: str = "day"
+    # How often `yuqing schedule` sends the ledger's due-soon and overdue reminders; 0 turns them off.
+    remind_every_minutes: int = 15
     # Notifications (reminders, the briefing). SMTP: security none, starttls or ssl; port 0 is the
     # usual one for it (25, 587, 465); login when a username is set. Secrets are never shown (repr).
     smtp_host: str = "localhost"
@@ -112,6 +118,12 @@ class Settings:
         return self.ledger_url or f"sqlite:///{(self.home / 'ledger.db').resolve()}"
 
     @property
+    def briefing_kinds(self) -> tuple[str, ...]:
+        """The period kinds of ``briefing_periods`` in the order day, week, month."""
+        named = {part.strip() for part in self.briefing_periods.split(",") if part.strip()}
+        return tuple(kind for kind in BRIEFING_KINDS if kind in named)
+
+    @property
     def kafka_bootstrap(self) -> list[str]:
         """``host:port`` pairs of a ``kafka://`` broker URL."""
         if not self.broker_url.startswith("kafka://"):
@@ -145,6 +157,11 @@ class Settings:
             raise SettingsError("notify_attempts", str(self.notify_attempts), "must be >= 1")
         if self.event_memory < 1:
             raise SettingsError("event_memory", str(self.event_memory), "must be >= 1")
+        unknown = {p.strip() for p in self.briefing_periods.split(",") if p.strip()} - set(BRIEFING_KINDS)
+        if unknown:
+            raise SettingsError("briefing_periods", self.briefing_periods, "use day, week and/or month")
+        if self.remind_every_minutes < 0:
+            raise SettingsError("remind_every_minutes", str(self.remind_every_minutes), "must be >= 0")
         if self.batch_size < 1 or self.topic_partitions < 1:
             raise SettingsError("batch_size", str(self.batch_size), "batch size and partitions must be >= 1")
 

@@ -1,13 +1,18 @@
-"""Wires a stage's worker from settings: broker, topics, the enricher or the archive."""
+"""Wires the stream's processes from settings: a stage's worker (broker, topics, the enricher, the archive
+or the ledger) and a crawl (the broker its pipelines publish to)."""
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stream.worker import Worker
 from yuqing.backends import make_archive, make_broker
 from yuqing.settings import Settings
+
+if TYPE_CHECKING:
+    from crawlers.runner import CrawlStats
 
 STAGES = ("classify", "index", "ledger")
 GROUPS = {"classify": "yuqing-classify", "index": "yuqing-index", "ledger": "yuqing-ledger"}
@@ -21,14 +26,14 @@ def build_worker(settings: Settings, stage: str, *, stop: threading.Event | None
     broker.ensure_topics([settings.topic_raw, settings.topic_enriched, settings.topic_dlq])
     if stage == "classify":
         from classifiers.enrich import Enricher
-        from stream.stages import classify_stage
+        from yuqing.stages import classify_stage
 
         enricher = Enricher.load(settings.model_path, event_memory=settings.event_memory)
         definition: Any = classify_stage(
             enricher, broker.producer(), source=settings.topic_raw, target=settings.topic_enriched
         )
     elif stage == "index":
-        from stream.stages import index_stage
+        from yuqing.stages import index_stage
 
         archive = make_archive(settings, writer=True)
         archive.ensure()
@@ -36,7 +41,7 @@ def build_worker(settings: Settings, stage: str, *, stop: threading.Event | None
     elif stage == "ledger":
         from response_ledger.policy import load_policy
         from response_ledger.unit_of_work import engine_from_settings
-        from stream.stages import ledger_stage
+        from yuqing.stages import ledger_stage
 
         definition = ledger_stage(
             engine_from_settings(settings),
@@ -46,3 +51,15 @@ def build_worker(settings: Settings, stage: str, *, stop: threading.Event | None
     else:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     return Worker(broker, definition, dlq_topic=settings.topic_dlq, batch_size=settings.batch_size, stop=stop)
+
+
+def crawl_once(settings: Settings, **options: Any) -> CrawlStats:
+    """:func:`crawlers.runner.run_crawl` publishing through the broker ``settings`` configure.
+
+    The crawlers never build a broker themselves: their pipelines call the factory handed in here.
+    ``options`` are ``run_crawl``'s (``only``, ``polite``, ``secrets`` …). Once per process, as Scrapy's
+    reactor cannot restart.
+    """
+    from crawlers.runner import run_crawl
+
+    return run_crawl(settings, broker=functools.partial(make_broker, settings), **options)

@@ -2,6 +2,12 @@
 
 It parses and nothing more: it yields requests and :class:`~crawlers.items.BoardItem` objects with the
 page's text. Validation, normalisation, masking, dedup and publishing are the pipelines' business.
+
+A message's native id is chosen once (:meth:`BoardSpider.native_id`): from its detail URL when the board
+has an ``id_pattern``, read off the list page before the detail page is fetched and carried with the
+request; from the page's own number otherwise. Its post id is made by
+:func:`crawlers.normalise.board_post_id` alone, so the id the incremental skip looks up is the id the
+post is published under.
 """
 
 from __future__ import annotations
@@ -11,20 +17,22 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from parsel import Selector
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from core.messages import post_id
 from crawlers.extract import extract_first, extract_text, select
 from crawlers.items import BoardItem, FailedPage
-from crawlers.normalise import normalise_line
+from crawlers.normalise import board_post_id, normalise_line
 from crawlers.sources import BoardSource, FieldSelector
 from crawlers.spiders.common import failed_page
 
-# Request meta the incremental middleware reads: the post a detail page is, and its list row's signature.
+# Request meta the incremental middleware reads: the post a detail page is, and its list row's signature;
+# and the native id read off the list page, which the detail page's item carries.
 POST_ID_META = "yuqing_post_id"
 SIGNATURE_META = "yuqing_signature"
+NATIVE_ID_META = "yuqing_native_id"
 
 
 class BoardSpider(Spider):
@@ -64,13 +72,11 @@ class BoardSpider(Spider):
         # signature lets the incremental middleware skip a detail page that cannot have changed.
         url = response.urljoin(link)
         meta: dict[str, str] = {}
-        match = re.search(self.source.id_pattern, url) if self.source.id_pattern else None
-        if match is not None:
+        native_id = self.native_id(url)
+        identity = board_post_id(self.source.name, native_id)
+        if native_id is not None and identity is not None:
             signature = hashlib.sha256(normalise_line(row_text).encode("utf-8")).hexdigest()[:32]
-            meta = {
-                POST_ID_META: post_id("board", self.source.name, match.group(1)),
-                SIGNATURE_META: signature,
-            }
+            meta = {NATIVE_ID_META: native_id, POST_ID_META: identity, SIGNATURE_META: signature}
         return Request(url, callback=self.parse_detail, errback=self.on_error, meta=meta)
 
     def on_error(self, failure: Failure) -> Iterator[FailedPage]:
@@ -85,6 +91,7 @@ class BoardSpider(Spider):
             return
         page = response.selector
         fields = self.source.fields
+        meta = response.request.meta if response.request is not None else {}
 
         def text(selector: FieldSelector | None) -> str | None:
             return None if selector is None else extract_text(page, selector)
@@ -92,8 +99,9 @@ class BoardSpider(Spider):
         yield BoardItem(
             channel=self.source.name,
             url=response.url,
-            signature=response.request.meta.get(SIGNATURE_META) if response.request is not None else None,
-            native_id=self._native_id(response),
+            signature=meta.get(SIGNATURE_META),
+            # Chosen on the list page when the URL carries it (even if the page was redirected since).
+            native_id=meta.get(NATIVE_ID_META) or self.native_id(response.url, page),
             title=text(fields.title),
             published_at=text(fields.published_at),
             author=text(fields.author),
@@ -104,15 +112,21 @@ class BoardSpider(Spider):
             reply_text=text(fields.reply_text),
         )
 
-    def _native_id(self, response: TextResponse) -> str | None:
-        # The page's own message number wins; the URL pattern covers boards that only number their URLs.
+    def native_id(self, url: str, page: Selector | None = None) -> str | None:
+        """A message's id on its board: the ``id_pattern`` group of its detail URL, else the page's number.
+
+        The URL comes first because it is known on the list page: the incremental skip can then look
+        the post up before fetching its detail page, under the id the post is published with. The
+        page's ``fields.native_id`` serves boards whose URLs carry no number (``page`` is the detail
+        page; None on the list page).
+        """
+        if self.source.id_pattern is not None:
+            match = re.search(self.source.id_pattern, url)
+            if match is not None and match.group(1).strip():
+                return match.group(1).strip()
         selector = self.source.fields.native_id
-        if selector is not None:
-            found = extract_text(response.selector, selector)
+        if page is not None and selector is not None:
+            found = extract_text(page, selector)
             if found is not None and found.strip():
                 return found.strip()
-        if self.source.id_pattern is not None:
-            match = re.search(self.source.id_pattern, response.url)
-            if match is not None:
-                return match.group(1)
         return None

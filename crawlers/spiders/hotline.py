@@ -44,7 +44,6 @@ API_FIELDS = {
     "finishTime": "办结时间", "satisfaction": "回访满意度", "callerName": "来电人",
     "callerPhone": "来电号码", "replyContent": "答复内容", "updateTime": "更新时间",
 }  # fmt: skip
-INBOX_SUFFIXES = SUFFIXES
 
 Parsed = HotlineItem | FailedPage | Request
 

@@ -188,7 +188,11 @@ def _collect_alerts(settings: Settings, now: datetime) -> _Board | None:
         moment = datetime.now(CHINA_TZ)
         refs = {i: ref for i in store.active_ids(TICKET_PREFIX) if (ref := ticket_of_alert(i)) is not None}
         states = queries.ticket_states(settings, [ticket_id for ticket_id, _ in refs.values()])
-        live = {i: live_ticket_alert(i, states.get(ticket_id), moment) for i, (ticket_id, _) in refs.items()}
+        due_soon = queries.ledger_policy(settings).due_soon_fraction
+        live = {
+            i: live_ticket_alert(i, states.get(ticket_id), moment, due_soon)
+            for i, (ticket_id, _) in refs.items()
+        }
         store.resolve([i for i, alert in live.items() if alert is None], moment)
         active = [
             replace(item, alert=live.get(item.alert.id) or item.alert) for item in store.active(ALERTS_SHOWN)

@@ -37,7 +37,6 @@ from dashboard.ledger_view import (
     clock_start,
     corrected_judgements,
     corrected_topic,
-    countdown,
     events_table,
     highlight_overdue,
     kind_word,
@@ -50,6 +49,7 @@ from dashboard.ledger_view import (
     shown_time,
     shows_personal_data,
     ticket_table,
+    time_left,
     topic_choices,
 )
 from dashboard.session import as_account_now, require
@@ -57,6 +57,7 @@ from response_ledger import services
 from response_ledger.errors import ConcurrencyConflict, LedgerError, TicketNotFound, describe
 from response_ledger.model import SATISFACTION, Ticket
 from response_ledger.queries import ticket_count, ticket_page, ticket_post_ids, ticket_units
+from response_ledger.timeliness import DUE_SOON_FRACTION, Clock
 from response_ledger.unit_of_work import SqlUnitOfWork
 from response_ledger.workflow import ACTION_LABELS, Action
 from yuqing.settings import Settings
@@ -219,7 +220,8 @@ def _list(
     rows = ticket_page(
         engine, unit=unit, include_closed=include_closed, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    table = ticket_table(rows, now, mask=mask)
+    due_soon = queries.ledger_policy(settings).due_soon_fraction
+    table = ticket_table(rows, now, mask=mask, due_soon_fraction=due_soon)
     ids = tuple(str(i) for i in table["工单编号"])
     # The list's selection follows the open ticket (its row may have moved, or left the page).
     wanted = [ids.index(opened)] if opened in ids else []
@@ -249,7 +251,7 @@ def _list(
     left, right = st.columns([1, 3])
     left.number_input("页码", min_value=1, max_value=pages, step=1, key="ledger_page")
     with right:
-        _export(engine, unit, mask, _department(settings))
+        _export(engine, unit, mask, _department(settings), due_soon)
     summaries = dict(zip(table["工单编号"], table["摘要"], strict=True))
     options: list[str | None] = [None, *summaries]
     if opened is not None and opened not in summaries:
@@ -297,11 +299,13 @@ def _department(settings: Settings) -> str:
         return ""
 
 
-def _export(engine: Engine, unit: str | None, mask: bool, department: str) -> None:
+def _export(engine: Engine, unit: str | None, mask: bool, department: str, due_soon: float) -> None:
     st.download_button(
         "导出台账（Excel）",
         # Built only when clicked (on a thread of its own): the whole 台账 may be 100,000 rows.
-        data=partial(workbook, engine, unit=unit, mask=mask, department=department),
+        data=partial(
+            workbook, engine, unit=unit, mask=mask, department=department, due_soon_fraction=due_soon
+        ),
         file_name=f"舆情回应台账-{unit or '全部单位'}.xlsx",
         mime=XLSX,
         key="ledger_export",
@@ -309,13 +313,22 @@ def _export(engine: Engine, unit: str | None, mask: bool, department: str) -> No
     )
 
 
-def workbook(engine: Engine, *, unit: str | None, mask: bool, department: str = "") -> bytes:
+def workbook(
+    engine: Engine,
+    *,
+    unit: str | None,
+    mask: bool,
+    department: str = "",
+    due_soon_fraction: float = DUE_SOON_FRACTION,
+) -> bytes:
     """The 台账 of ``unit`` (``None``: every unit) as XLSX bytes, free text masked when ``mask``."""
     # openpyxl: only when exporting
     from response_ledger.ledger_book import BookTitle, book_metrics, export_xlsx, ledger_rows
 
     now = datetime.now(CHINA_TZ)
-    rows = masked_book_rows(ledger_rows(engine, now=now, unit=unit), mask)
+    rows = masked_book_rows(
+        ledger_rows(engine, now=now, unit=unit, due_soon_fraction=due_soon_fraction), mask
+    )
     title = BookTitle(department=department, exported_at=now, unit=unit)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "台账.xlsx"
@@ -356,7 +369,7 @@ def _facts(ticket: Ticket, now: datetime, mask: bool) -> Any:
         ("签收时限", shown_time(ticket.sign_due_at)),
         ("答复时限", shown_time(ticket.respond_due_at)),
         ("办理时限", due if ticket.due_at else "暂停计时"),
-        ("剩余时间", "已办结" if ticket.closed_at else countdown(ticket.due_at, now)),
+        ("剩余时间", time_left(Clock.of(ticket), now)),
         ("计时起点", clock_start(ticket)),
         ("发现时间", shown_time(ticket.found_at)),
         ("答复内容", masked(ticket.answer_text, mask)),

@@ -93,13 +93,15 @@ def test_an_elastic_reindex_swaps_aliases_with_no_gap_for_readers(elastic_archiv
     assert elastic_archive.count() == 10
 
 
-def test_saved_searches_are_named_checked_and_usable_as_alert_rules(tmp_path: Path, archive: Archive) -> None:
+def test_saved_searches_are_named_checked_and_keep_their_alert_threshold(
+    tmp_path: Path, archive: Archive
+) -> None:
     load(archive)
     store = SavedSearches(tmp_path / "home" / "saved_searches.json")
     store.save(SavedSearch("停车投诉", "停车 sentiment:负面", alert_threshold=2))
     store.save(SavedSearch("高风险", "risk:>=60", sort="risk"))
     assert [item.name for item in store.all()] == ["停车投诉", "高风险"]
-    assert [item.name for item in SavedSearches(store.path).alert_rules()] == ["停车投诉"]
+    assert [item.alert_threshold for item in SavedSearches(store.path).all()] == [2, None]
     assert archive.count(store.get("停车投诉").to_query()) == 2
     assert search_ids(archive, text=store.get("高风险").query, sort="risk") == ids(
         "food_hotline", "noise_hotline"

@@ -1,4 +1,4 @@
-"""Chinese tokenisation: search-mode jieba words for matching, character bigrams for recall."""
+"""Chinese tokenisation: search-mode jieba words for matching."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from archive import tokens
-from archive.tokens import bigrams, tokenize
+from archive.tokens import tokenize
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,14 +43,6 @@ def test_segmentation_does_not_depend_on_neighbouring_text() -> None:
     query = tokenize("张小明")
     post = tokenize("市民张小明来电反映")
     assert set(query) <= set(post)
-
-
-def test_bigrams_pair_adjacent_ideographs_only() -> None:
-    assert bigrams("停车难") == ["停车", "车难"]
-    assert bigrams("停车 难") == ["停车", "难"]
-    assert bigrams("a停b车难c") == ["停", "车难"]
-    assert bigrams("ABC，123") == []
-    assert bigrams("") == []
 
 
 def test_the_dictionary_is_built_on_first_use_quietly() -> None:

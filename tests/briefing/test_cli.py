@@ -50,9 +50,9 @@ def test_bad_input_is_one_chinese_line(
     assert _run("--date", "2026-02-30") == 2
     assert "无法识别的日期" in capsys.readouterr().err
     assert _run("--date", "2026-03-05", "--out", str(tmp_path / "x.pdf")) == 2
-    assert _run("--at", "7点半") == 2
 
 
-def test_the_service_runs_the_scheduled_briefing() -> None:
-    (child,) = [c for c in child_specs(Settings(briefing_at="06:45")) if c.name == "briefing"]
-    assert child.argv[-3:] == ["briefing", "--at", "06:45"]
+def test_the_service_runs_the_one_scheduler() -> None:
+    (child,) = [c for c in child_specs(Settings(briefing_at="06:45")) if c.name == "scheduler"]
+    assert child.argv[-1] == "schedule"
+    assert not [c for c in child_specs(Settings()) if "briefing" in c.argv]

@@ -13,7 +13,7 @@ from briefing.compute import compute_briefing
 from briefing.period import period_of
 from briefing.phrases import headline_sentences, ledger_sentence
 from core.messages import EnrichedPost
-from tests.briefing.samples import DAY, MIDNIGHT, NOW, posts, published, tickets
+from tests.briefing.samples import DAY, MIDNIGHT, NOW, at, posts, published, ticket, tickets, write_tickets
 
 START, END = MIDNIGHT, MIDNIGHT + timedelta(days=1)
 PREV_START = MIDNIGHT - timedelta(days=1)
@@ -93,6 +93,11 @@ def test_events_risks_and_spikes_match(archive: EmbeddedArchive, ledger: Engine)
     assert (spike.day_ago, spike.week_ago, spike.baseline_mean) == (0, 0, 0.0)
 
 
+def _met(row: dict[str, Any]) -> datetime | None:
+    """When the ticket was first answered (or, without an answer, closed)."""
+    return row["answered_at"] or row["closed_at"]
+
+
 def _expected_ledger(
     rows: list[dict[str, Any]], as_of: datetime
 ) -> dict[str, tuple[int, int, int, float | None, float | None]]:
@@ -101,18 +106,23 @@ def _expected_ledger(
         mine = [row for row in rows if row["unit"] == unit]
         opened = [row for row in mine if START <= row["opened_at"] < END]
         closed = [row for row in mine if row["closed_at"] and START <= row["closed_at"] < END]
+        # 超期未办结: past the 办理时限 at ``as_of`` without an answer by it (an answer in time is never
+        # overdue: response_ledger.timeliness), and not closed by ``as_of``.
         overdue = [
             row for row in mine
             if row["opened_at"] < as_of and row["due_at"] and row["due_at"] < as_of
+            and not (_met(row) and _met(row) <= row["due_at"])
             and (row["closed_at"] is None or row["closed_at"] > as_of)
         ]  # fmt: skip
         responded = [
             row for row in opened
             if row["answered_at"] and row["answered_at"] <= (row["respond_due_at"] or row["due_at"])
         ]  # fmt: skip
+        # 按时办结: closed, and answered by the 办理时限 (or without one).
         on_time = [
-            row for row in opened if row["closed_at"] and row["due_at"] and row["closed_at"] <= row["due_at"]
-        ]
+            row for row in opened
+            if row["closed_at"] and (row["due_at"] is None or _met(row) <= row["due_at"])
+        ]  # fmt: skip
         if opened or closed or overdue:
             rates = [len(part) / len(opened) if opened else None for part in (responded, on_time)]
             units[unit] = (len(opened), len(closed), len(overdue), rates[0], rates[1])
@@ -140,6 +150,23 @@ def test_ledger_figures_match_the_tickets(archive: EmbeddedArchive, ledger: Engi
     assert total.response_rate == responded / opened
     sentence = ledger_sentence(b.ledger)
     assert f"新增工单 {opened} 件" in sentence and f"超期未办结 {total.overdue} 件" in sentence
+
+
+def test_a_ticket_answered_in_time_is_not_overdue_while_unclosed_and_one_answered_late_is(
+    archive: EmbeddedArchive, ledger: Engine
+) -> None:
+    unit = "区住房和城乡建设局"
+    extra = [
+        ticket("T11", unit, at(-5, 9), "已答复", due=at(-1, 0), answered=at(-2, 0)),
+        ticket("T12", unit, at(-5, 9), "已答复", due=at(-1, 0), answered=at(0, 3)),
+    ]
+    before = compute_briefing(archive, ledger, period_of(DAY, "day"), now=NOW).ledger
+    write_tickets(ledger, extra)
+    after = compute_briefing(archive, ledger, period_of(DAY, "day"), now=NOW).ledger
+    assert before is not None and after is not None
+    overdue = {row.unit: row.overdue for row in after.units}
+    assert overdue[unit] == {row.unit: row.overdue for row in before.units}[unit] + 1  # T12 only
+    assert overdue[unit] == _expected_ledger([*tickets(), *extra], END)[unit][2]
 
 
 def test_leader_appendix_lists_extensions_and_open_escalations(

@@ -24,7 +24,7 @@ from classifiers.encoder import (
     token_ids,
     verify_base,
 )
-from classifiers.encoder_training import base_state, forward, to_numpy
+from classifiers.encoder_training import TrainableEncoder, base_state, forward, to_numpy
 from classifiers.ensemble import AveragedClassifier
 from classifiers.sentiment import build_sentiment_model, labels_from_probabilities
 from classifiers.store import ModelCard, load_model, save_model
@@ -114,7 +114,7 @@ def test_fine_tuning_learns_labelled_texts_and_survives_the_model_store(
     tiny_base: Path, tmp_path: Path
 ) -> None:
     texts, labels = POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4
-    model = EncoderClassifier(
+    model = TrainableEncoder(
         epochs=30, learning_rate=3e-3, batch_size=4, max_tokens=16, base_dir=str(tiny_base)
     )
     model.fit(texts, labels)
@@ -126,6 +126,19 @@ def test_fine_tuning_learns_labelled_texts_and_survives_the_model_store(
     save_model(model, card, tmp_path / "m")
     loaded, _ = load_model(tmp_path / "m", root=tmp_path)
     np.testing.assert_allclose(loaded.predict_proba(texts), probabilities)
+    assert type(loaded) is EncoderClassifier  # stored and applied without the training module
+
+
+def test_training_builds_on_the_encoder_module_never_the_other_way() -> None:
+    import ast
+
+    tree = ast.parse(Path(encoder.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    assert "classifiers.encoder_training" not in imported
+    assert not hasattr(EncoderClassifier, "fit")
 
 
 def test_a_long_text_is_read_as_consecutive_windows_each_in_cls_and_sep(tiny_base: Path) -> None:
@@ -147,7 +160,7 @@ def test_a_windowed_model_averages_its_windows_and_learns_from_them(tiny_base: P
     texts = [p + n for p, n in zip(POSITIVE, NEGATIVE, strict=True)]  # the label is in the second half
     texts += [n + p for p, n in zip(POSITIVE, NEGATIVE, strict=True)]
     labels = ["late-negative"] * 4 + ["late-positive"] * 4
-    model = EncoderClassifier(
+    model = TrainableEncoder(
         epochs=40, learning_rate=3e-3, batch_size=4, max_tokens=16, windows=3, base_dir=str(tiny_base)
     )
     model.fit(texts, labels)
@@ -178,7 +191,7 @@ def test_a_windowed_model_averages_its_windows_and_learns_from_them(tiny_base: P
 
 
 def test_more_tokens_than_the_encoder_has_positions_is_refused(tiny_base: Path) -> None:
-    model = EncoderClassifier(max_tokens=65, base_dir=str(tiny_base))
+    model = TrainableEncoder(max_tokens=65, base_dir=str(tiny_base))
     with pytest.raises(encoder.ClassifierError, match=r"max_tokens must be 3\.\.64"):
         model.fit(POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4)
 
@@ -191,7 +204,7 @@ def test_predicting_before_fitting_is_a_clear_error() -> None:
 def test_ensemble_averages_members_whose_classes_are_in_another_order(tiny_base: Path) -> None:
     texts, labels = POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4
     linear = build_sentiment_model(folds=2)
-    deep = EncoderClassifier(
+    deep = TrainableEncoder(
         epochs=2, learning_rate=1e-3, batch_size=4, max_tokens=16, base_dir=str(tiny_base)
     )
     ensemble = AveragedClassifier([linear, deep]).fit(texts, labels)
@@ -263,7 +276,7 @@ def test_the_enricher_applies_an_encoder_model_found_in_the_models_directory(
     root = tmp_path / "models"
     shutil.copytree(models_dir, root)
     texts, labels = POSITIVE + NEGATIVE, ["positive"] * 4 + ["negative"] * 4
-    model = EncoderClassifier(
+    model = TrainableEncoder(
         epochs=30, learning_rate=3e-3, batch_size=4, max_tokens=16, base_dir=str(tiny_base)
     ).fit(texts, labels)
     card = ModelCard(

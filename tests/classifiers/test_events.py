@@ -6,11 +6,16 @@ import csv
 
 import numpy as np
 
-from classifiers.events import EventIndex, MinHasher, normalise_for_events
+from classifiers.events import Event, EventIndex, MinHasher, normalise_for_events
 from tests.conftest import shared_data
 
 AT = "2024-05-01T08:00:00+08:00"
 STORY = "某小区电梯困人两小时，物业迟迟不到场，业主们在群里议论纷纷，要求物业公司给个说法"
+
+
+def _assign(index: EventIndex, posts: list[tuple[str, str, str]]) -> list[Event]:
+    """The event of each ``(post_id, text, published_at)``, as the enrichment assigns them."""
+    return [event for event, _ in index.assign_many_counted(posts)]
 
 
 def test_signatures_of_copies_agree_and_of_other_stories_do_not() -> None:
@@ -31,13 +36,14 @@ def test_signatures_are_stable_across_batches() -> None:
 
 def test_reposts_and_edited_copies_join_the_first_posts_event_with_a_count() -> None:
     index = EventIndex()
-    events = index.assign_many(
+    events = _assign(
+        index,
         [
             ("a", STORY, AT),
             ("b", f"//@热心市民: {STORY} http://t.cn/abc", AT),
             ("c", "转发微博 " + STORY.replace("两小时", "2小时"), AT),
             ("d", "今年的樱花开得特别早，公园里游人如织，大家纷纷拍照留念", AT),
-        ]
+        ],
     )
     assert events[0].event_id == events[1].event_id == events[2].event_id != events[3].event_id
     story = index.event(events[0].event_id)
@@ -46,27 +52,26 @@ def test_reposts_and_edited_copies_join_the_first_posts_event_with_a_count() -> 
 
 def test_a_replayed_post_keeps_its_event_and_is_counted_once() -> None:
     index = EventIndex()
-    first = index.assign_many([("a", STORY, AT)])[0].event_id
-    again = index.assign_many([("a", STORY, AT)])[0]
+    first = _assign(index, [("a", STORY, AT)])[0].event_id
+    again = _assign(index, [("a", STORY, AT)])[0]
     assert again.event_id == first and again.count == 1
 
 
 def test_short_posts_match_only_exact_copies() -> None:
     index = EventIndex()
-    one, two, three = index.assign_many(
-        [("a", "武汉加油！", AT), ("b", "武汉加油", AT), ("c", "中国加油", AT)]
-    )
+    one, two, three = _assign(index, [("a", "武汉加油！", AT), ("b", "武汉加油", AT), ("c", "中国加油", AT)])
     assert one.event_id == two.event_id != three.event_id
 
 
 def test_the_index_forgets_its_oldest_posts_beyond_capacity() -> None:
     index = EventIndex(capacity=2)
-    index.assign_many(
+    _assign(
+        index,
         [
             ("a", STORY, AT),
             ("b", "今年的樱花开得特别早，公园里游人如织", AT),
             ("c", "地铁三号线今天早高峰故障停运半小时", AT),
-        ]
+        ],
     )
     assert len(index) == 2 and index.event_count == 2
 
@@ -77,7 +82,7 @@ def test_real_weibo_reposts_cluster_into_their_stories() -> None:
         rows = [(r["weibo_id"], r["text"] or "", r["post_time"]) for r in csv.DictReader(handle)]
     index = EventIndex()
     events = {
-        post_id: event.event_id for (post_id, _, _), event in zip(rows, index.assign_many(rows), strict=True)
+        post_id: event.event_id for (post_id, _, _), event in zip(rows, _assign(index, rows), strict=True)
     }
     # The same fan post with a different list of cities, five weeks apart.
     assert events["4457308492435370"] == events["4471638696944550"]

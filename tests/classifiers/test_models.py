@@ -64,7 +64,7 @@ def test_a_missing_model_says_how_to_build_it(tmp_path: Path) -> None:
 def test_enrichment_adds_every_enriched_field(models_dir: Path) -> None:
     enricher = Enricher.load(models_dir)
     post = raw_post(1, text="公司拖欠工资三个月，工友们准备集体上访")
-    enriched = enricher.enrich(post)
+    [enriched] = enricher.enrich_many([post])
     assert enriched["id"] == post["id"] and enriched["text"] == post["text"]
     assert enriched["sentiment"]["label"] == "negative"
     assert enriched["topic"]["label"] == "劳动保障"
@@ -91,7 +91,7 @@ def test_a_trained_topic_model_in_the_models_directory_is_loaded(models_dir: Pat
     model, card = train("topic", [t for t, _ in rows], [label for _, label in rows])
     save_model(model, card, root / "topic")
     enricher = Enricher.load(root)
-    enriched = enricher.enrich(raw_post(2, text="老板拖欠工资三个月，社保也不交"))
+    [enriched] = enricher.enrich_many([raw_post(2, text="老板拖欠工资三个月，社保也不交")])
     assert enriched["models"]["topic"] == "topic-word-char-svm@2"
     assert enriched["topic"]["label"] == "劳动保障"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from classifiers.spikes import SpikePost, detect_spikes, hourly_counts, spike_check
+from classifiers.spikes import SpikePost, explain, hourly_counts, spike_check
 from core.china_time import CHINA_TZ
 
 NOW = datetime(2024, 5, 1, 15, 0, tzinfo=CHINA_TZ)
@@ -39,12 +39,12 @@ def test_a_handful_of_posts_on_a_silent_key_is_not_a_spike() -> None:
 
 
 def test_spikes_are_explained_with_terms_sources_and_representative_posts() -> None:
+    # As the dashboard and the briefing do: a key's hourly counts checked, then a spike explained.
     posts = _posts("交通运输", {0: 25, 3: 2, 6: 1}, "地铁三号线早高峰故障停运，乘客滞留站台")
     posts += _posts("交通运输", {0: 5}, "地铁三号线故障，公交接驳", source="news")
-    posts += _posts("教育文体", {0: 2, 2: 2, 5: 2}, "学校招生咨询")
-    spikes = detect_spikes(posts, NOW, terms_of=lambda text: text.replace("，", " ").split())
-    assert [s.key for s in spikes] == ["交通运输"]
-    spike = spikes[0]
+    check = spike_check(hourly_counts((p.published_at for p in posts), NOW))
+    assert check.is_spike and check.last_hour == 30
+    spike = explain("交通运输", check, posts, NOW, terms_of=lambda text: text.replace("，", " ").split())
     assert spike.sources == {"weibo": 25, "news": 5}
     assert spike.representatives[0] == "交通运输-0-24"  # the most spread post first
     assert "地铁三号线早高峰故障停运" in spike.top_terms

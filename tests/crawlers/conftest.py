@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawlers.demo_site import REAL_BOARD_SOURCES
 from crawlers.sources import PACKAGED_SOURCES, BoardSource, load_sources
+from demo_site import REAL_BOARD_SOURCES
 from tests.crawlers.make_pages import PAGES
 
 DEMO_BASE = "http://127.0.0.1:8600"

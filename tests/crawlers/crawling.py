@@ -19,9 +19,9 @@ def _child(settings: Settings, kwargs: dict[str, Any]) -> CrawlStats:
     import warnings
 
     warnings.simplefilter("error")  # our use of Scrapy must not trigger any deprecation warning
-    from crawlers.runner import run_crawl
+    from yuqing.wiring import crawl_once  # run_crawl with the broker the settings configure
 
-    return run_crawl(settings, **kwargs)
+    return crawl_once(settings, **kwargs)
 
 
 def crawl_in_child(settings: Settings, **kwargs: Any) -> CrawlStats:

@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from core.china_time import CHINA_TZ
-from crawlers.demo_site.content import Board, SiteMessage, demo_board
-from crawlers.demo_site.pages import detail_page, list_page
+from demo_site.content import Board, SiteMessage, demo_board
+from demo_site.pages import detail_page, list_page
 
 PAGES = Path(__file__).with_name("pages")
 FIXED_NOW = datetime(2024, 6, 3, 9, 30, tzinfo=CHINA_TZ)

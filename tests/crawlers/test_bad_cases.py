@@ -12,10 +12,10 @@ import pytest
 
 from core.china_time import CHINA_TZ
 from crawlers.alerts import read_alerts
-from crawlers.demo_site import serve, write_demo_sources
-from crawlers.demo_site.bad import GOOD_IDS
 from crawlers.feeds import load_feeds
 from crawlers.sources import load_sources
+from demo_site import serve, write_demo_sources
+from demo_site.bad import GOOD_IDS
 from tests.crawlers.crawling import by_source, crawl_in_child, read_topic
 from yuqing.settings import Settings
 

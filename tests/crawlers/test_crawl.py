@@ -23,11 +23,11 @@ import pytest
 from core.china_time import CHINA_TZ
 from core.masking import mask_name, mask_text
 from core.messages import validate_raw
-from crawlers.demo_site import DemoSite, serve, write_demo_sources
-from crawlers.demo_site.content import SiteMessage, demo_messages, real_messages
 from crawlers.normalise import normalise_line, normalise_text
 from crawlers.runner import CrawlStats
 from crawlers.sources import BoardSource, load_sources
+from demo_site import DemoSite, serve, write_demo_sources
+from demo_site.content import SiteMessage, demo_messages, real_messages
 from stream.embedded import EmbeddedBroker
 from tests.conftest import REPO, SHARED_DATA, shared_data
 from yuqing.settings import Settings
@@ -39,9 +39,9 @@ def _crawl_in_child(settings: Settings, sources: list[BoardSource]) -> CrawlStat
     import warnings
 
     warnings.simplefilter("error")  # our use of Scrapy must not trigger any deprecation warning
-    from crawlers.runner import run_crawl
+    from yuqing.wiring import crawl_once  # run_crawl with the broker the settings configure
 
-    return run_crawl(settings, sources=sources)  # the demo boards are configured polite: false
+    return crawl_once(settings, sources=sources)  # the demo boards are configured polite: false
 
 
 def crawl(settings: Settings, sources: list[BoardSource]) -> CrawlStats:

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.china_time import CHINA_TZ
-from crawlers.demo_site import serve
-from crawlers.demo_site.content import demo_messages
-from crawlers.demo_site.server import DemoServer
+from demo_site import serve
+from demo_site.content import demo_messages
+from demo_site.server import DemoServer
 from tests.conftest import REPO, SHARED_DATA, shared_data
 
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=CHINA_TZ)
@@ -122,7 +122,7 @@ def test_the_real_data_board_serves_at_most_the_limit():
 
 def test_the_command_serves_in_the_foreground_until_interrupted():
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawlers.demo_site", "--port", "0"],
+        [sys.executable, "-m", "demo_site", "--port", "0"],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,

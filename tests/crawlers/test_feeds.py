@@ -14,8 +14,6 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 
 from core.china_time import CHINA_TZ
 from crawlers.alerts import pause_source, paused_until, read_alerts
-from crawlers.demo_site.exports import write_exports
-from crawlers.demo_site.feeds import demo_feeds
 from crawlers.errors import ItemRejected, SourceConfigError
 from crawlers.feeds import FeedSource, load_feeds
 from crawlers.items import FailedPage, HotlineItem, WeiboItem
@@ -25,6 +23,8 @@ from crawlers.schedule import crawl_forever
 from crawlers.settings import secrets_from
 from crawlers.spiders.hotline import HotlineApiSpider, HotlineInboxSpider
 from crawlers.spiders.weibo import WeiboSpider
+from demo_site.exports import write_exports
+from demo_site.feeds import demo_feeds
 from yuqing.settings import Settings
 
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=CHINA_TZ)

@@ -10,11 +10,11 @@ import pytest
 
 from core.china_time import CHINA_TZ
 from core.messages import validate_raw
-from crawlers.demo_site import DemoSite, serve, write_demo_sources
-from crawlers.demo_site.content import SiteReply
-from crawlers.demo_site.exports import GOOD_ORDERS, write_exports
 from crawlers.feeds import FeedSource, load_feeds
 from crawlers.sources import BoardSource, load_sources
+from demo_site import DemoSite, serve, write_demo_sources
+from demo_site.content import SiteReply
+from demo_site.exports import GOOD_ORDERS, write_exports
 from tests.crawlers.crawling import by_source, crawl_in_child, read_topic
 from yuqing.settings import Settings
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from core.china_time import CHINA_TZ
-from core.masking import mask_name, mask_text
-from crawlers.normalise import author_hash, normalise_line, normalise_text, parse_board_time
+from core.masking import mask_name, mask_text, pseudonym
+from crawlers.normalise import normalise_line, normalise_text, parse_board_time
 
 
 def test_full_width_and_no_break_spaces_become_single_spaces_and_blank_lines_go():
@@ -54,10 +54,10 @@ def test_author_names_are_masked_the_way_boards_show_them(name, masked):
 
 
 def test_author_pseudonym_is_stable_salted_and_scoped_to_the_board():
-    first = author_hash("王**", channel="demo-liuyan", salt="s1")
-    assert first == author_hash("王**", channel="demo-liuyan", salt="s1")
-    assert first != author_hash("王**", channel="demo-liuyan", salt="s2")
-    assert first != author_hash("王**", channel="other-board", salt="s1")
+    first = pseudonym("王**", scope="demo-liuyan", key="s1")
+    assert first == pseudonym("王**", scope="demo-liuyan", key="s1")
+    assert first != pseudonym("王**", scope="demo-liuyan", key="s2")
+    assert first != pseudonym("王**", scope="other-board", key="s1")
     assert len(first) == 64
 
 

@@ -1,4 +1,4 @@
-"""Item pipelines one at a time: validation drops, normalised messages, dedup, publishing."""
+"""Item pipelines one at a time: normalised messages and what cannot be one, dedup, publishing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
 from core.china_time import CHINA_TZ
+from core.masking import pseudonym
+from core.messages import validate_raw
 from crawlers.items import BoardItem
-from crawlers.normalise import author_hash
-from crawlers.pipelines import DedupPipeline, NormalisePipeline, PublishPipeline, ValidatePipeline
+from crawlers.pipelines import DedupPipeline, NormalisePipeline, PublishPipeline
 from crawlers.spiders.board import BoardSpider
 from crawlers.state import SeenStore, content_fingerprint
 from stream.embedded import EmbeddedBroker
@@ -41,15 +42,15 @@ def normalise(source, item, salt="pepper"):
     return NormalisePipeline(salt=salt, source=source, clock=lambda: FETCHED).process_item(item)
 
 
-def test_a_complete_item_passes_validation_unchanged():
-    item = board_item()
-    assert ValidatePipeline().process_item(item) is item
+def test_a_complete_item_becomes_a_post_the_contract_accepts_as_it_is(demo_source):
+    post = normalise(demo_source, board_item())
+    assert validate_raw(json.loads(json.dumps(post))) == post
 
 
 @pytest.mark.parametrize("field", ["native_id", "title", "published_at", "text"])
-def test_an_item_without_a_required_field_is_dropped_naming_the_field(field):
+def test_an_item_without_a_required_field_is_dropped_naming_the_field(demo_source, field):
     with pytest.raises(DropItem, match=f"^missing {field}$"):
-        ValidatePipeline().process_item(board_item(**{field: " \u3000 "}))
+        normalise(demo_source, board_item(**{field: " \u3000 "}))
 
 
 def test_normalise_builds_the_posts_raw_message_with_personal_data_masked(demo_source):
@@ -65,7 +66,7 @@ def test_normalise_builds_the_posts_raw_message_with_personal_data_masked(demo_s
         "text": "我的联系电话是138****8000，\n身份证号110105********002X。",
         "published_at": "2024-05-30T05:00:00+08:00",
         "fetched_at": "2024-06-03T09:30:05+08:00",
-        "author": {"id_hash": author_hash("杨小兵", channel="demo-liuyan", salt="pepper"), "name": "杨**"},
+        "author": {"id_hash": pseudonym("杨小兵", scope="demo-liuyan", key="pepper"), "name": "杨**"},
         "region": "云溪市",
         "reply": {"status": "pending", "replied_at": None, "unit": None, "text": None},
         "raw": {"board": "云溪市人民政府 网上留言（演示）", "status_text": "未回复"},
@@ -110,7 +111,7 @@ def test_normalise_takes_the_salt_from_scrapy_settings_and_the_board_from_the_sp
     pipeline.open_spider()
 
     post = pipeline.process_item(board_item())
-    assert post["author"]["id_hash"] == author_hash("杨小兵", channel="demo-liuyan", salt="deployment-salt")
+    assert post["author"]["id_hash"] == pseudonym("杨小兵", scope="demo-liuyan", key="deployment-salt")
 
 
 def test_a_post_seen_twice_in_one_crawl_is_dropped(demo_source):
@@ -159,6 +160,12 @@ def test_publishing_without_yuqing_settings_is_not_configured():
         PublishPipeline.from_crawler(get_crawler(BoardSpider))
 
 
+def test_publishing_without_a_broker_handed_in_is_not_configured(embedded_settings):
+    # The crawlers never build a broker from settings: without YUQING_BROKER there is none.
+    with pytest.raises(NotConfigured, match=r"^YUQING_BROKER not set"):
+        PublishPipeline.from_crawler(get_crawler(BoardSpider, {"YUQING_SETTINGS": embedded_settings}))
+
+
 def test_posts_are_sent_keyed_by_id_flushed_every_n_and_remembered_after_the_flush(demo_source, tmp_path):
     posts = [normalise(demo_source, board_item(native_id=str(n))) for n in (1, 2, 3)]
     producer, store = FakeProducer(), SeenStore(tmp_path / "published.sqlite")
@@ -190,11 +197,18 @@ def test_a_message_failing_the_schema_is_dropped_and_never_sent(demo_source):
 
 
 def test_published_posts_arrive_in_the_embedded_broker(demo_source, embedded_settings):
-    crawler = get_crawler(BoardSpider, {"YUQING_SETTINGS": embedded_settings})
+    made: list[EmbeddedBroker] = []
+
+    def factory() -> EmbeddedBroker:
+        made.append(EmbeddedBroker(embedded_settings.broker_path))
+        return made[-1]
+
+    crawler = get_crawler(BoardSpider, {"YUQING_SETTINGS": embedded_settings, "YUQING_BROKER": factory})
     pipeline = PublishPipeline.from_crawler(crawler)
     post = normalise(demo_source, board_item())
     pipeline.process_item(post)
     pipeline.close_spider()
+    assert len(made) == 1  # the pipeline's broker came from the factory handed in
 
     broker = EmbeddedBroker(embedded_settings.broker_path)
     [record] = broker.read(embedded_settings.topic_raw, 10)

@@ -9,8 +9,8 @@ import pytest
 
 from core.china_time import CHINA_TZ
 from core.messages import validate_raw
-from crawlers.demo_site import serve, write_demo_sources
 from crawlers.feeds import load_feeds
+from demo_site import serve, write_demo_sources
 from tests.conftest import SHARED_DATA, shared_data
 from tests.crawlers.crawling import by_source, crawl_in_child, read_topic
 from yuqing.settings import Settings

@@ -11,8 +11,8 @@ from datetime import datetime
 import pytest
 
 from core.china_time import CHINA_TZ
-from crawlers.demo_site import serve, write_demo_sources
 from crawlers.sources import load_sources
+from demo_site import serve, write_demo_sources
 from tests.crawlers.crawling import by_source, crawl_in_child, read_topic, start_crawl_process
 from yuqing.settings import Settings
 

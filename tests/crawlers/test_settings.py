@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from crawlers.settings import ITEM_PIPELINES, board_settings, crawl_settings, pace
 from yuqing.settings import Settings
 
@@ -21,13 +23,29 @@ def test_a_crawl_identifies_itself_obeys_robots_throttles_and_retries_429():
     assert policy["TELNETCONSOLE_ENABLED"] is False and policy["REMOTE_CONTROL_ENABLED"] is False
     assert policy["YUQING_SETTINGS"] is settings
     assert policy["YUQING_AUTHOR_SALT"] == ""
+    assert policy["YUQING_BROKER"] is None  # nothing to publish to unless a broker factory is handed in
 
 
-def test_pipelines_run_dead_letter_validate_normalise_dedup_publish_in_that_order():
+def test_the_broker_factory_handed_in_reaches_the_crawl_and_must_be_callable():
+    from scrapy.settings import Settings as ScrapySettings
+
+    from crawlers.settings import broker_factory
+
+    def factory():
+        raise AssertionError("not called by crawl_settings")
+
+    policy = crawl_settings(Settings(), broker=factory)
+    assert policy["YUQING_BROKER"] is factory
+    assert broker_factory(ScrapySettings(policy)) is factory
+    with pytest.raises(TypeError, match="YUQING_BROKER must be a function"):
+        broker_factory(ScrapySettings({"YUQING_BROKER": "embedded"}))
+
+
+def test_pipelines_run_dead_letter_normalise_dedup_publish_in_that_order():
+    # No separate validation step: normalising refuses what it cannot build, publishing checks the contract.
     order = sorted(ITEM_PIPELINES, key=ITEM_PIPELINES.__getitem__)
     assert [name.rsplit(".", 1)[1] for name in order] == [
         "DeadLetterPipeline",
-        "ValidatePipeline",
         "NormalisePipeline",
         "DedupPipeline",
         "PublishPipeline",

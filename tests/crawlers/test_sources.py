@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawlers.demo_site import write_demo_sources
 from crawlers.errors import SourceConfigError
 from crawlers.sources import PACKAGED_SOURCES, FieldSelector, load_sources
+from demo_site import write_demo_sources
 from yuqing.settings import Settings
 
 VALID_BOARD = {

@@ -131,9 +131,45 @@ def test_label_anchored_xpath_configuration_follows_rows_and_the_pager(real_layo
     assert output[-1].url == "http://127.0.0.1:8600/real/list.html?page=2"
 
 
-def test_the_native_id_falls_back_to_the_url_pattern(demo_source, saved_page):
+def test_the_native_id_comes_from_the_url_pattern_without_a_page_selector(demo_source, saved_page):
     fields = dataclasses.replace(demo_source.fields, native_id=None)
     spider = BoardSpider(dataclasses.replace(demo_source, fields=fields))
     [item] = list(spider.parse_detail(saved_page("detail_10016_pending.html", "/liuyan/detail/10016.html")))
 
     assert item.native_id == "10016"
+
+
+def test_without_an_id_pattern_the_native_id_is_the_pages_own_number(demo_source, saved_page):
+    spider = BoardSpider(dataclasses.replace(demo_source, id_pattern=None))
+    request = next(iter(spider.parse(saved_page("list_1.html", "/liuyan/list.html"), page=1)))
+    assert request.meta == {}  # nothing to key the incremental skip with before the page is fetched
+    [item] = list(spider.parse_detail(saved_page("detail_10016_pending.html", "/liuyan/other.html?m=x")))
+
+    assert item.native_id == "10016"
+
+
+def test_a_board_post_is_skipped_and_published_under_one_id_even_when_url_and_page_disagree(
+    demo_source, saved_page
+):
+    # The detail URL numbers the message 77; the page itself says 10016. The id is chosen once, from
+    # the URL on the list page, and the published post carries the id the incremental skip looks up.
+    from datetime import datetime
+
+    from core.china_time import CHINA_TZ
+    from crawlers.normalise import to_raw_post
+    from crawlers.spiders.board import NATIVE_ID_META, POST_ID_META, SIGNATURE_META
+
+    spider = BoardSpider(demo_source)
+    url = "http://127.0.0.1:8600/liuyan/detail/77.html"
+    list_page = saved_page("list_1.html", "/liuyan/list.html")
+    request = spider._detail_request(list_page, "row text", url)
+    assert request.meta[POST_ID_META] == "board:demo-liuyan:77"
+    assert request.meta[NATIVE_ID_META] == "77" and request.meta[SIGNATURE_META]
+
+    page = saved_page("detail_10016_pending.html", "/liuyan/detail/10016.html")
+    detail = page.replace(url=url, request=request)
+    [item] = list(spider.parse_detail(detail))
+    post = to_raw_post(item, demo_source, salt="", fetched_at=datetime.now(CHINA_TZ))
+
+    assert item.native_id == "77"
+    assert post["id"] == request.meta[POST_ID_META]

@@ -162,8 +162,9 @@ def test_only_acting_roles_may_acknowledge(store: AlertStore) -> None:
 def live_row(**changes: object) -> dict[str, object]:
     row: dict[str, object] = {
         "id": "YQ-1", "unit": "区城管执法局", "status": "待签收", "summary": "噪音扰民",
+        "opened_at": NOW - timedelta(days=1), "sign_started_at": NOW - timedelta(days=1),
         "signed_at": None, "sign_due_at": NOW - timedelta(hours=23), "answered_at": None,
-        "respond_due_at": NOW + timedelta(days=2), "due_at": NOW + timedelta(days=5),
+        "respond_due_at": NOW + timedelta(days=2), "due_at": NOW + timedelta(days=5), "closed_at": None,
     }  # fmt: skip
     return {**row, **changes}
 
@@ -192,3 +193,6 @@ def test_a_ticket_alert_is_gone_once_signed_closed_paused_or_deleted() -> None:
     soon = live_row(sign_due_at=NOW + timedelta(hours=1))
     assert live_ticket_alert("ticket:YQ-1:签收:due_soon", soon, NOW) is not None
     assert live_ticket_alert("ticket:YQ-1:签收:due_soon", soon, NOW + timedelta(hours=2)) is None
+    # Due soon is the policy's share of the stage's time used (24 of its 25 hours here).
+    assert live_ticket_alert("ticket:YQ-1:签收:due_soon", soon, NOW - timedelta(hours=20)) is None
+    assert live_ticket_alert("ticket:YQ-1:签收:due_soon", soon, NOW, 0.99) is None

@@ -27,9 +27,11 @@ from dashboard.ledger_view import (
     parse_day,
     rule_text,
     scope_unit,
+    time_left,
 )
 from response_ledger import services
 from response_ledger.policy import load_policy
+from response_ledger.timeliness import Clock
 from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
 from response_ledger.workflow import Action, TicketStatus
 from tests.dashboard.samples import add_account, enriched_post, write_archive
@@ -375,9 +377,16 @@ def test_countdowns_read_as_staff_say_them(due: datetime | None, shown: str) -> 
 
 
 def _row(**changes: object) -> dict[str, object]:
-    """A ledger list row in progress: signed, answer due in 3 days, 办理时限 in 10."""
+    """A ledger list row in progress: opened 28 hours ago, signed, answer due in 3 days, 办理时限 in 10.
+
+    Due soon is a share of the stage's time used (the policy's 75 %), so the row says when its
+    clocks started.
+    """
     row: dict[str, object] = {
         "status": TicketStatus.IN_PROGRESS.value,
+        "opened_at": NOW - timedelta(hours=28),
+        "sign_started_at": NOW - timedelta(hours=28),
+        "closed_at": None,
         "due_at": NOW + timedelta(days=10),
         "signed_at": NOW - timedelta(days=1),
         "sign_due_at": NOW - timedelta(hours=20),
@@ -403,6 +412,23 @@ def _row(**changes: object) -> dict[str, object]:
 )
 def test_each_row_is_marked_by_its_most_pressing_limit(row: dict[str, object], shown: str) -> None:
     assert marker(row, NOW) == shown
+
+
+@pytest.mark.parametrize(
+    ("row", "shown"),
+    [
+        (_row(), "剩余 10天"),
+        (_row(due_at=NOW - timedelta(hours=5)), "已超期 5小时"),
+        # Answered by the 办理时限: not overdue while it waits to be closed (response_ledger.timeliness).
+        (_row(answered_at=NOW - timedelta(days=1), due_at=NOW - timedelta(hours=5)), "已按时答复"),
+        (_row(answered_at=NOW - timedelta(hours=2), due_at=NOW - timedelta(hours=5)), "超期答复 3小时"),
+        (_row(status=TicketStatus.CLOSED.value, closed_at=NOW), "已办结"),
+    ],
+)
+def test_the_time_left_follows_the_overdue_rule(row: dict[str, object], shown: str) -> None:
+    assert time_left(Clock.of_row(row), NOW) == shown
+    late = "超期" in shown and "剩余" not in shown
+    assert (marker(row, NOW) == OVERDUE) == late
 
 
 def test_overdue_rows_are_painted_red_and_stage_late_rows_amber() -> None:

@@ -18,13 +18,14 @@ import pytest
 from archive.base import Archive
 from core.messages import EnrichedPost, decode, encode
 from stream.broker import Broker, Record
-from stream.stages import index_stage, parse_raw
+from stream.decode import parse_raw
 from stream.worker import Stage, Worker
 from tests.servers import ServerProcess, noida
 from tests.stream.conftest import broker_settings
 from tests.stream.samples import raw_post
 from yuqing.backends import make_archive, make_broker
 from yuqing.settings import Settings, settings_env
+from yuqing.stages import index_stage
 
 pytestmark = pytest.mark.slow
 

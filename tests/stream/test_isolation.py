@@ -11,16 +11,17 @@ from typing import Any
 import pytest
 
 from core.messages import EnrichedPost, RawPost, decode, encode
+from crawlers.ingest import ingest_file
 from stream.broker import Record
+from stream.decode import parse_raw
 from stream.embedded import EmbeddedBroker
 from stream.errors import SystemicFailure
-from stream.ingest import ingest_file
 from stream.replay import replay_dead_letters
-from stream.stages import classify_stage, index_stage, parse_raw
 from stream.worker import Stage, Worker
 from tests.stream.samples import raw_post
 from yuqing.backends import make_archive
 from yuqing.settings import Settings
+from yuqing.stages import classify_stage, index_stage
 
 
 class ReachEnricher:

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Sequence
 
 from core.messages import RawPost, decode, encode
+from stream.decode import parse_raw
 from stream.embedded import EmbeddedBroker
 from stream.errors import TransientError
-from stream.stages import parse_raw
 from stream.worker import Stage, Worker
 from tests.stream.samples import raw_post
 from yuqing.settings import Settings

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import socket
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from core.china_time import CHINA_TZ
 from yuqing.commands.health import CHECKS, Unhealthy, _health
+from yuqing.scheduler import HEARTBEAT_STALE, heartbeat_path
 from yuqing.settings import Settings
 
 
@@ -20,7 +23,20 @@ def _closed_port() -> int:
 
 def test_the_embedded_service_is_healthy(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
+    heartbeat_path(tmp_path).parent.mkdir(parents=True)
+    heartbeat_path(tmp_path).write_text(datetime.now(CHINA_TZ).isoformat(), encoding="utf-8")
     assert _health(settings, argparse.Namespace(checks=sorted(CHECKS))) == 0
+
+
+def test_a_scheduler_without_a_recent_heartbeat_is_unhealthy(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    with pytest.raises(Unhealthy, match="no heartbeat"):
+        CHECKS["scheduler"](settings)
+    heartbeat_path(tmp_path).parent.mkdir(parents=True)
+    stale = datetime.now(CHINA_TZ) - HEARTBEAT_STALE - timedelta(minutes=1)
+    heartbeat_path(tmp_path).write_text(stale.isoformat(), encoding="utf-8")
+    with pytest.raises(Unhealthy, match="last heartbeat"):
+        CHECKS["scheduler"](settings)
 
 
 def test_a_broker_that_does_not_answer_is_unhealthy(

@@ -47,9 +47,9 @@ def test_up_demo_crawls_classifies_indexes_and_serves_the_dashboard_then_stops_c
         )
         children = running_processes(settings)
         assert set(children) == {
-            "briefing",
             "crawl",
             "dashboard",
+            "scheduler",
             "worker-classify",
             "worker-index",
             "worker-ledger",

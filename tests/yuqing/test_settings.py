@@ -38,11 +38,18 @@ def test_variables_select_kafka_elasticsearch_and_postgres() -> None:
         ("YUQING_ARCHIVE_URL", "es:9200", "ARCHIVE_URL"),
         ("YUQING_BATCH_SIZE", "many", "not a whole number"),
         ("YUQING_LOG_FORMAT", "xml", "LOG_FORMAT"),
+        ("YUQING_BRIEFING_PERIODS", "day,daily", "BRIEFING_PERIODS"),
+        ("YUQING_REMIND_EVERY_MINUTES", "-5", "REMIND_EVERY_MINUTES"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({name: value})
+
+
+def test_the_briefing_periods_are_read_in_calendar_order() -> None:
+    assert Settings().briefing_kinds == ("day",)
+    assert Settings.from_env({"YUQING_BRIEFING_PERIODS": " month, day "}).briefing_kinds == ("day", "month")
 
 
 def test_settings_are_frozen() -> None:

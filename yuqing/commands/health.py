@@ -2,7 +2,8 @@
 
 Each check is cheap enough to run every few seconds: the broker and the archive are a TCP connection
 to a configured host (embedded ones are files and always pass), the ledger is a ``SELECT 1`` (which
-also proves the password), the sources file is read and checked like the crawler reads it. Exit code
+also proves the password), the sources file is read and checked like the crawler reads it, and the
+scheduler's heartbeat (``<home>/schedule/heartbeat``, written every minute) must be recent. Exit code
 0 when every named check passes, else 1 with one line per failure on stderr.
 """
 
@@ -85,11 +86,25 @@ def _sources(settings: Settings) -> None:
         raise Unhealthy(str(exc)) from exc
 
 
+def _scheduler(settings: Settings) -> None:
+    from datetime import datetime
+
+    from core.china_time import CHINA_TZ
+    from yuqing.scheduler import HEARTBEAT_STALE, heartbeat_age
+
+    age = heartbeat_age(settings.home, datetime.now(CHINA_TZ))
+    if age is None:
+        raise Unhealthy("no heartbeat yet (is `yuqing schedule` running?)")
+    if age > HEARTBEAT_STALE:
+        raise Unhealthy(f"last heartbeat {int(age.total_seconds())} s ago")
+
+
 CHECKS: dict[str, Callable[[Settings], None]] = {
     "broker": _broker,
     "archive": _archive,
     "ledger": _ledger,
     "sources": _sources,
+    "scheduler": _scheduler,
 }
 
 
@@ -106,6 +121,8 @@ def _health(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     """Add ``health``."""
-    parser = sub.add_parser("health", help="健康检查（容器用）：能否连上所需的后端、读取采集源配置")
+    parser = sub.add_parser(
+        "health", help="健康检查（容器用）：能否连上所需的后端、读取采集源配置，定时任务是否在运行"
+    )
     parser.add_argument("checks", nargs="+", choices=sorted(CHECKS), help="要检查的项目")
     parser.set_defaults(handler=_health)

@@ -193,7 +193,8 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     from response_ledger.ledger_book import BookTitle, book_metrics, export_csv, export_xlsx, ledger_rows
 
     engine, now = _engine(settings), _now()
-    rows = ledger_rows(engine, now=now, unit=args.unit)
+    # Flagged 即将到期 at the policy's share of a limit's time, as the reminders and the pages are.
+    rows = ledger_rows(engine, now=now, unit=args.unit, due_soon_fraction=_policy(settings).due_soon_fraction)
     if args.path.suffix.lower() == ".csv":
         count = export_csv(rows, args.path)
     else:

@@ -8,11 +8,16 @@ import os
 import subprocess
 from pathlib import Path
 
-from yuqing.commands import Subparsers
+from yuqing.commands import DEVTOOLS_MISSING, MISSING_SALT, Subparsers, devtools_missing, salt_missing
 from yuqing.settings import Settings
 
 
 def _up(settings: Settings, args: argparse.Namespace) -> int:
+    # Before anything starts: the demo site is yuqing-devtools', not the service's.
+    if args.demo and devtools_missing("demo_site"):
+        return DEVTOOLS_MISSING
+    if not args.demo and salt_missing(settings):
+        return MISSING_SALT
     from yuqing.service import run_service
 
     return run_service(
@@ -47,7 +52,7 @@ def _models_build(settings: Settings, args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     """Add ``up``, ``dashboard``, ``status`` and ``models``."""
     up = sub.add_parser("up", help="启动整个服务（默认嵌入式，无需外部服务器）")
-    up.add_argument("--demo", action="store_true", help="在本机提供演示数据源并采集")
+    up.add_argument("--demo", action="store_true", help="在本机提供演示数据源并采集（需安装 devtools）")
     up.add_argument("--data-dir", type=Path, help="同时提供该共享数据目录中的真实留言")
     up.add_argument("--real-limit", type=int, default=500, help="演示站点提供的真实留言条数")
     up.set_defaults(handler=_up)

@@ -37,7 +37,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from stream.ingest import MappingError, ingest_file, parse_mapping
+    from crawlers.ingest import MappingError, ingest_file, parse_mapping
     from yuqing.backends import make_broker
 
     try:

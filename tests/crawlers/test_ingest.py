@@ -10,8 +10,8 @@ import pytest
 
 from core.china_time import parse_time
 from core.messages import decode
+from crawlers.ingest import ingest_file
 from stream.embedded import EmbeddedBroker
-from stream.ingest import ingest_file
 from tests.stream.samples import raw_post
 from yuqing.settings import Settings
 

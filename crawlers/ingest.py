@@ -1,13 +1,15 @@
-"""Posts from a JSONL, CSV, XLSX or XLS file into posts.raw, for imports and replays.
+"""Posts from a JSONL, CSV, XLSX or XLS file into posts.raw, for imports and replays (``yuqing ingest``).
 
-A table's columns are the contract's dotted names (``author.name``), the Chinese headers
-``yuqing search --export`` writes (编号, 发布时间, 来源 …, whose labels such as 留言板 and 负面 are
-mapped back to codes), or whatever ``mapping`` (``--map 字段=列名``) says; the header may sit below a
-title row. Fields the classifier computes (情感, 话题, 风险分 …) go to ``raw.exported``: posts.raw has
-no place for them and the classify stage computes them again. Every post is masked as the crawlers mask
-theirs (:func:`crawlers.normalise.mask_text`). A line that is not a valid post is not dropped silently:
-it goes to the dead-letter topic with its line number and reason, and the import goes on; a file that
-cannot be read at all is one dead letter.
+A source reader like the spiders, with the broker's producer handed in by the caller. A table's columns
+are the contract's dotted names (``author.name``), the Chinese headers ``yuqing search --export`` writes
+(编号, 发布时间, 来源 …, whose labels such as 留言板 and 负面 are mapped back to codes), or whatever
+``mapping`` (``--map 字段=列名``) says; the header may sit below a title row. Fields the classifier
+computes (情感, 话题, 风险分 …) go to ``raw.exported``: posts.raw has no place for them and the classify
+stage computes them again. Every post is masked as the crawlers mask theirs
+(:func:`core.masking.mask_text`). This is one of the stream's edges, so each post is validated here,
+once, before it is published; a line that is not a valid post is not dropped silently: it goes to the
+dead-letter topic with its line number and reason, and the import goes on; a file that cannot be read at
+all is one dead letter.
 """
 
 from __future__ import annotations

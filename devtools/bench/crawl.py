@@ -24,7 +24,8 @@ from typing import Any
 from yuqing.commands import Subparsers
 from yuqing.settings import Settings
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# devtools/bench/crawl.py: the repository is two folders up, the shared data beside it.
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TARGET_PAGES_PER_SECOND = 300
 TARGET_CPU_MS_PER_ITEM = 5.0
 
@@ -52,9 +53,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_bench(data_dir: Path | None, *, messages: int, inbox_rows: int) -> dict[str, Any]:
     """Serve the sites, crawl each spider once in a child process, and return the figures."""
-    from crawlers.demo_site import REAL_BOARD_SOURCES, write_demo_sources
     from crawlers.feeds import load_feeds
     from crawlers.sources import load_sources
+    from demo_site import REAL_BOARD_SOURCES, write_demo_sources
 
     with tempfile.TemporaryDirectory(prefix="yuqing-bench-crawl-") as temp:
         root = Path(temp)
@@ -108,8 +109,8 @@ def _figures(run: dict[str, float]) -> dict[str, float]:
 
 
 def _serve(data_dir: Path | None, messages: int) -> Any:
-    from crawlers.demo_site import serve
-    from crawlers.demo_site.content import Board, demo_messages, newest_first
+    from demo_site import serve
+    from demo_site.content import Board, demo_messages, newest_first
 
     site = serve(0, data_dir=data_dir)
     if data_dir is None or "real" not in site.boards:
@@ -121,7 +122,7 @@ def _serve(data_dir: Path | None, messages: int) -> Any:
 
 def _write_inbox(path: Path, rows: int) -> None:
     # Our own export rows under new order numbers: the file intake's speed, not the data's gaps.
-    from crawlers.demo_site.exports import CSV_ROWS, HEADER
+    from demo_site.exports import CSV_ROWS, HEADER
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -137,11 +138,11 @@ def _crawl(home: Path, boards: list[Any], feeds: list[Any]) -> dict[str, float]:
 
 
 def _crawl_child(settings: Settings, boards: list[Any], feeds: list[Any]) -> dict[str, float]:
-    from crawlers.runner import run_crawl
+    from yuqing.wiring import crawl_once
 
     quiet = {"LOG_LEVEL": "WARNING"}  # a benchmark does not print a line per item
     cpu = time.process_time()
-    stats = run_crawl(settings, sources=boards, feeds=feeds, polite=False, extra_settings=quiet)
+    stats = crawl_once(settings, sources=boards, feeds=feeds, polite=False, extra_settings=quiet)
     cpu_seconds = time.process_time() - cpu
     # Wall time is the spider's own (opened → closed); CPU includes setting the crawl up, so it errs high.
     seconds = sum(board.elapsed_s for board in stats.boards)

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from crawlers.demo_site.content import Board, SiteMessage
-from crawlers.demo_site.pages import detail_page, list_page
+from demo_site.content import Board, SiteMessage
+from demo_site.pages import detail_page, list_page
 
 UTF8_HTML = "text/html; charset=utf-8"
 GOOD_IDS = ("90001", "90005", "90006", "90007", "90011", "90013")

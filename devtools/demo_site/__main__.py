@@ -1,4 +1,4 @@
-"""``python -m crawlers.demo_site --port 8600 [--data-dir ../shared/data]``: serve the demo board."""
+"""``python -m demo_site --port 8600 [--data-dir ../shared/data]``: serve the demo board."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import logging
 import threading
 from pathlib import Path
 
-from crawlers.demo_site.server import serve
+from demo_site.server import serve
 
-logger = logging.getLogger("crawlers.demo_site")
+logger = logging.getLogger("demo_site")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve in the foreground until interrupted (Ctrl-C)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m crawlers.demo_site", description="启动本地演示留言板网站。"
-    )
+    parser = argparse.ArgumentParser(prog="python -m demo_site", description="启动本地演示留言板网站。")
     parser.add_argument("--port", type=int, default=8600, help="监听端口（默认 8600，0 表示随机空闲端口）")
     parser.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
     parser.add_argument(

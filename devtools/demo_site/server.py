@@ -20,10 +20,10 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from crawlers.demo_site.bad import INVALID_JSON, Answer, bad_answer, bad_board, captcha_answer, captcha_board
-from crawlers.demo_site.content import Board, SiteReply, _anchor, demo_board, newest_first, real_board
-from crawlers.demo_site.feeds import Feeds, add_real_feeds, demo_feeds
-from crawlers.demo_site.pages import detail_page, index_page, list_page, not_found_page
+from demo_site.bad import INVALID_JSON, Answer, bad_answer, bad_board, captcha_answer, captcha_board
+from demo_site.content import Board, SiteReply, _anchor, demo_board, newest_first, real_board
+from demo_site.feeds import Feeds, add_real_feeds, demo_feeds
+from demo_site.pages import detail_page, index_page, list_page, not_found_page
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.china_time import CHINA_TZ
-from crawlers.errors import DemoDataError
+from demo_site.errors import DemoDataError
 
 MESSAGES_FILE = Path(__file__).with_name("messages.json")
 REAL_BOARD_FILE = Path("boards") / "teddy2020_messages_with_replies.csv"

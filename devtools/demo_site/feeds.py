@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawlers.errors import DemoDataError
+from demo_site.errors import DemoDataError
 
 FEEDS_FILE = Path(__file__).with_name("feeds.json")
 DONGGUAN_FILE = Path("hotline") / "dongguan_wenzheng_complaints.csv"

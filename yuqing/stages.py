@@ -1,8 +1,11 @@
-"""The stages of the pipeline, wired from pure functions to their sinks.
+"""The stages of the pipeline: the stream's worker bound to the classifiers, the archive and the ledger.
 
 - classify: posts.raw → :class:`classifiers.enrich.Enricher` → posts.enriched
 - index: posts.enriched → the archive (bulk, idempotent by post id)
 - ledger: posts.enriched → the response ledger's intake rules (tickets, idempotent by post id)
+
+Each stage pairs a pure parse from :mod:`stream.decode` (the worker's decode edge, where a record is
+validated) with a sink; :mod:`yuqing.wiring` builds them from settings.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core.china_time import CHINA_TZ
-from core.errors import MessageError
-from core.messages import EnrichedPost, RawPost, decode, encode, validate_raw
-from stream.broker import Producer, Record
+from core.messages import EnrichedPost, RawPost, encode
+from stream.broker import Producer
+from stream.decode import parse_enriched, parse_raw
 from stream.errors import PartialFailure, TransientError
 from stream.worker import Stage
 
@@ -24,25 +27,6 @@ if TYPE_CHECKING:
     from archive.base import Archive
     from classifiers.enrich import Enricher
     from response_ledger.policy import Policy
-
-ENRICHED_FIELDS = ("sentiment", "topic", "risk", "event_id", "models")
-
-
-def parse_raw(record: Record) -> RawPost:
-    """A posts.raw record as a valid raw post, or :class:`MessageError`."""
-    post = validate_raw(decode(record.value))
-    if record.key is not None and record.key != post["id"]:
-        raise MessageError(f"key {record.key!r} differs from id {post['id']!r}", field="id")
-    return post
-
-
-def parse_enriched(record: Record) -> EnrichedPost:
-    """A posts.enriched record as an enriched post, or :class:`MessageError`."""
-    post = validate_raw(decode(record.value))
-    missing = [name for name in ENRICHED_FIELDS if name not in post]
-    if missing:
-        raise MessageError(f"not enriched: missing {', '.join(missing)}")
-    return post  # type: ignore[return-value]
 
 
 def classify_stage(enricher: Enricher, producer: Producer, *, source: str, target: str) -> Stage[RawPost]:
@@ -57,18 +41,21 @@ def classify_stage(enricher: Enricher, producer: Producer, *, source: str, targe
 
 
 def index_stage(archive: Archive, *, source: str) -> Stage[EnrichedPost]:
-    """enriched → archive: one bulk write per batch; an unreachable archive is transient."""
+    """enriched → archive: one bulk write per batch; an unreachable archive is transient.
+
+    The archive is the idempotent sink: it stores a post under its id, so a redelivered batch, or a
+    post seen twice in one batch (a re-crawl), leaves its latest version once (the archive port's
+    contract); the stage does not deduplicate a second time.
+    """
     from archive.errors import ArchiveUnavailable, DocumentRejected
 
     def sink(posts: Sequence[EnrichedPost]) -> None:
-        # A post seen twice in one batch (a re-crawl) is indexed once, as its latest version.
-        latest = {post["id"]: post for post in posts}
         try:
             try:
-                archive.index(list(latest.values()))
+                archive.index(posts)
             except DocumentRejected as exc:
                 # Store the rest (idempotent by id), then hand the refused posts to the dead-letter topic.
-                rest = [post for post_id, post in latest.items() if post_id not in exc.rejected]
+                rest = [post for post in posts if post["id"] not in exc.rejected]
                 if rest:
                     archive.index(rest)
                 raise PartialFailure(exc.rejected) from exc

@@ -19,7 +19,8 @@ from typing import Any
 from yuqing.commands import Subparsers
 from yuqing.settings import Settings
 
-STREAM = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "stream" / "weibo_2020_10k.csv"
+# devtools/bench/classify.py: the repository is two folders up, the shared data beside it.
+STREAM = Path(__file__).resolve().parents[3] / "shared" / "data" / "stream" / "weibo_2020_10k.csv"
 
 
 def _posts(count: int) -> tuple[list[Any], str]:

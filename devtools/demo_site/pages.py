@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from crawlers.demo_site.content import TIME_FORMAT, Board, SiteMessage
+from demo_site.content import TIME_FORMAT, Board, SiteMessage
 
 SITE_NAME = "云溪市人民政府"
 _STYLE = """
