@@ -13,6 +13,7 @@ from sqlalchemy import Engine, and_, func, inspect, or_, select
 
 from briefing.model import Decision, LedgerSummary, UnitRow
 from briefing.period import Period
+from core.masking import mask_text
 from response_ledger import tables as t
 from response_ledger.queries import metrics
 from response_ledger.timeliness import overdue_sql
@@ -112,7 +113,7 @@ def pending_decisions(engine: Engine, *, limit: int) -> tuple[tuple[Decision, ..
                 unit=str(unit),
                 status=str(status),
                 reason="；".join(reasons),
-                summary=str(summary),
+                summary=mask_text(str(summary)),  # typed by staff: may quote a phone
                 due_at=due_at,
                 escalations=int(escalations),
             )

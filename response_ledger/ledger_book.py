@@ -15,6 +15,7 @@ guessed; a row imported before (same source, 发现时间, unit and summary) is 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,7 @@ from sqlalchemy import Engine, func, select
 
 from core.china_time import china_time
 from core.labels import TICKET_SOURCE_LABELS, source_label
+from core.masking import mask_text
 from core.spreadsheet import restore_cell, safe_cell
 from response_ledger import tables as t
 from response_ledger.markers import DUE_SOON_MARK, OVERDUE, STAGE_LATE, marker
@@ -132,6 +134,12 @@ def _fmt(moment: datetime | None) -> str:
 def _naive(moment: datetime | None) -> datetime | None:
     # Excel has no time zones: a cell holds the China wall-clock time.
     return None if moment is None else china_time(moment).replace(tzinfo=None, microsecond=0)
+
+
+def masked_rows(rows: Iterable[BookRow]) -> Iterator[BookRow]:
+    """The 台账 rows with their free-text columns (摘要, 答复内容) masked: phone, ID and card numbers."""
+    for row in rows:
+        yield dataclasses.replace(row, summary=mask_text(row.summary), answer_text=mask_text(row.answer_text))
 
 
 def ledger_rows(

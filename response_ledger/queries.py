@@ -128,9 +128,8 @@ def metrics(
         select(
             c.unit,
             func.count(),
-            count_if(
-                and_(c.signed_at.is_not(None), c.signed_at <= func.coalesce(c.sign_due_at, c.signed_at))
-            ),
+            # 签收率 is over the tickets that have a signing limit, so only those count as signed on time.
+            count_if(and_(c.sign_due_at.is_not(None), c.signed_at <= c.sign_due_at)),  # NULL compares false
             count_if(c.sign_due_at.is_not(None)),
             count_if(
                 and_(c.answered_at.is_not(None), c.answered_at <= func.coalesce(respond_by, c.answered_at))

@@ -184,3 +184,20 @@ def test_judgement_corrections_export_beside_topic_ones_one_row_per_post_and_tas
     assert {r["text"] for r in rows} == {text} and {r["post_id"] for r in rows} == {post["id"]}
     assert read_corrections(out, task="appeal") == ([text], ["建议"])
     assert read_corrections(out) == ([text], ["城乡建设"])  # topic unless told
+
+
+def test_the_exported_ledger_masks_numbers_typed_into_a_summary_unless_asked_not_to(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openpyxl import load_workbook
+
+    summary = "家长来电13912345678反映校车晚点"
+    argv = ("open", "--class", "12345-help", "--unit", "区教育局", "--summary", summary, "--actor", "值班员")
+    assert run(monkeypatch, tmp_path, *argv) == 0
+    for flags, expected in (((), "家长来电139****5678反映校车晚点"), (("--unmasked",), summary)):
+        path = tmp_path / f"台账{len(flags)}.xlsx"
+        assert run(monkeypatch, tmp_path, "export", str(path), *flags) == 0
+        cells = [str(c) for row in load_workbook(path).worksheets[0].iter_rows(values_only=True) for c in row]
+        assert expected in cells
+        assert (summary in cells) == bool(flags)
+    capsys.readouterr()

@@ -93,3 +93,23 @@ def test_a_units_worklist_shows_unclosed_tickets_most_urgent_first(seeded: Engin
     rows = unit_worklist(seeded, UNIT)
     assert [r["summary"] for r in rows] == ["诉求e", "诉求c"]
     assert rows[0]["due_at"] < rows[1]["due_at"]
+
+
+def test_a_signed_ticket_without_a_signing_limit_counts_in_neither_side_of_the_signing_rate(
+    engine: Engine,
+) -> None:
+    # 签收率 is over tickets with a signing limit: one signed in time, one signed with no limit at all.
+    with SqlUnitOfWork(engine) as uow:
+        limited = _ticket(uow, "f", "2026-09-01T09:00")
+        opened = at("2026-09-01T09:00")
+        unlimited = services.new_ticket(
+            uow, POLICY, ticket_class="government-opinion", source="weibo", summary="舆情", unit=UNIT,
+            found_at=opened, start=opened, actor="值班员", post_id="weibo:demo:g",
+        ).id  # fmt: skip
+        uow.commit()
+        _steps(uow, limited, (Action.SIGN, "2026-09-01T10:00"))
+        _steps(uow, unlimited, (Action.SIGN, "2026-09-01T10:00"))
+    [row] = metrics(
+        engine, start=at("2026-09-01T00:00"), end=at("2026-10-01T00:00"), now=at("2026-09-02T00:00")
+    )
+    assert row.sign_rate == 1.0  # 1 of the 1 ticket with a limit (it was 2 of 1 before)

@@ -190,11 +190,20 @@ def _metrics(settings: Settings, args: argparse.Namespace) -> int:
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from briefing.template import load_template
-    from response_ledger.ledger_book import BookTitle, book_metrics, export_csv, export_xlsx, ledger_rows
+    from response_ledger.ledger_book import (
+        BookTitle,
+        book_metrics,
+        export_csv,
+        export_xlsx,
+        ledger_rows,
+        masked_rows,
+    )  # fmt: skip
 
     engine, now = _engine(settings), _now()
     # Flagged 即将到期 at the policy's share of a limit's time, as the reminders and the pages are.
     rows = ledger_rows(engine, now=now, unit=args.unit, due_soon_fraction=_policy(settings).due_soon_fraction)
+    if not args.unmasked:  # a file leaves the system: personal numbers stay masked unless asked for
+        rows = masked_rows(rows)
     if args.path.suffix.lower() == ".csv":
         count = export_csv(rows, args.path)
     else:
@@ -377,6 +386,9 @@ def register(sub: Subparsers) -> None:
     export.add_argument("path", type=Path)
     export.add_argument("--unit", help="只导出此责任单位的工单")
     export.add_argument("--department", help="标题行中的单位名称（默认取简报模板的 department）")
+    export.add_argument(
+        "--unmasked", action="store_true", help="不隐去摘要和答复中的手机号、身份证号（默认隐去）"
+    )
     export.set_defaults(handler=_run(_export))
 
     importer = cmds.add_parser("import", help="导入既有台账（.xlsx）")
