@@ -1,13 +1,18 @@
 """The briefing as a Word document (python-docx) in the GB/T 9704-2012 layout on A4.
 
 Page: A4, margins top 37 mm, bottom 35 mm, left 28 mm, right 26 mm; page numbers "— 1 —" (a PAGE
-field) centred in the footer. Above the 版头 the 密级/内部资料 line; the 版头 is the briefing's name in
-red 方正小标宋简体, the 期号, then 编发单位, 签发人 and the date over a red rule. Body 仿宋_GB2312 三号
-(16 pt), level-1 headings 黑体, level-2 楷体. Every font is set in the East Asian slot (w:eastAsia),
-which is where Word looks for Chinese text, and listed in the font table with the font to use where
-it is missing (w:altName: 宋体, 仿宋, 黑体, 楷体; LibreOffice then falls back to Noto Serif/Sans CJK).
-Tables get column widths from their content, and post titles link to the posts instead of a column
-of raw URLs.
+field, 4号 宋体) in the footer, odd pages' at the right and even pages' at the left, one character in
+from the edge of the text block (odd and even footers, w:evenAndOddHeaders in the settings). Above
+the 版头 the 密级/内部资料 line; the 版头 is the briefing's name in red 方正小标宋简体, the 期号, then
+编发单位, 签发人 and the date over a red rule. Body 仿宋_GB2312 三号 (16 pt), level-1 headings 黑体,
+level-2 楷体. Every font is set in the East Asian slot (w:eastAsia), which is where Word looks for
+Chinese text, and listed in the font table with the font to use where it is missing (w:altName: 宋体,
+仿宋, 黑体, 楷体; LibreOffice then falls back to Noto Serif/Sans CJK). Tables get column widths from
+their content, and post titles link to the posts instead of a column of raw URLs.
+
+With an office's own Word file (``YUQING_BRIEFING_DOCX_TEMPLATE``) the document is that file with its
+placeholders filled and the blocks written where it says ``{{正文}}`` (:mod:`briefing.docx_template`);
+the blocks then carry no fonts of their own and take the template's styles.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from briefing.outline import LINK, Heading, Image, Masthead, Outline, Paragraph, Table
+from briefing.outline import LINK, Block, Heading, Image, Masthead, Outline, Paragraph, Table
 
 TITLE_FONT, BODY_FONT, HEADING_FONT, SUBHEADING_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体"
 # Where a font is missing: Word uses the w:altName of the font table.
@@ -85,14 +92,21 @@ def _fonts(element: Any, east_asia: str) -> None:
     fonts.set(qn("w:eastAsia"), east_asia)
     for slot in ("w:ascii", "w:hAnsi"):
         fonts.set(qn(slot), LATIN_FONT)
+    for theme in ("w:eastAsiaTheme", "w:asciiTheme", "w:hAnsiTheme"):  # a theme font wins over a named one
+        fonts.attrib.pop(qn(theme), None)
 
 
-def _run(paragraph: Any, text: str, *, font: str = BODY_FONT, size: float = BODY_PT, **style: Any) -> Any:
+def _run(
+    paragraph: Any, text: str, *, font: str | None = BODY_FONT, size: float | None = BODY_PT, **style: Any
+) -> Any:
+    """A run of ``text``; ``font`` and ``size`` None leave them to the paragraph's style."""
     from docx.shared import Pt, RGBColor
 
     run = paragraph.add_run(clean(text))
-    _fonts(run._r, font)
-    run.font.size = Pt(size)
+    if font is not None:
+        _fonts(run._r, font)
+    if size is not None:
+        run.font.size = Pt(size)
     if style.get("bold"):
         run.bold = True
     if color := style.get("color"):
@@ -149,19 +163,33 @@ def _styles(document: Any) -> None:
 
 
 def _page(document: Any) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(PAGE_MM[0]), Mm(PAGE_MM[1])
-    section.top_margin, section.bottom_margin = Mm(MARGINS_MM["top"]), Mm(MARGINS_MM["bottom"])
-    section.left_margin, section.right_margin = Mm(MARGINS_MM["left"]), Mm(MARGINS_MM["right"])
-    section.footer_distance = Mm(28)  # the page number sits 7 mm below the text block
-    footer = section.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(footer, "— ", font="宋体", size=PAGE_NUMBER_PT)
-    _page_field(_run(footer, "", font="宋体", size=PAGE_NUMBER_PT))
-    _run(footer, " —", font="宋体", size=PAGE_NUMBER_PT)
+    document.settings.odd_and_even_pages_header_footer = True  # w:evenAndOddHeaders
+    for section in document.sections:
+        section.page_width, section.page_height = Mm(PAGE_MM[0]), Mm(PAGE_MM[1])
+        section.top_margin, section.bottom_margin = Mm(MARGINS_MM["top"]), Mm(MARGINS_MM["bottom"])
+        section.left_margin, section.right_margin = Mm(MARGINS_MM["left"]), Mm(MARGINS_MM["right"])
+        section.footer_distance = Mm(28)  # the page number sits 7 mm below the text block
+        _page_number(section.footer.paragraphs[0], odd=True)
+        _page_number(section.even_page_footer.paragraphs[0], odd=False)
+
+
+def _page_number(paragraph: Any, *, odd: bool) -> None:
+    """The page number "— N —" in 4号 宋体: an odd page's at the right, an even page's at the
+    left, one character in (GB/T 9704-2012 7.5: 单页码居右空一字，双页码居左空一字)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if odd else WD_ALIGN_PARAGRAPH.LEFT
+    indent = Pt(PAGE_NUMBER_PT)  # 空一字: one 4号 character
+    if odd:
+        paragraph.paragraph_format.right_indent = indent
+    else:
+        paragraph.paragraph_format.left_indent = indent
+    _run(paragraph, "— ", font="宋体", size=PAGE_NUMBER_PT)
+    _page_field(_run(paragraph, "", font="宋体", size=PAGE_NUMBER_PT))
+    _run(paragraph, " —", font="宋体", size=PAGE_NUMBER_PT)
 
 
 def _page_field(run: Any) -> None:
@@ -214,7 +242,26 @@ def _masthead(document: Any, outline: Outline, masthead: Masthead) -> None:
     _rule(line)
 
 
-def _hyperlink(paragraph: Any, text: str, url: str, size: float) -> None:
+@dataclass(frozen=True)
+class Look:
+    """How blocks are written: the width of the text block, and whether every run carries the
+    built-in layout's fonts and sizes (``direct``) or takes them from the document's styles (an
+    office's template)."""
+
+    text_width_mm: float = TEXT_WIDTH_MM
+    direct: bool = True
+    body_pt: float = BODY_PT  # the body text's size, for a first-line indent of two characters
+
+    def font(self, name: str) -> str | None:
+        """``name`` in the built-in layout; None (the style's font) in a template."""
+        return name if self.direct else None
+
+    def size(self, points: float) -> float | None:
+        """``points`` for body text in the built-in layout; None (the style's size) in a template."""
+        return points if self.direct else None
+
+
+def _hyperlink(paragraph: Any, text: str, url: str, size: float, look: Look) -> None:
     """``text`` as a link to ``url`` (blue, underlined) in ``paragraph``."""
     from docx.opc.constants import RELATIONSHIP_TYPE as RT
     from docx.oxml import OxmlElement
@@ -222,13 +269,13 @@ def _hyperlink(paragraph: Any, text: str, url: str, size: float) -> None:
 
     link = OxmlElement("w:hyperlink")
     link.set(qn("r:id"), paragraph.part.relate_to(url, RT.HYPERLINK, is_external=True))
-    run = _run(paragraph, text, size=size, color="1F4E9D")
+    run = _run(paragraph, text, font=look.font(BODY_FONT), size=size, color="1F4E9D")
     run.font.underline = True
     link.append(run._r)  # moves the run into the link
     paragraph._p.append(link)
 
 
-def _table(document: Any, block: Table) -> None:
+def _table(document: Any, block: Table, look: Look) -> None:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -241,7 +288,8 @@ def _table(document: Any, block: Table) -> None:
         row[block.headers.index(LINK)].split("\n") if LINK in block.headers else [] for row in block.rows
     ]
     linked = headers.index(LINKED_COLUMNS[block.name]) if LINKED_COLUMNS.get(block.name) in headers else None
-    widths = column_widths(headers, rows, TEXT_WIDTH_MM)
+    widths = column_widths(headers, rows, look.text_width_mm)
+    font = look.font(BODY_FONT)
     table = document.add_table(rows=1 + len(rows), cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -258,18 +306,18 @@ def _table(document: Any, block: Table) -> None:
             for line_number, text in enumerate(lines):
                 paragraph = cell.paragraphs[0] if line_number == 0 else cell.add_paragraph()
                 paragraph.paragraph_format.line_spacing = Pt(TABLE_PT * 1.35)
-                paragraph.paragraph_format.first_line_indent = Pt(0)
+                _no_indent(paragraph)
                 url = links[number - 1][line_number] if number and index == linked else ""
                 url = url if line_number < len(links[number - 1] if number else []) else ""
                 if url and _WEB.match(url):
                     title, _, rest = text.partition("》")
                     if rest or text.endswith("》"):
-                        _hyperlink(paragraph, title + "》", url, TABLE_PT)
-                        _run(paragraph, rest, size=TABLE_PT)
+                        _hyperlink(paragraph, title + "》", url, TABLE_PT, look)
+                        _run(paragraph, rest, font=font, size=TABLE_PT)
                     else:
-                        _hyperlink(paragraph, text, url, TABLE_PT)
+                        _hyperlink(paragraph, text, url, TABLE_PT, look)
                 else:
-                    _run(paragraph, text, size=TABLE_PT, bold=number == 0)
+                    _run(paragraph, text, font=font, size=TABLE_PT, bold=number == 0)
     # The header row repeats on every page a table runs over.
     header_properties = table.rows[0]._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
@@ -277,11 +325,72 @@ def _table(document: Any, block: Table) -> None:
     header_properties.append(repeat)
 
 
-def to_docx(outline: Outline) -> bytes:
-    """The .docx bytes of ``outline``."""
+def _first_line_indent(paragraph: Any, look: Look) -> None:
+    """Two characters in. In a template also as w:firstLineChars, which Word prefers (LibreOffice
+    reads w:firstLine)."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    paragraph.paragraph_format.first_line_indent = Pt(look.body_pt * 2)
+    if not look.direct:
+        paragraph._p.get_or_add_pPr().get_or_add_ind().set(qn("w:firstLineChars"), "200")
+
+
+def _no_indent(paragraph: Any) -> None:
+    """No first-line indent, also where the style indents by characters (w:firstLineChars wins)."""
+    from docx.oxml.ns import qn
+
+    paragraph.paragraph_format.first_line_indent = 0
+    paragraph._p.get_or_add_pPr().get_or_add_ind().set(qn("w:firstLineChars"), "0")
+
+
+def write_blocks(document: Any, blocks: Sequence[Block], look: Look) -> None:
+    """Append ``blocks`` (headings, paragraphs, tables, charts) to the end of ``document``'s body."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm
+
+    for block in blocks:
+        if isinstance(block, Heading):
+            heading = document.add_paragraph(style=f"Heading {min(block.level, 2)}")
+            font = HEADING_FONT if block.level <= 1 else SUBHEADING_FONT
+            _run(heading, block.text, font=look.font(font), size=look.size(BODY_PT))
+        elif isinstance(block, Paragraph):
+            paragraph = document.add_paragraph()
+            _first_line_indent(paragraph, look)
+            _run(paragraph, block.text, font=look.font(BODY_FONT), size=look.size(BODY_PT))
+        elif isinstance(block, Table):
+            _table(document, block, look)
+            document.add_paragraph()
+        elif isinstance(block, Image) and block.png is not None:
+            document.add_picture(io.BytesIO(block.png), width=Mm(min(IMAGE_WIDTH_MM, look.text_width_mm)))
+            picture = document.paragraphs[-1]
+            picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            picture.paragraph_format.line_spacing = 1.0
+            _no_indent(picture)
+            caption = document.add_paragraph()
+            caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            _no_indent(caption)
+            _run(caption, block.caption, font=look.font(BODY_FONT), size=TABLE_PT + 2)
+
+
+def to_docx(outline: Outline, template: Path | None = None) -> bytes:
+    """The .docx bytes of ``outline``.
+
+    ``template`` is an office's own Word file with placeholders (see :mod:`briefing.docx_template`;
+    the entry points pass ``Settings.briefing_docx_template``); None is the built-in GB/T 9704
+    layout. A template that cannot be used raises :class:`~briefing.errors.TemplateError` naming the file.
+    """
+    if template is not None:
+        from briefing.docx_template import fill_template
+
+        return fill_template(outline, template)
+    return _builtin(outline)
+
+
+def _builtin(outline: Outline) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm, Pt
+    from docx.shared import Pt
 
     document = Document()
     _styles(document)
@@ -304,24 +413,7 @@ def to_docx(outline: Outline) -> bytes:
         subtitle = document.add_paragraph()
         subtitle.alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(subtitle, outline.subtitle)
-    for block in outline.blocks:
-        if isinstance(block, Heading):
-            heading = document.add_paragraph(style=f"Heading {min(block.level, 2)}")
-            _run(heading, block.text, font=HEADING_FONT if block.level <= 1 else SUBHEADING_FONT)
-        elif isinstance(block, Paragraph):
-            paragraph = document.add_paragraph()
-            paragraph.paragraph_format.first_line_indent = Pt(BODY_PT * 2)
-            _run(paragraph, block.text)
-        elif isinstance(block, Table):
-            _table(document, block)
-            document.add_paragraph()
-        elif isinstance(block, Image) and block.png is not None:
-            document.add_picture(io.BytesIO(block.png), width=Mm(IMAGE_WIDTH_MM))
-            document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            document.paragraphs[-1].paragraph_format.line_spacing = 1.0
-            caption = document.add_paragraph()
-            caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _run(caption, block.caption, size=TABLE_PT + 2)
+    write_blocks(document, outline.blocks, Look())
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

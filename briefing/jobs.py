@@ -137,6 +137,7 @@ class ScheduledBriefings:
         kinds: Sequence[str] = ("day",),
         readiness: Readiness | None = None,
         pdf: bool = True,
+        docx_template: Path | None = None,
     ) -> None:
         self._open_sources = open_sources
         self.directory = directory
@@ -147,6 +148,7 @@ class ScheduledBriefings:
         self.kinds = tuple(kinds)
         self._readiness = readiness or Readiness()
         self._pdf = pdf
+        self._docx_template = docx_template
         # (crawled since, first seen at) as the crawl moved on: a period is settled ``settle`` after
         # the crawl was first seen past its end. Oldest dropped first (that only lengthens the wait).
         self._coverage: deque[tuple[datetime, datetime]] = deque(maxlen=1000)
@@ -232,7 +234,7 @@ class ScheduledBriefings:
         return not empty
 
     def _write(self, b: Briefing, now: datetime, *, origin: str, send: bool) -> Path:
-        path = write_briefing(b, self.path(b.period), pdf=self._pdf)
+        path = write_briefing(b, self.path(b.period), pdf=self._pdf, docx_template=self._docx_template)
         record: dict[str, Any] = {
             "file": path.name,
             "empty": b.empty,

@@ -15,10 +15,13 @@ from briefing.outline import build_outline
 SUFFIXES = (".docx", ".md", ".html", ".htm")
 
 
-def render(b: Briefing, suffix: str, charts: Mapping[str, bytes] | None = None) -> bytes:
+def render(
+    b: Briefing, suffix: str, charts: Mapping[str, bytes] | None = None, *, docx_template: Path | None = None
+) -> bytes:
     """The file content of ``b`` in the format of ``suffix`` (``.docx``, ``.md``, ``.html``).
 
-    ``charts`` are PNGs already drawn by :func:`briefing_charts` (drawn here when None).
+    ``charts`` are PNGs already drawn by :func:`briefing_charts` (drawn here when None);
+    ``docx_template`` is the office's own Word file for a .docx (``Settings.briefing_docx_template``).
     """
     suffix = suffix.lower()
     if suffix not in SUFFIXES:
@@ -27,7 +30,7 @@ def render(b: Briefing, suffix: str, charts: Mapping[str, bytes] | None = None) 
     if suffix == ".docx":
         from briefing.docx import to_docx
 
-        return to_docx(outline)
+        return to_docx(outline, docx_template)
     if suffix == ".md":
         from briefing.markdown import to_markdown
 
@@ -37,12 +40,12 @@ def render(b: Briefing, suffix: str, charts: Mapping[str, bytes] | None = None) 
     return to_html(outline).encode("utf-8")
 
 
-def write_briefing(b: Briefing, path: Path, *, pdf: bool = False) -> Path:
+def write_briefing(b: Briefing, path: Path, *, pdf: bool = False, docx_template: Path | None = None) -> Path:
     """Write ``b`` to ``path`` (format by suffix) atomically: a reader never sees half a file.
 
     With ``pdf``, a .docx also gets a PDF beside it where LibreOffice is installed (see :mod:`briefing.pdf`).
     """
-    content = render(b, path.suffix)
+    content = render(b, path.suffix, docx_template=docx_template)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".briefing-", dir=path.parent)

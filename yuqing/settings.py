@@ -69,6 +69,9 @@ class Settings:
     dashboard_trusted_proxies: int = 0
     # The briefing template YAML (department, header, sections, recipients); the shipped one if unset.
     briefing_template_file: Path | None = None
+    # An office's own Word file (.docx) the briefing is written into: placeholders such as {{单位}} and
+    # {{期号}} filled, the body where a paragraph says {{正文}}. The built-in GB/T 9704 layout if unset.
+    briefing_docx_template: Path | None = None
     # When the scheduled briefings are built, HH:MM in China time: the 舆情日报 of the day before every
     # day, a 周报 of the week before on Mondays, a 月报 of the month before on the 1st.
     briefing_at: str = "07:30"
@@ -76,6 +79,9 @@ class Settings:
     briefing_periods: str = "day"
     # How often `yuqing schedule` sends the ledger's due-soon and overdue reminders; 0 turns them off.
     remind_every_minutes: int = 15
+    # Where `yuqing schedule` sends each saved search's alert (检索预警) once it fires: addresses
+    # (mailto:…, wecom:https://…, dingtalk:https://…), comma-separated; none: shown on 值班监测 only.
+    alert_recipients: str = ""
     # Notifications (reminders, the briefing). SMTP: security none, starttls or ssl; port 0 is the
     # usual one for it (25, 587, 465); login when a username is set. Secrets are never shown (repr).
     smtp_host: str = "localhost"
@@ -124,6 +130,11 @@ class Settings:
         return tuple(kind for kind in BRIEFING_KINDS if kind in named)
 
     @property
+    def alert_addresses(self) -> tuple[str, ...]:
+        """The addresses of ``alert_recipients``, in their order."""
+        return tuple(part.strip() for part in self.alert_recipients.split(",") if part.strip())
+
+    @property
     def kafka_bootstrap(self) -> list[str]:
         """``host:port`` pairs of a ``kafka://`` broker URL."""
         if not self.broker_url.startswith("kafka://"):
@@ -160,6 +171,12 @@ class Settings:
         unknown = {p.strip() for p in self.briefing_periods.split(",") if p.strip()} - set(BRIEFING_KINDS)
         if unknown:
             raise SettingsError("briefing_periods", self.briefing_periods, "use day, week and/or month")
+        if any(":" not in address for address in self.alert_addresses):
+            raise SettingsError(
+                "alert_recipients",
+                self.alert_recipients,
+                "addresses are mailto:…, wecom:https://… or dingtalk:https://…",
+            )
         if self.remind_every_minutes < 0:
             raise SettingsError("remind_every_minutes", str(self.remind_every_minutes), "must be >= 0")
         if self.batch_size < 1 or self.topic_partitions < 1:

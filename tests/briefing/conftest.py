@@ -13,6 +13,12 @@ from response_ledger.db import make_engine, migrate
 from tests.briefing.samples import posts, tickets, write_tickets
 
 
+@pytest.fixture(autouse=True)
+def _builtin_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in Word layout unless a test names an office's template."""
+    monkeypatch.delenv("YUQING_BRIEFING_DOCX_TEMPLATE", raising=False)
+
+
 @pytest.fixture
 def archive(tmp_path: Path) -> Iterator[EmbeddedArchive]:
     """An embedded archive holding the sample posts."""

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from docx import Document
 from docx.shared import Length
 from sqlalchemy import Engine
@@ -17,11 +15,10 @@ from briefing.compute import compute_briefing
 from briefing.period import period_of
 from briefing.render import render, write_briefing
 from briefing.template import SECTIONS, Template
+from tests.briefing.printing import page_count, page_number_sides, page_sizes_mm, require_libreoffice
 from tests.briefing.samples import DAY, NOW, XSS
-from tests.conftest import REQUIRE_SERVERS
 
-_MEDIA_BOX = re.compile(rb"/MediaBox\s*\[\s*([-\d.\s]+?)\s*\]")
-_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def _mm(*lengths: Length | None) -> list[int]:
@@ -126,24 +123,33 @@ def test_a_template_drops_sections(archive: EmbeddedArchive, ledger: Engine) -> 
     assert "某区网信办编" in document.paragraphs[3].text
 
 
-def test_libreoffice_prints_the_docx_on_a4(archive: EmbeddedArchive, ledger: Engine, tmp_path: Path) -> None:
-    from briefing.pdf import soffice
+def test_page_numbers_are_odd_right_even_left(archive: EmbeddedArchive, ledger: Engine) -> None:
+    b = compute_briefing(archive, ledger, period_of(DAY, "day"), now=NOW)
+    document = Document(io.BytesIO(render(b, ".docx")))
+    assert document.settings.odd_and_even_pages_header_footer  # w:evenAndOddHeaders in settings.xml
+    assert document.settings.element.find(f"{W}evenAndOddHeaders") is not None
+    for section in document.sections:
+        odd, even = section.footer, section.even_page_footer
+        assert not odd.is_linked_to_previous and not even.is_linked_to_previous
+        for footer, side, indent in ((odd, "right", "w:right"), (even, "left", "w:left")):
+            (paragraph,) = footer.paragraphs
+            xml = paragraph._p.xml
+            assert f'<w:jc w:val="{side}"/>' in xml
+            assert f'{indent}="280"' in xml  # 空一字: one 4号 character, 14 pt = 280 twips
+            assert paragraph.text == "— 1 —" and "<w:instrText" in xml and " PAGE " in xml
+            assert {run.font.size.pt for run in paragraph.runs} == {14}  # 4号
+            assert xml.count('w:eastAsia="宋体"') == len(paragraph.runs) == 3
 
-    if soffice() is None:
-        message = (
-            "LibreOffice (soffice) is not installed: apt-get install libreoffice-writer-nogui (make browser)"
-        )
-        if REQUIRE_SERVERS:
-            pytest.fail(f"YUQING_REQUIRE_SERVERS=1: {message}")
-        pytest.skip(message)
+
+def test_libreoffice_prints_the_docx_on_a4(archive: EmbeddedArchive, ledger: Engine, tmp_path: Path) -> None:
+    require_libreoffice()
     b = compute_briefing(archive, ledger, period_of(DAY, "day"), now=NOW)
     path = write_briefing(b, tmp_path / "舆情日报-2026-03-05.docx", pdf=True)
     pdf = path.with_suffix(".pdf")
     assert pdf.exists(), "a PDF is written beside the .docx"
-    content = pdf.read_bytes()  # LibreOffice writes page boxes and the page count as plain PDF objects
-    boxes = {
-        tuple(round(float(v) * 25.4 / 72) for v in box.split()[2:]) for box in _MEDIA_BOX.findall(content)
-    }
-    assert boxes == {(210, 297)}, boxes  # every page A4 portrait
-    pages = len(_PAGE.findall(content))
+    content = pdf.read_bytes()
+    assert page_sizes_mm(content) == {(210, 297)}  # every page A4 portrait
+    pages = page_count(content)
     assert 2 <= pages <= 8, pages
+    # GB/T 9704-2012 7.5: odd pages' numbers at the right, even pages' at the left.
+    assert page_number_sides(pdf) == ["right", "left"] * (pages // 2) + ["right"] * (pages % 2)

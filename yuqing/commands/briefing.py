@@ -49,7 +49,8 @@ def _once(settings: Settings, args: argparse.Namespace) -> int:
     with settings_sources(settings) as sources:
         briefing = compute_briefing(sources.archive, sources.ledger, period, now=_now(), template=template)
     out: Path = args.out or briefings_dir(settings.home) / file_name(period)
-    write_briefing(briefing, out, pdf=True)  # and a PDF beside a .docx where LibreOffice is installed
+    # And a PDF beside a .docx where LibreOffice is installed; in the office's own Word file if it has one.
+    write_briefing(briefing, out, pdf=True, docx_template=settings.briefing_docx_template)
     print(f"已生成{briefing.title}（{period.label}）：{out}")
     if args.send:
         sent = send_briefing(_router(settings, args), briefing_notice(briefing, template.recipients, out))
