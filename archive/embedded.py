@@ -43,7 +43,16 @@ from archive.base import (
 from archive.buckets import STEP_MS, bucket_sql, bucket_start, fill
 from archive.documents import Indexed, extract_all
 from archive.embedded_readers import WATCHDOG, Reader, ReaderPool
-from archive.embedded_schema import INSERT_POST, SCHEMA, SCHEMA_VERSION, connect, pack, unpack
+from archive.embedded_schema import (
+    ADDED_COLUMNS,
+    INSERT_POST,
+    SCHEMA,
+    SCHEMA_VERSION,
+    connect,
+    pack,
+    plain,
+    unpack,
+)
 from archive.errors import ArchiveError, ArchiveUnavailable, QueryError, QueryTimeout
 from archive.plan import condition, decode_cursor, encode_cursor, highlights
 from archive.sqlcompile import COLUMNS, SqlPlan, after, compile_sql, order_by, sort_keys
@@ -67,7 +76,8 @@ def prepare(items: Sequence[Indexed]) -> Batch:
             item.published_ms,
             *[item.filters[name] for name in FILTER_FIELDS],
             item.risk,
-            pack(item.post),
+            doc := pack(item.post),
+            plain(doc),
         )
         for item in items
     ]
@@ -122,6 +132,10 @@ class EmbeddedArchive:
                 )
             before = self._indices()
             self._conn.executescript(SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(posts)")}
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in columns:  # a file from before the column: its rows hold NULL
+                    self._conn.execute(f"ALTER TABLE posts ADD COLUMN {name} {kind}")
             if version == 0:
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             added = self._indices() - before

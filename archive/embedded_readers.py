@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import sqlite3
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any
 from archive.embedded_schema import phrase_in
 from archive.errors import ArchiveError
 
-_REMEMBERED = 100_000  # phrase answers a reader keeps within one read, at most
+_REMEMBERED = 50_000  # phrase answers a reader keeps within one read, at most
 
 
 class Reader:
@@ -73,10 +74,15 @@ class _Watchdog:
     """Interrupts reads that run past their deadline; one daemon thread for the whole process."""
 
     def __init__(self) -> None:
+        self._tickets = itertools.count()
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also in a forked child: the parent's thread does not run there, and its lock may have
+        # been held at the fork.
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._deadlines: list[tuple[float, int, Reader]] = []  # a heap, earliest first
-        self._tickets = itertools.count()
         self._thread: threading.Thread | None = None
 
     def arm(self, reader: Reader, seconds: float) -> None:
@@ -117,6 +123,7 @@ class _Watchdog:
 
 
 WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=WATCHDOG._reset)
 
 
 class ReaderPool:
@@ -144,6 +151,7 @@ class ReaderPool:
 
     def give(self, reader: Reader) -> None:
         """Return ``reader`` after a read; it is closed if it cannot serve another one."""
+        reader.phrases.clear()  # an idle connection holds no answers
         try:
             healthy = not reader.conn.in_transaction
         except sqlite3.ProgrammingError:  # already closed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sqlite3
@@ -12,7 +11,7 @@ from typing import cast
 
 from archive.ast import normalise
 from archive.base import FILTER_FIELDS
-from archive.sqlcompile import COLUMNS
+from archive.sqlcompile import COLUMNS, IDEOGRAPH_SOURCE_RANGES, ideographic
 from core.messages import EnrichedPost
 
 _ESCAPED = frozenset('"\\') | frozenset(chr(code) for code in range(32))
@@ -35,7 +34,8 @@ CREATE TABLE IF NOT EXISTS posts (
     published_ms INTEGER NOT NULL,
     {", ".join(f"{column} TEXT" for column in FILTER_COLUMNS)},
     risk INTEGER NOT NULL,
-    doc BLOB NOT NULL
+    doc BLOB NOT NULL,
+    plain INTEGER -- see plain(); NULL in rows written before the column existed
 );
 CREATE INDEX IF NOT EXISTS posts_by_time ON posts (published_ms DESC, id);
 CREATE INDEX IF NOT EXISTS posts_by_risk ON posts (risk DESC, published_ms DESC, id);
@@ -52,9 +52,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(
 );
 """
 INSERT_POST = f"""
-INSERT INTO posts (id, published_ms, {", ".join(FILTER_COLUMNS)}, risk, doc)
-VALUES (?, ?, {", ".join("?" for _ in FILTER_COLUMNS)}, ?, ?)
+INSERT INTO posts (id, published_ms, {", ".join(FILTER_COLUMNS)}, risk, doc, plain)
+VALUES (?, ?, {", ".join("?" for _ in FILTER_COLUMNS)}, ?, ?, ?)
 """
+# Columns added after files were first written: ensure() adds them to an older file.
+ADDED_COLUMNS = {"plain": "INTEGER"}
 
 
 def pack(post: EnrichedPost) -> bytes:
@@ -77,22 +79,23 @@ def unpack(doc: bytes) -> EnrichedPost:
     return cast(EnrichedPost, json.loads(_text(doc)))
 
 
-# Every character that NFKC turns into (or into a string holding) a CJK ideograph, within a few
-# blocks: radicals, Kangxi radicals, Hangzhou numerals, kanbun, enclosed and compatibility CJK,
-# compatibility ideographs and the enclosed ideographic supplement. The CJK punctuation of
-# U+3000-3037 (、。「」) is left out, being in nearly every post. A test checks every code point.
-IDEOGRAPH_SOURCES = re.compile(
-    "[\u2e80-\u2fdf\u3038-\u303a\u3190-\u319f\u3200-\u33ff\uf900-\ufaff"
-    "\U0001f200-\U0001f2ff\U0002f800-\U0002fa1f]"
-)
+# Every character that NFKC turns into (or into a string holding) a CJK ideograph.
+IDEOGRAPH_SOURCES = re.compile("[" + "".join(f"{low}-{high}" for low, high in IDEOGRAPH_SOURCE_RANGES) + "]")
+_stable = ideographic
 
 
-@functools.lru_cache(maxsize=256)
-def _stable(phrase: str) -> bool:
-    # CJK Unified Ideographs (and extension A) have no decomposition, compose with no neighbour
-    # and have no case: a phrase of them alone that occurs in the text as stored also occurs in
-    # the normalised text, whatever surrounds it.
-    return all("\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf" for char in phrase)
+def plain(doc: bytes) -> int:
+    """1 if the stored post holds an ideographic phrase exactly where its normalised text does.
+
+    That is: it is JSON (not the older zlib), escapes nothing as \\uXXXX and has no character
+    that NFKC turns into an ideograph. For such a post an ideographic phrase occurs in the
+    normalised title and text exactly where it occurs in the stored ones, which SQLite checks
+    without calling Python (:mod:`archive.sqlcompile`). Stored in the ``plain`` column beside
+    ``doc``: whatever rewrites a ``doc`` must rewrite its ``plain`` too.
+    """
+    if doc[:1] != b"{" or b"\\u" in doc:
+        return 0
+    return int(IDEOGRAPH_SOURCES.search(doc.decode()) is None)
 
 
 def phrase_in(doc: bytes, phrase: str) -> bool:

@@ -5,18 +5,20 @@ top level of the query become one ``MATCH`` that drives the query through the fu
 a rare word reads only its own posts. Anything else (text under an OR with a field, a lone NOT, a
 phrase inside an OR or under a NOT) becomes a ``rowid IN (SELECT ... MATCH ?)`` subquery. The FTS5
 table keeps no positions (``detail=column``), so a phrase is found by its tokens and then checked
-against the stored title and text by the ``yq_phrase`` function the archive registers on its
-connection.
+against the stored title and text (:func:`_phrase_check`: in SQLite for a Chinese phrase, else
+by the ``yq_phrase`` function the archive registers on its read connections).
 
-What keeps such subqueries cheap (``NOT "…"`` clauses above all; seven of them took 8 s on 50,000
+What keeps such subqueries cheap (``NOT "…"`` clauses above all; seven of them took 7 s on 50,000
 posts before):
 
-- a phrase's check is written ``CASE WHEN <has the tokens> THEN yq_phrase(...) ELSE 0 END``. SQLite
+- a phrase's check is written ``CASE WHEN <has the tokens> THEN <check> ELSE 0 END``. SQLite
   evaluates both sides of an ``AND`` that is a value (under ``NOT coalesce(...)``, inside an
   ``OR``), so ``<tokens> AND yq_phrase(...)`` parsed the JSON of every candidate post; the post
   is looked up by rowid inside the CASE, so a query needing no other column keeps its covering
-  index, and the archive's reader remembers each (rowid, phrase) answer for the rest of the read
-  (a search's count and page test the same rows);
+  index;
+- a Chinese phrase is checked by SQLite itself on posts stored ``plain``: no call into Python,
+  whose GIL every read thread of the process shares. Elsewhere the reader remembers each
+  (rowid, phrase) answer for the rest of the read (a search's count and page test the same rows);
 - when words drive the query, every subquery is restricted to them
   (``MATCH '(<words>) AND (<tokens>)'``): each row already has those words, so the answer is the
   same, and the subquery costs what the words' matches cost instead of a walk over every post
@@ -26,6 +28,7 @@ posts before):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -45,7 +48,54 @@ COLUMNS: dict[str, str] = {
     "time": "published_ms",
 }
 _IN_FTS = "p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)"
-_DOC = "(SELECT d.doc FROM posts d WHERE d.rowid = p.rowid)"
+# Code points NFKC turns into (or into a string holding) a CJK ideograph, within a few blocks:
+# radicals, Kangxi radicals, Hangzhou numerals, kanbun, enclosed and compatibility CJK,
+# compatibility ideographs and the enclosed ideographic supplement. The CJK punctuation of
+# U+3000-3037 (、。「」) is left out, being in nearly every post. A test checks every code point.
+IDEOGRAPH_SOURCE_RANGES = [
+    ("\u2e80", "\u2fdf"),
+    ("\u3038", "\u303a"),
+    ("\u3190", "\u319f"),
+    ("\u3200", "\u33ff"),
+    ("\uf900", "\ufaff"),
+    ("\U0001f200", "\U0001f2ff"),
+    ("\U0002f800", "\U0002fa1f"),
+]
+
+
+@functools.lru_cache(maxsize=256)
+def ideographic(phrase: str) -> bool:
+    """Whether ``phrase`` is CJK ideographs alone (unified and extension A).
+
+    Such characters have no decomposition, compose with no neighbour and have no case: the phrase
+    occurs in a text's normalised form exactly where it occurs in the text, unless the text holds
+    a character that NFKC turns into an ideograph (:data:`IDEOGRAPH_SOURCE_RANGES`).
+    """
+    return all("\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf" for char in phrase)
+
+
+def _phrase_check(row: str, phrase: str, params: list[object]) -> str:
+    """Whether the post ``row`` (a posts alias) holds ``phrase``: in SQLite alone where it can.
+
+    ``yq_phrase`` (Python) normalises the title and text. For an ideographic phrase and a
+    ``plain`` post (see :func:`archive.embedded_schema.plain`) the normalised title and text hold
+    the phrase exactly where the stored ones do, so SQLite decides: a byte search of the stored
+    post rules most candidates out, and the title and text are read with ``json_extract`` for
+    the rest. Python, which takes the GIL every read thread shares, sees only older rows (no
+    ``plain`` yet), posts with compatibility characters, and phrases that are not ideographs alone.
+    """
+    check = f"yq_phrase({row}.rowid, {row}.doc, ?)"
+    if not ideographic(phrase):
+        params.append(phrase)
+        return check
+    params.extend([phrase, phrase.encode(), phrase, phrase])
+    doc = f"CAST({row}.doc AS TEXT)"
+    return (
+        f"(CASE WHEN {row}.plain IS NOT 1 THEN {check} "
+        f"WHEN instr({row}.doc, ?) = 0 THEN 0 "
+        f"WHEN instr(json_extract({doc}, '$.text'), ?) > 0 THEN 1 "
+        f"ELSE coalesce(instr(json_extract({doc}, '$.title'), ?) > 0, 0) END)"
+    )
 
 
 @dataclass
@@ -122,11 +172,11 @@ def _sql(node: Node, params: list[object], within: str | None = None) -> str:
         params.append(_restricted(_tokens(node), within))
         if node.phrase is None:
             return _IN_FTS
-        params.append(node.phrase)
         # CASE, not AND: a value-context AND evaluates both sides, and the phrase check reads
-        # and parses the stored post. The post is looked up only for that check, so a query
-        # that needs no other column of the row can still run on a covering index.
-        return f"(CASE WHEN {_IN_FTS} THEN 1 ELSE 0 END AND ? IS NOT NULL)"
+        # the stored post. The post is looked up only for that check, so a query that needs no
+        # other column of the row can still run on a covering index.
+        check = _phrase_check("d", node.phrase, params)
+        return f"(CASE WHEN {_IN_FTS} THEN (SELECT {check} FROM posts d WHERE d.rowid = p.rowid) ELSE 0 END)"
     if isinstance(node, Match):
         params.append(node.value)
         return f"p.{COLUMNS[node.field]} = ?"
@@ -167,8 +217,7 @@ def compile_sql(node: Node) -> SqlPlan:
         if isinstance(item, Words) and item.phrase is not None:
             positive.append(_tokens(item))  # candidates by token, checked by yq_phrase below
             words.append(_tokens(item))
-            plan.conditions.append("yq_phrase(p.rowid, p.doc, ?)")
-            plan.params.append(item.phrase)
+            plan.conditions.append(_phrase_check("p", item.phrase, plan.params))
         elif (expression := fts_expression(item)) is not None:
             positive.append(expression)
             if isinstance(item, Words):
@@ -205,7 +254,7 @@ def sort_keys(sort: str, plan: SqlPlan) -> list[SortKey]:
     if sort == "risk":
         return [("p.risk", "DESC"), *_NEWEST]
     if sort == "relevance" and plan.score_tokens:
-        return [(relevance(plan.score_tokens, plan.within), "DESC"), *_NEWEST]
+        return [(relevance(plan.score_tokens), "DESC"), *_NEWEST]
     return list(_NEWEST)
 
 
@@ -213,19 +262,20 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def relevance(tokens: tuple[str, ...], within: str | None = None) -> str:
+def relevance(tokens: tuple[str, ...]) -> str:
     """A score per post: 2 for each token in the title, 1 for each in the text.
 
     FTS5's bm25() needs token counts that ``detail=column`` does not keep (it returns 0), so the
     score counts matched columns instead: a title match weighs double, as the ^2 boost on
     ``title_tokens`` does in Elasticsearch. Tokens are inlined as quoted literals because the
-    expression appears in SELECT, WHERE and ORDER BY alike. ``within`` is the plan's positive
-    ``MATCH``, which every scored row satisfies: each lookup is restricted to it.
+    expression appears in SELECT, WHERE and ORDER BY alike. (Restricting each lookup to the
+    query's words, as :func:`_sql` does, made the analyst mix's relevance searches 10-20 % slower
+    at a million posts: a token of one column is a short list to walk.)
     """
     terms = []
     for token in tokens:
         for column, weight in (("title", 2), ("body", 1)):
-            expression = _literal(_restricted(f"{column} : {_quote(token)}", within))
+            expression = _literal(f"{column} : {_quote(token)}")
             terms.append(
                 f"(p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH {expression})) * {weight}"
             )

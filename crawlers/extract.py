@@ -7,9 +7,11 @@ survive), characters untouched; normalising and deciding what the text means is 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from lxml import etree
+from lxml import html as lxml_html
 from parsel import Selector, SelectorList
 
 from crawlers.sources import FieldSelector
@@ -23,6 +25,18 @@ _BLOCK_TAGS = frozenset({
 })
 # fmt: on
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template"})
+
+
+@dataclass(frozen=True)
+class Found:
+    """A field's value and where it came from (a selector, a JSON path, the feed, the extractor).
+
+    When nothing was found ``value`` is None and ``where`` names everything that was tried. Spiders copy
+    ``where`` into their items' ``trace``, which ``yuqing sources try`` prints and nothing decides on.
+    """
+
+    value: str | None
+    where: str
 
 
 def select(node: Selector | SelectorList[Selector], selector: FieldSelector) -> SelectorList[Selector]:
@@ -56,6 +70,40 @@ def extract_first(node: Selector | SelectorList[Selector], selector: FieldSelect
         if text.strip():
             return text.strip()
     return None
+
+
+def extract_each(node: Selector | SelectorList[Selector], selector: FieldSelector) -> list[str]:
+    """The text of each match (each link of a list page), narrowed by the selector's regex; no blanks."""
+    out: list[str] = []
+    for match in select(node, selector):
+        text = _node_text(match)
+        if selector.pattern is not None:
+            found = _compiled(selector.pattern).search(text)
+            if found is None:
+                continue
+            text = found.group(1) if found.re.groups else found.group(0)
+        if text.strip():
+            out.append(text.strip())
+    return out
+
+
+def html_fragment_text(value: str) -> str:
+    """The text of an HTML fragment (a JSON API's ``content``), one line per block element as rendered."""
+    if not value.strip():
+        return ""
+    try:
+        root = lxml_html.fragment_fromstring(value, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return value
+    parts: list[str] = []
+    _walk(root, parts, tail=False)
+    return "\n".join(line for line in "".join(parts).splitlines() if line.strip())
+
+
+def describe(selector: FieldSelector) -> str:
+    """A selector as configured, for people: ``css h1.title::text``, ``xpath //h1 re (\\d+)``."""
+    text = f"{selector.kind} {selector.query}"
+    return text if selector.pattern is None else f"{text} re {selector.pattern}"
 
 
 @lru_cache(maxsize=256)

@@ -3,7 +3,10 @@
 They live in the same sources.yaml list as the boards, told apart by ``kind``: ``hotline-api``,
 ``hotline-inbox`` or ``weibo`` (an entry without ``kind`` is a board). Secrets never appear here: a
 source names the secret it needs (``token_secret``, ``cookie_secret``) and the entry point supplies the
-value from the environment (``YUQING_SECRET_<NAME>``).
+value from the environment (``YUQING_SECRET_<NAME>``). A hotline API's shape, paging and authentication
+are configuration too (:mod:`crawlers.hotline_api`); a source with a secret must use https (http only
+for loopback hosts), and every source stays on its own hosts plus its ``allowed_hosts``
+(:mod:`crawlers.scope`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import yaml
 
 from crawlers.errors import SourceConfigError
 from crawlers.exports import HOTLINE_COLUMNS, MAX_FILE_MB, MAX_ROWS, header_key
+from crawlers.hotline_api import API_KEYS, ApiConfig, Auth, parse_api, parse_auth
+from crawlers.scope import parse_allowed_hosts, secure_for_secrets
 
 FEED_KINDS = ("hotline-api", "hotline-inbox", "weibo")
 _COMMON = frozenset(
@@ -26,9 +31,9 @@ _COMMON = frozenset(
     | {"token_secret", "cookie_secret"}
 )
 _KIND_KEYS = {
-    "hotline-api": frozenset({"start_url", "page_size"}),
+    "hotline-api": frozenset({"start_url", "page_size", "auth", "allowed_hosts"}) | API_KEYS,
     "hotline-inbox": frozenset({"inbox", "columns", "max_rows", "max_file_mb"}),
-    "weibo": frozenset({"api_url", "keywords", "accounts"}),
+    "weibo": frozenset({"api_url", "keywords", "accounts", "allowed_hosts"}),
 }
 _CHANNEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _SECRET = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
@@ -42,7 +47,10 @@ class FeedSource:
     ``api_url`` the Weibo-like ``getIndex`` endpoint, searched for each of ``keywords`` and read for the
     timeline of each of ``accounts``. ``every`` is the source's own schedule in seconds (None: every cycle).
     An inbox's ``columns`` are (field, header) pairs for headers the built-in synonyms do not know, and
-    ``max_rows`` and ``max_file_mb`` the limits beyond which a file is rejected whole.
+    ``max_rows`` and ``max_file_mb`` the limits beyond which a file is rejected whole. A hotline API's
+    ``api`` is its configured shape (None: our own platform's, :func:`crawlers.hotline_api.default_api`
+    with ``page_size``) and ``auth`` how it authenticates (``token_secret`` alone means a bearer token).
+    ``allowed_hosts`` are hosts besides the URL's that the source may fetch from.
     """
 
     kind: str
@@ -64,6 +72,16 @@ class FeedSource:
     columns: tuple[tuple[str, str], ...] = ()
     max_rows: int = MAX_ROWS
     max_file_mb: int = MAX_FILE_MB
+    api: ApiConfig | None = None
+    auth: Auth | None = None
+    allowed_hosts: tuple[str, ...] = ()
+
+    @property
+    def credentials(self) -> Auth | None:
+        """How a request proves who sends it: ``auth``, else ``token_secret`` as a bearer token."""
+        if self.auth is not None:
+            return self.auth
+        return Auth("bearer", self.token_secret) if self.token_secret else None
 
 
 def load_feeds(path: Path) -> list[FeedSource]:
@@ -122,8 +140,21 @@ def _parse(path: Path, entry: Mapping[str, Any], label: str) -> FeedSource:
             values[key] = entry[key]
     if isinstance(entry.get("region"), str):
         values["region"] = entry["region"]
+    if kind in ("hotline-api", "weibo") and "allowed_hosts" in entry:
+        values["allowed_hosts"] = parse_allowed_hosts(entry["allowed_hosts"], fail)
     if kind == "hotline-api":
         values["start_url"] = _url(entry.get("start_url"), lambda r: fail("start_url", r))
+        given = {key: entry[key] for key in API_KEYS if key in entry}
+        if "page_size" in entry and isinstance(given.get("paging"), Mapping) and "size" in given["paging"]:
+            raise fail(
+                "page_size", "page_size 与 paging.size 只能给一个 / give page_size or paging.size, not both"
+            )
+        if given:
+            values["api"] = parse_api(given, fail, page_size=values.get("page_size", 50))
+        if "auth" in entry:
+            if "token_secret" in entry:
+                raise fail("auth", "auth 与 token_secret 只能给一个 / give auth or token_secret, not both")
+            values["auth"] = parse_auth(entry["auth"], fail)
     elif kind == "weibo":
         values["api_url"] = _url(entry.get("api_url"), lambda r: fail("api_url", r))
         for key in ("keywords", "accounts"):
@@ -141,6 +172,14 @@ def _parse(path: Path, entry: Mapping[str, Any], label: str) -> FeedSource:
         values["inbox"] = folder if folder.is_absolute() else (path.parent / folder)
         if "columns" in entry:
             values["columns"] = _columns(entry["columns"], fail)
+    secret = next((key for key in ("auth", "token_secret", "cookie_secret") if key in entry), None)
+    url_key = {"hotline-api": "start_url", "weibo": "api_url"}.get(kind)
+    if secret is not None and url_key is not None and not secure_for_secrets(values[url_key]):
+        raise fail(
+            url_key,
+            f"带密钥（{secret}）的来源必须用 https，http 仅限本机 127.0.0.1/localhost / "
+            f"a source with a secret ({secret}) must use https; http is allowed only for loopback hosts",
+        )
     return FeedSource(**values)
 
 

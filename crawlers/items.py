@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -25,6 +25,9 @@ class BoardItem:
     replied_at: str | None = None
     reply_text: str | None = None
     signature: str | None = None  # the list row's fingerprint, remembered for incremental re-crawls
+    # Where each field came from (field -> selector or path, or what was tried when it was not found):
+    # nothing decides on it and it is not part of the item's value; `yuqing sources try` prints it.
+    trace: dict[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -49,6 +52,27 @@ class WeiboItem:
     url: str
     query: str
     mblog: dict[str, object]
+
+
+@dataclass
+class NewsItem:
+    """A news article: the feed entry's or list page's facts and the page's extracted main text.
+
+    Every field is text as found (the time unparsed); ``origin`` is the feed or list page that linked
+    to it, ``signature`` that entry's fingerprint and ``trace`` where each field came from.
+    """
+
+    channel: str
+    url: str
+    native_id: str | None = None
+    title: str | None = None
+    text: str | None = None
+    published_at: str | None = None
+    author: str | None = None
+    outlet: str | None = None
+    origin: str | None = None
+    signature: str | None = None
+    trace: dict[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

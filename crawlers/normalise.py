@@ -11,19 +11,35 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 from core.china_time import CHINA_TZ
 from core.masking import mask_name, mask_text, pseudonym
 from core.messages import SCHEMA_VERSION, Author, RawPost, Reply, post_id
 from crawlers.errors import ItemRejected
 from crawlers.items import BoardItem
-from crawlers.sources import BoardSource
 
 # Besides its native id, what a board item must have for a post to be built from it (a social post may
 # lack a title; a letter may not).
 REQUIRED_TEXT_FIELDS = ("title", "published_at", "text")
 _WHITESPACE = re.compile(r"\s+")  # str patterns match Unicode spaces, the full-width U+3000 included
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+
+
+class BoardConfig(Protocol):
+    """What building a board message needs of its source: an HTML board or a JSON board alike."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def time_format(self) -> tuple[str, ...]: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def replied_labels(self) -> tuple[str, ...]: ...
 
 
 def normalise_line(value: str | None) -> str:
@@ -67,12 +83,54 @@ def parse_board_time(value: str | None, formats: tuple[str, ...]) -> datetime | 
     return None
 
 
+# Times as news pages and feeds print them, tried after a source's own formats.
+LOOSE_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y年%m月%d日", "%Y.%m.%d %H:%M",
+    "%Y.%m.%d",
+)  # fmt: skip
+# A date (and time) inside a longer text: "发布时间：2024-06-01 09:30", "2024年6月1日 09:30 来源：…".
+_DATE_IN_TEXT = re.compile(
+    r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+def parse_loose_time(value: str | None, formats: tuple[str, ...] = ()) -> datetime | None:
+    """A time as feeds and news pages write it: ``formats`` first, then the common forms, ISO 8601,
+    RFC 822 (RSS ``pubDate``) and at last a date inside a longer text. Naive times are China time."""
+    text = normalise_line(value)
+    if not text:
+        return None
+    found = parse_board_time(text, (*formats, *LOOSE_TIME_FORMATS))
+    if found is not None:
+        return found
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+    if moment is None:
+        match = _DATE_IN_TEXT.search(text)
+        if match is None:
+            return None
+        year, month, day, hour, minute, second = (int(group) if group else 0 for group in match.groups())
+        try:
+            moment = datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return None
+    return moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment.astimezone(CHINA_TZ)
+
+
 def iso(moment: datetime) -> str:
     """ISO 8601 with seconds in China time, the form every message time takes."""
     return moment.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
-def to_raw_post(item: BoardItem, source: BoardSource, *, salt: str, fetched_at: datetime) -> RawPost:
+def to_raw_post(item: BoardItem, source: BoardConfig, *, salt: str, fetched_at: datetime) -> RawPost:
     """Build the posts.raw message for an item; raise :class:`ItemRejected` if it cannot be built.
 
     An item without a native id or one of :data:`REQUIRED_TEXT_FIELDS` is ``missing <field>``; a time
@@ -114,7 +172,7 @@ def to_raw_post(item: BoardItem, source: BoardSource, *, salt: str, fetched_at: 
     return post
 
 
-def _reply(item: BoardItem, source: BoardSource, raw: dict[str, object]) -> Reply:
+def _reply(item: BoardItem, source: BoardConfig, raw: dict[str, object]) -> Reply:
     status_text = normalise_line(item.status)
     text = mask_text(normalise_text(item.reply_text))
     replied_at = parse_board_time(item.replied_at, source.time_format)

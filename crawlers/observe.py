@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Spider, signals
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 
-from crawlers.items import BoardItem, FailedPage, HotlineItem, WeiboItem
+from crawlers.items import BoardItem, FailedPage, HotlineItem, NewsItem, WeiboItem
 from crawlers.normalise import board_post_id
 from crawlers.normalise_feeds import hotline_post_id, weibo_post_id
+from crawlers.normalise_news import news_post_id
 
 if TYPE_CHECKING:
     from typing import Self
@@ -34,6 +35,9 @@ def _describe(item: Any) -> dict[str, Any]:
     if isinstance(item, HotlineItem):
         post = hotline_post_id(item.channel, item.fields.get("工单编号")) or "-"
         return {"source": "hotline", "channel": item.channel, "id": post, "url": item.origin}
+    if isinstance(item, NewsItem):
+        post = news_post_id(item.channel, item.native_id) or "-"
+        return {"source": "news", "channel": item.channel, "id": post, "url": item.url}
     if isinstance(item, WeiboItem):
         post = weibo_post_id(item.channel, item.mblog) or "-"
         return {"source": "weibo", "channel": item.channel, "id": post, "url": item.url}

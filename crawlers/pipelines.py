@@ -21,11 +21,14 @@ from scrapy.exceptions import DropItem, NotConfigured
 from core.china_time import CHINA_TZ
 from core.errors import MessageError
 from core.messages import encode, validate_raw
+from crawlers.board_json import JsonBoardSource
 from crawlers.errors import ItemRejected
 from crawlers.feeds import FeedSource
-from crawlers.items import BoardItem, HotlineItem, WeiboItem
+from crawlers.items import BoardItem, HotlineItem, NewsItem, WeiboItem
+from crawlers.news import NewsSource
 from crawlers.normalise import to_raw_post
 from crawlers.normalise_feeds import hotline_post, weibo_post
+from crawlers.normalise_news import news_post
 from crawlers.observe import PUBLISHED_STAT
 from crawlers.settings import broker_factory
 from crawlers.sources import BoardSource
@@ -57,14 +60,34 @@ def _yuqing_settings(crawler: Crawler) -> Settings | None:
     return value
 
 
+Source = BoardSource | FeedSource | JsonBoardSource | NewsSource
+
+
+def to_message(item: Any, source: Source | None, *, salt: str, fetched_at: datetime) -> Any:
+    """The posts.raw message of a board, JSON board, news, hotline or Weibo-like item; anything else is
+    returned unchanged. Raises :class:`ItemRejected` when the item cannot be a message."""
+    if not isinstance(item, BoardItem | HotlineItem | WeiboItem | NewsItem):
+        return item
+    if isinstance(item, BoardItem) and isinstance(source, BoardSource | JsonBoardSource):
+        return to_raw_post(item, source, salt=salt, fetched_at=fetched_at)
+    if isinstance(item, NewsItem) and isinstance(source, NewsSource):
+        return news_post(item, source, salt=salt, fetched_at=fetched_at)
+    if isinstance(item, HotlineItem) and isinstance(source, FeedSource):
+        return hotline_post(item, source, salt=salt, fetched_at=fetched_at)
+    if isinstance(item, WeiboItem) and isinstance(source, FeedSource):
+        return weibo_post(item, source, salt=salt, fetched_at=fetched_at)
+    raise RuntimeError(f"NormalisePipeline has no configuration for {type(item).__name__} items")
+
+
 class NormalisePipeline:
-    """Turns a board, hotline or Weibo-like item into a posts.raw dict: clean text, ISO times, masking."""
+    """Turns a board, JSON board, news, hotline or Weibo-like item into a posts.raw dict: clean text, ISO
+    times, masking."""
 
     def __init__(
         self,
         *,
         salt: str = "",
-        source: BoardSource | FeedSource | None = None,
+        source: Source | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.salt = salt
@@ -83,25 +106,18 @@ class NormalisePipeline:
         """Take the source's configuration (time formats, labels, region) from the running spider."""
         spider = self._crawler.spider if self._crawler is not None else None
         source = getattr(spider, "source", None)
-        if self.source is None and isinstance(source, BoardSource | FeedSource):
+        if self.source is None and isinstance(
+            source, BoardSource | FeedSource | JsonBoardSource | NewsSource
+        ):
             self.source = source
 
     def process_item(self, item: Any) -> Any:
         """Return the message dict; ``DropItem("missing <field>")`` for an item without an id, a title, a
         time or a text, ``DropItem("unparseable published_at")`` if the time does not parse."""
-        if not isinstance(item, BoardItem | HotlineItem | WeiboItem):
-            return item
-        source = self.source
         try:
-            if isinstance(item, BoardItem) and isinstance(source, BoardSource):
-                return to_raw_post(item, source, salt=self.salt, fetched_at=self.clock())
-            if isinstance(item, HotlineItem) and isinstance(source, FeedSource):
-                return hotline_post(item, source, salt=self.salt, fetched_at=self.clock())
-            if isinstance(item, WeiboItem) and isinstance(source, FeedSource):
-                return weibo_post(item, source, salt=self.salt, fetched_at=self.clock())
+            return to_message(item, self.source, salt=self.salt, fetched_at=self.clock())
         except ItemRejected as exc:
             raise DropItem(exc.reason) from exc
-        raise RuntimeError(f"NormalisePipeline has no configuration for {type(item).__name__} items")
 
 
 class DedupPipeline:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,13 +23,16 @@ from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
 from core.china_time import CHINA_TZ
 from crawlers.alerts import paused_until
-from crawlers.feeds import FeedSource, load_feeds
+from crawlers.catalog import AnySource, kind_of, load_all
+from crawlers.feeds import FeedSource
 from crawlers.observe import DROPPED_STAT_PREFIX, PUBLISHED_STAT
 from crawlers.pipelines import SEEN_FILE
 from crawlers.settings import board_settings, crawl_settings
-from crawlers.sources import PACKAGED_SOURCES, BoardSource, load_sources
+from crawlers.sources import PACKAGED_SOURCES
 from crawlers.spiders.board import BoardSpider
+from crawlers.spiders.board_json import JsonBoardSpider
 from crawlers.spiders.hotline import HotlineApiSpider, HotlineInboxSpider
+from crawlers.spiders.news import NewsSpider
 from crawlers.spiders.weibo import WeiboSpider
 from crawlers.state import SeenStore
 from stream.broker import BrokerFactory
@@ -36,8 +40,10 @@ from yuqing.settings import Settings
 
 # The next crawl of an API source asks from a little before the last one started: clocks differ.
 WATERMARK_OVERLAP = timedelta(minutes=10)
-_SPIDERS: dict[str, type[Spider]] = {
+SPIDERS: dict[str, type[Spider]] = {
     "board": BoardSpider,
+    "board-json": JsonBoardSpider,
+    "news": NewsSpider,
     "hotline-api": HotlineApiSpider,
     "hotline-inbox": HotlineInboxSpider,
     "weibo": WeiboSpider,
@@ -64,6 +70,11 @@ class BoardStats:
     def failed(self) -> bool:
         """Whether the crawl could not start (bad broker settings, an unreachable broker, ...)."""
         return self.finish_reason.startswith("failed")
+
+    @property
+    def dead_letters(self) -> int:
+        """Pages and records sent to the dead letters (each counted under its reason in ``dropped``)."""
+        return sum(n for reason, n in self.dropped.items() if reason.startswith("dead-lettered"))
 
 
 @dataclass(frozen=True)
@@ -118,8 +129,8 @@ def run_crawl(
     settings: Settings,
     *,
     broker: BrokerFactory,
-    sources: list[BoardSource] | None = None,
-    feeds: list[FeedSource] | None = None,
+    sources: Sequence[AnySource] | None = None,
+    feeds: Sequence[FeedSource] | None = None,
     polite: bool = True,
     only: Collection[str] | None = None,
     secrets: Mapping[str, str] | None = None,
@@ -131,8 +142,9 @@ def run_crawl(
     pipelines call it and close what it returns); it travels to them as the Scrapy setting
     ``YUQING_BROKER``, so it must survive a deep copy (a function or a ``functools.partial`` does).
 
-    Boards and feeds (hotline API and inbox, Weibo-like) default to ``settings.sources_file``, else the
-    packaged ``crawlers/sources.yaml``; given ``sources`` alone, only those boards run. ``only`` names the
+    Sources of every kind (boards, JSON boards, news, hotline API and inbox, Weibo-like) default to
+    ``settings.sources_file``, else the packaged ``crawlers/sources.yaml``; given ``sources`` alone, only
+    those run (``feeds`` adds more, for callers that keep boards and feeds apart). ``only`` names the
     sources to run (a scheduler's due ones). ``secrets`` maps secret names to values (tokens, cookies)
     and comes from the entry point's environment. ``polite=False`` drops the delays for every source; a
     source configured ``polite: false`` drops them for itself. Either is only for sites we serve ourselves.
@@ -141,9 +153,11 @@ def run_crawl(
     """
     path = settings.sources_file or PACKAGED_SOURCES
     if sources is None:
-        sources = load_sources(path)
-        feeds = load_feeds(path) if feeds is None else feeds
-    everything: list[BoardSource | FeedSource] = [*sources, *(feeds or [])]
+        loaded = load_all(path)
+        sources = [source for source in loaded if not isinstance(source, FeedSource)]
+        if feeds is None:
+            feeds = [source for source in loaded if isinstance(source, FeedSource)]
+    everything: list[AnySource] = [*sources, *(feeds or [])]
     if only is not None:
         everything = [source for source in everything if source.name in only]
     policy = crawl_settings(settings, polite=polite, secrets=secrets, broker=broker)
@@ -151,21 +165,21 @@ def run_crawl(
     # An entry point that configured logging itself keeps its handlers; otherwise Scrapy installs one.
     policy["LOG_INSTALL_ROOT_HANDLER"] = not logging.getLogger().handlers
     process = AsyncCrawlerProcess(policy)
-    started: list[tuple[BoardSource | FeedSource, Crawler, Any]] = []
+    started: list[tuple[AnySource, Crawler, Any]] = []
     paused: list[BoardStats] = []
     store = SeenStore(settings.crawl_state_path / SEEN_FILE)
     began = datetime.now(CHINA_TZ)
     try:
         for source in everything:
             until = paused_until(settings.crawl_state_path, source.name, now=began)
-            kind = _kind(source)
+            kind = kind_of(source)
             if until is not None:
                 logger.warning(
                     "stage=crawl channel=%s event=skipped reason=paused until=%s", source.name, until
                 )
                 paused.append(BoardStats(source.name, 0, {}, 0, 0, f"paused until {until.isoformat()}", kind))
                 continue
-            crawler = process.create_crawler(_SPIDERS[kind])
+            crawler = process.create_crawler(SPIDERS[kind])
             # A source's own policy outranks the process-wide one (the runner's settings are "project").
             crawler.settings.setdict(board_settings(source), priority="spider")
             kwargs: dict[str, Any] = {"source": source}
@@ -176,10 +190,12 @@ def run_crawl(
         # Signal handlers can only be installed from the main thread.
         process.start(install_signal_handlers=threading.current_thread() is threading.main_thread())
         boards = tuple(_board_stats(source, crawler, task) for source, crawler, task in started)
+        finished = datetime.now(CHINA_TZ)
         for board in boards:
             # Only a crawl that finished moves the watermark: a killed or failed one is read again.
             if board.kind in ("hotline-api", "weibo") and board.finish_reason == "finished":
                 store.set_watermark(board.board, (began - WATERMARK_OVERLAP).isoformat(timespec="seconds"))
+            _remember(store, board, began, finished)
     finally:
         store.close()
     for board in boards:
@@ -198,11 +214,28 @@ def run_crawl(
     return CrawlStats(boards + tuple(paused))
 
 
-def _kind(source: BoardSource | FeedSource) -> str:
-    return source.kind if isinstance(source, FeedSource) else "board"
+def _remember(store: SeenStore, board: BoardStats, began: datetime, finished: datetime) -> None:
+    """Record the source's latest crawl for the 系统管理 page (:func:`crawlers.catalog.describe_sources`)."""
+    try:
+        store.record_crawl(
+            {
+                "source": board.board,
+                "kind": board.kind,
+                "started": began.isoformat(timespec="seconds"),
+                "finished": finished.isoformat(timespec="seconds"),
+                "finish_reason": board.finish_reason,
+                "published": board.published,
+                "pages": board.pages,
+                "errors": board.errors,
+                "dead_letters": board.dead_letters,
+                "dropped": board.dropped,
+            }
+        )
+    except sqlite3.Error as exc:  # the crawl itself is done and published; only its record is lost
+        logger.error("stage=crawl channel=%s event=crawl-log-failed error=%s", board.board, exc)
 
 
-def _board_stats(source: BoardSource | FeedSource, crawler: Crawler, task: Any) -> BoardStats:
+def _board_stats(source: AnySource, crawler: Crawler, task: Any) -> BoardStats:
     failure = task.exception() if task.done() and not task.cancelled() else None
     try:
         stats: dict[str, Any] = dict(crawler.stats.get_stats())
@@ -229,7 +262,7 @@ def _board_stats(source: BoardSource | FeedSource, crawler: Crawler, task: Any) 
         pages=int(stats.get("response_received_count", 0)) - int(stats.get("robotstxt/response_count", 0)),
         errors=int(stats.get("log_count/ERROR", 0)),
         finish_reason=reason,
-        kind=_kind(source),
+        kind=kind_of(source),
         skipped_unchanged=int(stats.get("yuqing/skipped_unchanged", 0)),
         elapsed_s=float(stats.get("elapsed_time_seconds", 0.0)),
     )

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from core.china_time import CHINA_TZ
-from crawlers.feeds import load_feeds
+from crawlers.catalog import load_all
 from crawlers.rounds import record_cycle
-from crawlers.sources import PACKAGED_SOURCES, load_sources
+from crawlers.sources import PACKAGED_SOURCES
 from yuqing.settings import Settings, settings_env
 
 logger = logging.getLogger(__name__)
@@ -30,9 +30,7 @@ Runner = Callable[[Sequence[str], Mapping[str, str]], int]
 def source_schedule(settings: Settings, default_every_s: int) -> dict[str, int]:
     """Each configured source's period in seconds."""
     path = settings.sources_file or PACKAGED_SOURCES
-    periods = {board.name: board.every or default_every_s for board in load_sources(path)}
-    periods.update({feed.name: feed.every or default_every_s for feed in load_feeds(path)})
-    return periods
+    return {source.name: source.every or default_every_s for source in load_all(path)}
 
 
 def _run_child(argv: Sequence[str], env: Mapping[str, str]) -> int:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from crawlers.board_json import JsonBoardSource
 from crawlers.feeds import FeedSource
+from crawlers.news import NewsSource
 from crawlers.sources import BoardSource
 from stream.broker import BrokerFactory
 from yuqing.settings import Settings
@@ -27,9 +29,12 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.DedupPipeline": 300,
     "crawlers.pipelines.PublishPipeline": 400,
 }
-# Request order runs low → high, response order high → low: secrets go on after the default headers;
-# a response is decompressed (590) before its charset is checked (580) and before a login page is spotted.
+# Request order runs low → high, response order high → low: scope is checked first (before Scrapy's
+# offsite check at 50 and robots.txt at 100, so another host is never contacted); secrets go on after the
+# default headers; a response is decompressed (590) before its charset is checked (580) and before a login
+# page is spotted.
 DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.ScopeMiddleware": 40,
     "crawlers.middlewares.SkipUnchangedMiddleware": 120,
     "crawlers.middlewares.SecretsMiddleware": 450,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -135,14 +140,16 @@ def pace(*, polite: bool) -> dict[str, Any]:
     }
 
 
-def board_settings(source: BoardSource | FeedSource) -> dict[str, Any]:
+def board_settings(source: BoardSource | FeedSource | JsonBoardSource | NewsSource) -> dict[str, Any]:
     """One source's own policy from sources.yaml, applied over the process-wide policy for its crawler."""
     overrides: dict[str, Any] = {}
     if source.obey_robots is not None:
         overrides["ROBOTSTXT_OBEY"] = source.obey_robots
     if not source.polite:
         overrides.update(pace(polite=False))
-    if isinstance(source, FeedSource) and source.kind != "hotline-inbox":
+    if isinstance(source, JsonBoardSource) or (
+        isinstance(source, FeedSource) and source.kind != "hotline-inbox"
+    ):
         overrides["DEFAULT_REQUEST_HEADERS"] = {
             "Accept": "application/json",
             "Accept-Language": "zh-CN,zh;q=0.9",

@@ -23,6 +23,7 @@ from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
 from crawlers.errors import SourceConfigError
+from crawlers.scope import parse_allowed_hosts
 
 PACKAGED_SOURCES = Path(__file__).with_name("sources.yaml")
 REQUIRED_FIELDS = ("title", "published_at", "text")
@@ -31,7 +32,7 @@ DEFAULT_REPLIED_LABELS = ("已回复", "已答复", "已办结", "已办理")
 # fmt: off
 _BOARD_KEYS = frozenset({
     "name", "display_name", "start_url", "list", "fields", "time_format", "id_pattern", "obey_robots",
-    "polite", "max_pages", "region", "replied_labels", "kind", "every",
+    "polite", "max_pages", "region", "replied_labels", "kind", "every", "allowed_hosts",
 })
 # fmt: on
 _LIST_KEYS = frozenset({"rows", "detail_link", "next_page"})
@@ -86,6 +87,7 @@ class BoardSource:
     region: str | None = None
     replied_labels: tuple[str, ...] = DEFAULT_REPLIED_LABELS
     every: int | None = None  # the board's own schedule in seconds (crawlers.schedule); None: every cycle
+    allowed_hosts: tuple[str, ...] = ()  # hosts besides start_url's it may fetch from (crawlers.scope)
 
 
 def load_sources(path: Path) -> list[BoardSource]:
@@ -161,6 +163,9 @@ class _Board:
             region=self._optional_text("region"),
             replied_labels=self._labels(),
             every=self._optional_positive_int("every"),
+            allowed_hosts=parse_allowed_hosts(self.entry["allowed_hosts"], self.fail)
+            if "allowed_hosts" in self.entry
+            else (),
         )
 
     def _unknown_keys(self, mapping: Mapping[str, Any], allowed: frozenset[str], prefix: str) -> None:

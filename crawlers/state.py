@@ -12,7 +12,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,23 @@ CREATE TABLE IF NOT EXISTS watermarks (
     value TEXT NOT NULL,
     updated_at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crawls (
+    source TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    finish_reason TEXT NOT NULL,
+    published INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    dead_letters INTEGER NOT NULL,
+    dropped TEXT NOT NULL
+) WITHOUT ROWID;
 """
+CRAWL_COLUMNS = (
+    "source", "kind", "started", "finished", "finish_reason", "published", "pages", "errors", "dead_letters",
+    "dropped",
+)  # fmt: skip
 # Fields that change on every crawl without the post changing.
 _VOLATILE = frozenset({"fetched_at"})
 
@@ -95,6 +111,68 @@ class SeenStore:
             (source, value, time.time()),
         )
 
+    def record_crawl(self, entry: Mapping[str, Any]) -> None:
+        """Remember a source's latest crawl (the keys of :data:`CRAWL_COLUMNS`; ``dropped`` a mapping)."""
+        row = {**entry, "dropped": json.dumps(dict(entry.get("dropped") or {}), ensure_ascii=False)}
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO crawls({','.join(CRAWL_COLUMNS)}) "
+            f"VALUES ({','.join('?' for _ in CRAWL_COLUMNS)})",
+            [row[name] for name in CRAWL_COLUMNS],
+        )
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+
+def _read_only(path: Path) -> sqlite3.Connection | None:
+    """The state file opened for reading only (a page must not create it), or None if there is none."""
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def read_crawls(path: Path) -> dict[str, dict[str, Any]]:
+    """Each source's latest crawl as :meth:`SeenStore.record_crawl` wrote it; {} without a state file."""
+    conn = _read_only(path)
+    if conn is None:
+        return {}
+    try:
+        rows = conn.execute(f"SELECT {','.join(CRAWL_COLUMNS)} FROM crawls").fetchall()
+    except sqlite3.OperationalError:  # a state file from before the crawl log
+        return {}
+    finally:
+        conn.close()
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = dict(zip(CRAWL_COLUMNS, row, strict=True))
+        try:
+            entry["dropped"] = json.loads(entry["dropped"])
+        except ValueError:
+            entry["dropped"] = {}
+        out[str(entry["source"])] = entry
+    return out
+
+
+def count_published(path: Path, prefixes: Sequence[str]) -> dict[str, int]:
+    """How many posts whose id starts with each prefix (``board:<channel>:``) were ever published."""
+    conn = _read_only(path)
+    if conn is None:
+        return dict.fromkeys(prefixes, 0)
+    out: dict[str, int] = {}
+    try:
+        for prefix in prefixes:
+            # A range on the primary key: ids from "<prefix>" up to the prefix with its last character
+            # bumped, so the count reads the index only.
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            row = conn.execute(
+                "SELECT COUNT(*) FROM published WHERE id >= ? AND id < ?", (prefix, upper)
+            ).fetchone()
+            out[prefix] = int(row[0])
+    except sqlite3.OperationalError:
+        return dict.fromkeys(prefixes, 0)
+    finally:
+        conn.close()
+    return out

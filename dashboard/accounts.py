@@ -1,8 +1,10 @@
 """Dashboard accounts in the ledger's database (SQLite by default, PostgreSQL at scale) via SQLAlchemy.
 
-Every sign-in attempt is recorded with the client it came from; the lockout policies (one per
-username, one per client) read those records, so they hold across the dashboard's processes and
-restarts. Attempts refused because of a lock are recorded as such and never count towards a lock.
+The tables are the ledger's migrations' (``response_ledger/migrations``, revision 0002): whoever
+builds the engine brings its schema up first (:func:`response_ledger.db.migrate`). Every sign-in
+attempt is recorded with the client it came from; the lockout policies (one per username, one per
+client) read those records, so they hold across the dashboard's processes and restarts. Attempts
+refused because of a lock are recorded as such and never count towards a lock.
 """
 
 from __future__ import annotations
@@ -23,14 +25,12 @@ from sqlalchemy import (
     Table,
     func,
     insert,
-    inspect,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
 from dashboard.auth import (
     LockoutPolicy,
@@ -42,9 +42,9 @@ from dashboard.auth import (
     needs_rehash,
     verify_password,
 )
-from response_ledger.db import make_engine
 
 log = logging.getLogger(__name__)
+# The tables as the queries below see them; migration 0002 creates them (a literal copy).
 metadata = MetaData()
 users = Table(
     "dashboard_users",
@@ -98,18 +98,15 @@ class Accounts:
 
     def __init__(
         self,
-        url: str,
+        engine: Engine,
         *,
         policy: LockoutPolicy | None = None,
         client_policy: LockoutPolicy = CLIENT_POLICY,
-        engine: Engine | None = None,
     ) -> None:
-        # The ledger's engine factory: SQLite gets its folder, WAL and a busy timeout like the ledger.
-        self.engine = engine or make_engine(url)
+        # The ledger's engine, migrated (``response_ledger.db.migrated_engine``).
+        self.engine = engine
         self.policy = policy or LockoutPolicy()
         self.client_policy = client_policy
-        metadata.create_all(self.engine)
-        _add_signin_columns(self.engine)
         dummy_hash()  # made now, so that the first unknown username is not the one slower answer
 
     def add(
@@ -292,25 +289,6 @@ class Accounts:
             if end is not None:
                 ends.append(end)
         return max(ends, default=None)
-
-
-def _add_signin_columns(engine: Engine) -> None:
-    """Add the columns later releases gave ``dashboard_signins`` to a table made by an earlier one."""
-    present = {column["name"] for column in inspect(engine).get_columns(signins.name)}
-    added = {"client": "VARCHAR(64)", "locked": "BOOLEAN"}
-    for name, kind in added.items():
-        if name in present:
-            continue
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {signins.name} ADD COLUMN {name} {kind}"))
-                if name == "client":
-                    index = f"ix_{signins.name}_client"
-                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS {index} ON {signins.name} (client)"))
-        except (OperationalError, ProgrammingError):
-            # Another dashboard process added it first (duplicate column); anything else fails below.
-            if name not in {column["name"] for column in inspect(engine).get_columns(signins.name)}:
-                raise
 
 
 def _user(row: Any) -> User:

@@ -3,7 +3,8 @@
 An alert is recorded the first time any screen derives it and stays active until someone who may
 act acknowledges it; the acknowledgement (who, when) holds for every screen and survives restarts.
 So a spike that has calmed down, or a post that dropped out of the lookback, is still shown until
-a duty officer has seen it.
+a duty officer has seen it. The table is the ledger's migrations' (revision 0002, ``notified_at``
+since 0003): the engine handed in is migrated.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ alerts = Table(
     Column("acked_by", String(64)),
     Column("acked_by_name", String(128)),
     Column("acked_at", DateTime(timezone=True)),
+    # When the alert was sent out (saved searches' alerts, by the scheduler): claimed before sending.
+    Column("notified_at", DateTime(timezone=True)),
     # The active list is "not acknowledged, newest first"; the acknowledged one "latest first".
     Index("ix_dashboard_alerts_acked_raised", "acked_at", "raised_at"),
 )
@@ -67,6 +70,7 @@ class StoredAlert:
     raised_at: datetime
     acked_by: str | None = None
     acked_at: datetime | None = None
+    notified_at: datetime | None = None
 
 
 class AlertStore:
@@ -74,7 +78,6 @@ class AlertStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def record(self, derived: Sequence[Alert], now: datetime) -> int:
         """Store the alerts not seen before (an alert's id is its identity); returns how many were new."""
@@ -142,6 +145,35 @@ class AlertStore:
             log.info("event=alert-resolved id=%s", alert_id)
         return int(done.rowcount or 0)
 
+    def last_settled(self, prefix: str) -> datetime | None:
+        """When the latest alert whose id starts with ``prefix`` was acknowledged (or settled), if ever."""
+        query = select(func.max(alerts.c.acked_at)).where(alerts.c.id.startswith(prefix))
+        with self.engine.connect() as conn:
+            moment = conn.execute(query).scalar_one()
+        return None if moment is None else _aware(moment)
+
+    def to_notify(self, prefix: str) -> list[StoredAlert]:
+        """Active alerts whose id starts with ``prefix`` that were never sent out, oldest first."""
+        query = (
+            select(alerts)
+            .where(
+                alerts.c.acked_at.is_(None), alerts.c.notified_at.is_(None), alerts.c.id.startswith(prefix)
+            )
+            .order_by(alerts.c.raised_at, alerts.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+    def claim_notification(self, alert_id: str, now: datetime) -> bool:
+        """Mark an alert as sent before sending it; False when someone claimed it first (then don't send)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id, alerts.c.notified_at.is_(None))
+                .values(notified_at=_utc(now))
+            )
+        return bool(done.rowcount == 1)
+
     def acknowledged(self, limit: int = 20) -> list[StoredAlert]:
         """The latest acknowledged alerts, the most recent acknowledgement first."""
         query = (
@@ -182,12 +214,13 @@ def _row(alert: Alert, now: datetime) -> dict[str, object]:
 def _stored(row: Row[Any]) -> StoredAlert:
     r = row._mapping
     alert = Alert(r["id"], AlertKind(r["kind"]), r["title"], r["detail"], _aware(r["at"]))
-    acked_at = r["acked_at"]
+    acked_at, notified_at = r["acked_at"], r["notified_at"]
     return StoredAlert(
         alert,
         _aware(r["raised_at"]),
         r["acked_by_name"] or r["acked_by"],
         None if acked_at is None else _aware(acked_at),
+        None if notified_at is None else _aware(notified_at),
     )
 
 

@@ -1,8 +1,9 @@
 """The duty officer's alerts, derived from facts — pure functions with ``now`` passed in.
 
-Three kinds: a topic or source whose last hour spikes (explained by :mod:`classifiers.spikes`), a
-high-risk post, and a ticket whose current stage limit (签收, then 答复, then 办结) is due soon or
-past (:mod:`response_ledger.timeliness`). Each alert has a stable id, so the same fact raised by
+Four kinds: a topic or source whose last hour spikes (explained by :mod:`classifiers.spikes`), a
+high-risk post, a ticket whose current stage limit (签收, then 答复, then 办结) is due soon or
+past (:mod:`response_ledger.timeliness`), and a saved search whose alert threshold is reached
+(:mod:`dashboard.search_alerts`). Each alert has a stable id, so the same fact raised by
 many screens, or again after a refresh, is one alert that one acknowledgement settles for everyone
 (:mod:`dashboard.acks`). Every text built here
 may quote a post or a ticket summary: it is plain text for ``st.text`` or a dataframe cell, never
@@ -24,7 +25,6 @@ from core.messages import EnrichedPost
 from dashboard.auth import Role
 from dashboard.labels import SENTIMENT_LABELS, SOURCE_LABELS, label
 from response_ledger.timeliness import (
-    CLOCK_FIELDS,
     DUE_SOON_FRACTION,
     Clock,
     current_stage,
@@ -60,6 +60,7 @@ class AlertKind(StrEnum):
     RISK = "risk"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+    SAVED = "saved"
 
     @property
     def label(self) -> str:
@@ -72,6 +73,7 @@ KIND_LABELS = {
     AlertKind.RISK: "【高风险帖子】",
     AlertKind.DUE_SOON: "【工单即将到期】",
     AlertKind.OVERDUE: "【工单已超期】",
+    AlertKind.SAVED: "【检索预警】",
 }
 
 
@@ -176,9 +178,6 @@ def ticket_alert(row: Mapping[str, Any], now: datetime) -> Alert:
 
 
 TICKET_PREFIX = "ticket:"
-# What a live ticket alert reads of its ticket: the ``tickets`` table's columns, and its clock
-# (``sign_started_at`` is response_ledger.timeliness.sign_started_sql, not a column).
-TICKET_FIELDS = ("id", "unit", "summary", *CLOCK_FIELDS)
 _DONE_STATUSES = frozenset({TicketStatus.CLOSED.value, TicketStatus.PAUSED.value})  # no clock runs
 
 
@@ -198,6 +197,8 @@ def live_ticket_alert(
     due_soon_fraction: float = DUE_SOON_FRACTION,
 ) -> Alert | None:
     """The ticket alert ``alert_id`` as its ticket ``row`` stands at ``now``; None once it is gone.
+
+    ``row`` holds :data:`response_ledger.alert_queries.TICKET_FIELDS`.
 
     Gone: the ticket no longer exists, is closed or paused, has passed the limit the alert is about
     (signed for a 签收 alert, answered for 答复), or was given more time so that the limit is neither

@@ -1,55 +1,50 @@
-"""The dashboard's entry point (``streamlit run dashboard/app.py``): settings once, then the router.
+"""The router: sign-in, the pages the role may open, a Chinese not-found page.
 
-This is a process entry point, so it is the one dashboard file that reads ``os.environ``; every page
-receives the frozen settings as an argument.
+The composition root's entry script (``yuqing/dashboard_app.py``, run by ``yuqing dashboard``)
+calls :func:`main` with the way to get the process's :class:`~dashboard.services.Services`; every
+page receives them as an argument. Nothing here reads the environment or builds an adapter.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from dashboard.app_pages import admin, briefing, latest, ledger, search
+from dashboard.app_pages import admin, briefing, ledger, monitor, search
 from dashboard.auth import LANDING, Page, User, may_open
 from dashboard.change_password import render_change_password
+from dashboard.services import Services
 from dashboard.session import cookie_script, current_user, render_sign_in, sign_out
-from yuqing.settings import PREFIX, Settings, SettingsError
+from yuqing.settings import SettingsError
 
 
-@st.cache_resource(show_spinner=False)
-def load_settings(environ: tuple[tuple[str, str], ...]) -> Settings:
-    """Settings for one ``YUQING_*`` environment, built once per process and environment.
+def main(load_services: Callable[[], Services]) -> None:
+    """Configure the page, get the services and run the page the user navigated to.
 
-    Keyed by the variables themselves so that a process whose environment changes (tests do this)
-    never reads a stale object.
+    ``load_services`` raises :class:`~yuqing.settings.SettingsError` for a configuration the
+    service cannot use: shown in Chinese, never as a traceback.
     """
-    return Settings.from_env(dict(environ))
-
-
-def main() -> None:
-    """Configure the page, build the settings and run the page the user navigated to."""
     st.set_page_config(page_title="舆情监测与回应", page_icon="📡", layout="wide")
-    environ = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith(PREFIX)))
     try:
-        settings = load_settings(environ)
+        services = load_services()
     except SettingsError as exc:
         st.error(f"配置有误：{exc}，请联系管理员修改环境变量。")
         st.stop()
-    user = current_user(settings)
+    user = current_user(services)
     cookie_script()
     if user is None:
         # Every page's address shows the sign-in form and keeps its address, so the page asked for
         # is the one drawn after signing in (a deep link survives the sign-in).
-        form = partial(render_sign_in, settings)
+        form = partial(render_sign_in, services)
         signin = [st.Page(form, title="登录", url_path="signin", default=True)]
         signin += [st.Page(form, title="登录", url_path=path) for path in PAGE_PATHS.values()]
         st.navigation(with_not_found(signin), position="hidden").run()
         return
-    _account_box(settings, user)
-    pages = pages_for(settings, user)
+    _account_box(services, user)
+    pages = pages_for(services, user)
     if not pages:
         st.info("您的角色暂无可用页面，请联系管理员。")
         st.stop()
@@ -90,40 +85,40 @@ def render_not_found(path: str, home: st.Page) -> None:
     st.page_link(home, label="返回首页", icon=":material/home:")
 
 
-def pages_for(settings: Settings, user: User) -> list[st.Page]:
+def pages_for(services: Services, user: User) -> list[st.Page]:
     """The built pages this user's role may open; each page checks the role again itself."""
     built = [
         (
             Page.MONITOR,
-            partial(latest.render, settings, user),
+            partial(monitor.render, services, user),
             "值班监测",
             ":material/monitoring:",
             PAGE_PATHS[Page.MONITOR],
         ),
         (
             Page.BRIEFING,
-            partial(briefing.render, settings, user),
+            partial(briefing.render, services, user),
             "领导简报",
             ":material/summarize:",
             PAGE_PATHS[Page.BRIEFING],
         ),
         (
             Page.LEDGER,
-            partial(ledger.render, settings, user),
+            partial(ledger.render, services, user),
             "回应台账",
             ":material/assignment:",
             PAGE_PATHS[Page.LEDGER],
         ),
         (
             Page.SEARCH,
-            partial(search.render, settings, user),
+            partial(search.render, services, user),
             "舆情检索",
             ":material/search:",
             PAGE_PATHS[Page.SEARCH],
         ),
         (
             Page.ADMIN,
-            partial(admin.render, settings, user),
+            partial(admin.render, services, user),
             "系统管理",
             ":material/settings:",
             PAGE_PATHS[Page.ADMIN],
@@ -153,15 +148,11 @@ PAGE_PATHS = {
 }
 
 
-def _account_box(settings: Settings, user: User) -> None:
+def _account_box(services: Services, user: User) -> None:
     with st.sidebar:
         unit = f"，{user.unit}" if user.unit else ""
         st.caption(f"当前用户：{user.display_name}（{user.role.label}{unit}）")
         if st.button("退出登录", key="sign_out"):
-            sign_out(settings)
+            sign_out(services)
             st.rerun()
-    render_change_password(settings, user)
-
-
-if __name__ == "__main__":
-    main()
+    render_change_password(services, user)

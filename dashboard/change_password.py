@@ -16,14 +16,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.china_time import CHINA_TZ
 from dashboard.accounts import AccountError
 from dashboard.auth import MIN_PASSWORD_LENGTH, PasswordPolicyError, User
+from dashboard.services import Services
 from dashboard.session import SESSION_KEY, accounts, session_store, this_client
-from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)
 RULE = f"至少 {MIN_PASSWORD_LENGTH} 个字符，并包含字母、数字或符号中的至少两类。"
 
 
-def render_change_password(settings: Settings, user: User) -> None:
+def render_change_password(services: Services, user: User) -> None:
     """The 修改密码 form: current password, the new one twice; the outcome in Chinese below it."""
     with st.sidebar.expander("修改密码"), st.form("change_password", clear_on_submit=True):
         current = st.text_input("当前密码", type="password", key="password_current")
@@ -31,14 +31,14 @@ def render_change_password(settings: Settings, user: User) -> None:
         again = st.text_input("再次输入新密码", type="password", key="password_again")
         if not st.form_submit_button("确认修改"):
             return
-        error = change_password(settings, user, current, new, again)
+        error = change_password(services, user, current, new, again)
         if error:
             st.error(error)
         else:
             st.success("密码已修改，您在其他地方的登录已退出。")
 
 
-def change_password(settings: Settings, user: User, current: str, new: str, again: str) -> str | None:
+def change_password(services: Services, user: User, current: str, new: str, again: str) -> str | None:
     """Change ``user``'s password and end their other sessions; the reason in Chinese when refused."""
     if not current or not new:
         return "请填写当前密码和新密码。"
@@ -46,10 +46,10 @@ def change_password(settings: Settings, user: User, current: str, new: str, agai
         return "两次输入的新密码不一致。"
     now = datetime.now(CHINA_TZ)
     try:
-        accounts(settings).change_password(user.username, current, new, now, client=this_client(settings))
+        accounts(services).change_password(user.username, current, new, now, client=this_client(services))
         this_session = st.session_state.get(SESSION_KEY)
         keep = this_session if isinstance(this_session, int) else None
-        session_store(settings).revoke_others(user.username, now, keep=keep)
+        session_store(services).revoke_others(user.username, now, keep=keep)
     except (AccountError, PasswordPolicyError) as exc:
         return str(exc)
     except SQLAlchemyError:

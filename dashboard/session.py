@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts, SignInRefused
 from dashboard.auth import Page, User, client_address, may_open, session_expired
+from dashboard.services import Services
 from dashboard.sessions import COOKIE, Ended, Live, SessionStore
-from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)
 USER_KEY = "user"
@@ -32,17 +32,16 @@ HANDOFF_KEY = "session_handoff"
 SIGNED_OUT_KEY = "signed_out"
 
 
-@st.cache_resource(show_spinner=False)
-def accounts(settings: Settings) -> Accounts:
-    """The accounts repository of this settings' database, one per process."""
-    return Accounts(settings.ledger_sqlalchemy_url)
+def accounts(services: Services) -> Accounts:
+    """The accounts in the ledger's database (raises ``SQLAlchemyError`` while it is down)."""
+    return Accounts(services.ledger())
 
 
-@st.cache_resource(show_spinner=False)
-def session_store(settings: Settings) -> SessionStore:
-    """The server-side sessions of this settings' database, one per process."""
+def session_store(services: Services) -> SessionStore:
+    """The server-side sessions in the ledger's database, with the settings' idle limit and lifetime."""
+    settings = services.settings
     return SessionStore(
-        accounts(settings).engine,
+        services.ledger(),
         idle=timedelta(minutes=settings.session_idle_minutes),
         lifetime=timedelta(hours=settings.session_max_hours),
     )
@@ -56,7 +55,7 @@ def _cookie_token() -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def this_client(settings: Settings) -> str | None:
+def this_client(services: Services) -> str | None:
     """This browser's address for throttling sign-ins (X-Forwarded-For only behind trusted proxies)."""
     try:
         remote_ip = st.context.ip_address
@@ -67,11 +66,11 @@ def this_client(settings: Settings) -> str | None:
     return client_address(
         remote_ip if isinstance(remote_ip, str) else None,
         [value for value in forwarded if isinstance(value, str)] if isinstance(forwarded, list) else [],
-        settings.dashboard_trusted_proxies,
+        services.settings.dashboard_trusted_proxies,
     )
 
 
-def check_session(settings: Settings, now: datetime, *, touch: bool = True) -> Live | Ended | None:
+def check_session(services: Services, now: datetime, *, touch: bool = True) -> Live | Ended | None:
     """This browser's server-side session: live, ended (why), or None when it never had one.
 
     The cookie is tried first, then this tab's own session id: after a sign-out and a new sign-in
@@ -80,7 +79,7 @@ def check_session(settings: Settings, now: datetime, *, touch: bool = True) -> L
     token, session_id = _cookie_token(), st.session_state.get(SESSION_KEY)
     if token is None and not isinstance(session_id, int):
         return None
-    store = session_store(settings)
+    store = session_store(services)
     result: Live | Ended = Ended.UNKNOWN
     if token is not None:
         result = store.check(now, token=token, touch=touch)
@@ -89,11 +88,11 @@ def check_session(settings: Settings, now: datetime, *, touch: bool = True) -> L
     return result
 
 
-def current_user(settings: Settings, now: datetime | None = None) -> User | None:
+def current_user(services: Services, now: datetime | None = None) -> User | None:
     """The signed-in user, or None when nobody is or the session has ended (idle, expired, revoked)."""
     now = now or datetime.now(CHINA_TZ)
     try:
-        session = check_session(settings, now)
+        session = check_session(services, now)
     except SQLAlchemyError:
         # The ledger's database is down: the tab that signed in keeps its user (the archive pages
         # still work), a new tab cannot sign in until the database is back.
@@ -113,9 +112,9 @@ def current_user(settings: Settings, now: datetime | None = None) -> User | None
         user = st.session_state.get(USER_KEY)
         if not isinstance(user, User) or user.username != session.username:
             # A new tab or F5: the account named by the session, as it stands now.
-            user = accounts(settings).active(session.username)
+            user = accounts(services).active(session.username)
             if user is None:
-                sign_out(settings)
+                sign_out(services)
                 st.session_state["disabled"] = True
                 return None
     else:
@@ -124,15 +123,15 @@ def current_user(settings: Settings, now: datetime | None = None) -> User | None
         seen = st.session_state.get(SEEN_KEY)
         if not isinstance(user, User) or not isinstance(seen, datetime):
             return None
-        if session_expired(seen, now, timedelta(minutes=settings.session_idle_minutes)):
+        if session_expired(seen, now, timedelta(minutes=services.settings.session_idle_minutes)):
             _forget()
             st.session_state["expired"] = True
             return None
     # The account as it stands now: one disabled since sign-in is signed out at its next click, and
     # a changed role or unit takes effect at once instead of at the next sign-in.
-    fresh = account_now(settings, user, check=False)
+    fresh = account_now(services, user, check=False)
     if fresh is None:
-        sign_out(settings)
+        sign_out(services)
         st.session_state["disabled"] = True
         return None
     st.session_state[USER_KEY] = fresh
@@ -145,12 +144,12 @@ def _forget() -> None:
         st.session_state.pop(key, None)
 
 
-def sign_out(settings: Settings | None = None) -> None:
+def sign_out(services: Services | None = None) -> None:
     """Revoke this browser's session on the server and forget the user; the cookie is deleted too."""
-    if settings is not None:
+    if services is not None:
         session_id = st.session_state.get(SESSION_KEY)
         try:
-            session_store(settings).revoke(
+            session_store(services).revoke(
                 datetime.now(CHINA_TZ),
                 token=_cookie_token(),
                 session_id=session_id if isinstance(session_id, int) else None,
@@ -179,7 +178,7 @@ def cookie_script() -> None:
     st.html(f"<script>{call};</script>", unsafe_allow_javascript=True)
 
 
-def render_sign_in(settings: Settings) -> None:
+def render_sign_in(services: Services) -> None:
     """The sign-in page: username and password; failures are rate-limited and logged by the repository."""
     cookie_script()
     st.title("舆情监测与回应系统")
@@ -197,11 +196,11 @@ def render_sign_in(settings: Settings) -> None:
         return
     now = datetime.now(CHINA_TZ)
     try:
-        user = accounts(settings).sign_in(username.strip(), password, now, client=this_client(settings))
+        user = accounts(services).sign_in(username.strip(), password, now, client=this_client(services))
     except SignInRefused as exc:
         st.error(str(exc))
         return
-    handoff = session_store(settings).start(user.username, now)
+    handoff = session_store(services).start(user.username, now)
     st.session_state[USER_KEY] = user
     st.session_state[SEEN_KEY] = now
     st.session_state[SESSION_KEY] = handoff.session_id
@@ -217,7 +216,7 @@ def require(user: User | None, page: Page) -> User:
     return user
 
 
-def account_now(settings: Settings, user: User, *, check: bool = True) -> User | None:
+def account_now(services: Services, user: User, *, check: bool = True) -> User | None:
     """``user``'s account as it stands now, None when disabled or signed out since the page was drawn.
 
     Read at every run, every write callback and every refresh of the monitor; with ``check`` the
@@ -227,9 +226,9 @@ def account_now(settings: Settings, user: User, *, check: bool = True) -> User |
     database and reports its own failure.
     """
     try:
-        if check and isinstance(check_session(settings, datetime.now(CHINA_TZ), touch=False), Ended):
+        if check and isinstance(check_session(services, datetime.now(CHINA_TZ), touch=False), Ended):
             return None
-        return accounts(settings).active(user.username)
+        return accounts(services).active(user.username)
     except SQLAlchemyError:
         # The monitor keeps reading the archive through an outage of the ledger's database.
         log.warning("event=account-check-failed username=%s", user.username, exc_info=True)
@@ -240,9 +239,9 @@ P = ParamSpec("P")
 
 
 def as_account_now(
-    callback: Callable[Concatenate[Settings, User, P], None],
-) -> Callable[Concatenate[Settings, User, P], None]:
-    """Run a widget callback ``(settings, user, …)`` as the account and its session stand at the click.
+    callback: Callable[Concatenate[Services, User, P], None],
+) -> Callable[Concatenate[Services, User, P], None]:
+    """Run a widget callback ``(services, user, …)`` as the account and its session stand at the click.
 
     Callbacks run before the script, so before ``current_user`` could sign a disabled account or an
     ended session out: without this, a page left open would still act for an account disabled (or a
@@ -251,9 +250,9 @@ def as_account_now(
     """
 
     @wraps(callback)
-    def checked(settings: Settings, user: User, /, *args: P.args, **kwargs: P.kwargs) -> None:
-        fresh = account_now(settings, user)
+    def checked(services: Services, user: User, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        fresh = account_now(services, user)
         if fresh is not None:
-            callback(settings, fresh, *args, **kwargs)
+            callback(services, fresh, *args, **kwargs)
 
     return checked

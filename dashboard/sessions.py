@@ -91,10 +91,9 @@ class SessionStore:
     """Start, check, redeem and revoke sessions; every time is passed in and stored in UTC."""
 
     def __init__(self, engine: Engine, *, idle: timedelta, lifetime: timedelta) -> None:
-        self.engine = engine
+        self.engine = engine  # the ledger's, migrated: its revision 0002 holds this table
         self.idle = idle
         self.lifetime = lifetime
-        metadata.create_all(engine)
 
     def start(self, username: str, now: datetime) -> Handoff:
         """A pending session for ``username`` (just signed in) and its hand-off code."""

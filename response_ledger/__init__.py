@@ -13,11 +13,12 @@ The stream's ledger stage calls::
         report = open_tickets(uow, posts, now, policy=policy)  # commits; safe to replay
 """
 
-from response_ledger.intake import IntakeReport, open_by_hand, open_tickets
+from response_ledger.intake import HandOpened, IntakeReport, open_by_hand, open_tickets
 from response_ledger.policy import Policy, load_policy
 from response_ledger.unit_of_work import SqlUnitOfWork, UnitOfWork, engine_from_settings
 
 __all__ = [
+    "HandOpened",
     "IntakeReport",
     "Policy",
     "SqlUnitOfWork",

@@ -1,4 +1,10 @@
-"""Engines and migrations: SQLite in WAL mode by default, PostgreSQL through the same code."""
+"""Engines and migrations: SQLite in WAL mode by default, PostgreSQL through the same code.
+
+One migration history covers the whole database: the ledger's tables and the dashboard's own
+(accounts, sign-ins, sessions, alerts). Every process that opens the database for its work — the
+ledger worker, the scheduler, the dashboard, ``yuqing users`` — brings it to the newest revision
+first (:func:`migrate`, a no-op when it is current).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from response_ledger.migrations import HEAD_REVISION
 
@@ -46,16 +53,40 @@ def alembic_config() -> Config:
     return config
 
 
+# The PostgreSQL advisory lock every migration takes ("YQLG"): processes starting together take turns.
+MIGRATION_LOCK = 0x59514C47
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe and cheap to run on every start."""
+    """Bring the schema to ``revision``; safe and cheap to run on every start.
+
+    Processes that start at once (``yuqing up``) may migrate together: on PostgreSQL they take
+    turns under an advisory lock, and the later one finds the schema current; on SQLite the one
+    that loses the race fails on a table the other just made, finds the schema current and returns.
+    """
     if revision == "head" and applied_revisions(engine) == [HEAD_REVISION]:
         return  # already current: no need to load Alembic at all
     from alembic import command
 
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Held until this transaction ends; Alembic then reads the version the winner wrote.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except SQLAlchemyError:
+        if revision == "head" and applied_revisions(engine) == [HEAD_REVISION]:
+            return  # another process migrated meanwhile
+        raise
+
+
+def migrated_engine(url: str, **kwargs: Any) -> Engine:
+    """:func:`make_engine` for ``url`` with the schema brought to the newest revision."""
+    engine = make_engine(url, **kwargs)
+    migrate(engine)
+    return engine
 
 
 def applied_revisions(engine: Engine) -> list[str]:

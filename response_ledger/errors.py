@@ -43,6 +43,15 @@ class TicketNotFound(LedgerError):
         self.ticket_id = ticket_id
 
 
+class TicketOutsideUnit(LedgerError):
+    """A ticket looked at or acted on for a unit that does not hold it (staff work their own unit's)."""
+
+    def __init__(self, ticket_id: str, unit: str) -> None:
+        super().__init__(f"ticket {ticket_id} is not a ticket of unit {unit!r}")
+        self.ticket_id = ticket_id
+        self.unit = unit
+
+
 class RuleError(LedgerError):
     """A deadline rule or a ledger policy that cannot be parsed."""
 
@@ -85,6 +94,8 @@ def describe(exc: LedgerError) -> str:
         return f"工单 {exc.ticket_id} 已被他人修改，请刷新后重试。"
     if isinstance(exc, TicketNotFound):
         return f"没有编号为 {exc.ticket_id} 的工单。"
+    if isinstance(exc, TicketOutsideUnit):
+        return f"工单 {exc.ticket_id} 不属于本单位，无权查看或办理。"
     if isinstance(exc, RuleError):
         return f"时限规则或台账配置有误：{exc.rule}（时限应写作 hours:N、workdays:N、days:N 或 months:N）。"
     if isinstance(exc, DeliveryError):

@@ -140,6 +140,14 @@ def summary_of(post: EnrichedPost) -> str:
     return joined[:_SUMMARY_CHARS]
 
 
+@dataclass(frozen=True)
+class HandOpened:
+    """What :func:`open_by_hand` did: the post's ticket, and whether it was opened now."""
+
+    ticket_id: str
+    opened: bool
+
+
 def open_by_hand(
     uow: UnitOfWork,
     post: EnrichedPost,
@@ -150,17 +158,17 @@ def open_by_hand(
     unit: str | None = None,
     comment: str = "",
     policy: Policy | None = None,
-) -> str:
+) -> HandOpened:
     """A duty officer opens a ticket from any post, whatever the intake rules say; commits.
 
     The class and unit default to what the rules would choose; where they choose nothing, 政务舆情
-    for the remit topic's unit (else the dispatcher). A post already on the ledger returns its
-    ticket instead of opening another.
+    for the remit topic's unit (else the dispatcher). A post already on the ledger keeps its
+    ticket: nothing is opened, and the answer says which ticket it is (``opened`` False).
     """
     policy = policy or load_policy()
     existing = uow.tickets.ticket_id_for_post(post["id"])
     if existing is not None:
-        return existing
+        return HandOpened(existing, opened=False)
     decision = decide(post, policy)
     chosen = (
         decision
@@ -175,4 +183,4 @@ def open_by_hand(
         data={"clock": chosen.clock},
     )  # fmt: skip
     uow.commit()
-    return ticket.id
+    return HandOpened(ticket.id, opened=True)

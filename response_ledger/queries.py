@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, select
 
 from response_ledger import tables as t
+from response_ledger.calendar import HolidayEntry
 from response_ledger.model import JUDGEMENTS
 from response_ledger.timeliness import closed_on_time_sql, overdue_sql, sign_started_sql
 from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus
@@ -90,6 +91,15 @@ def ticket_units(engine: Engine) -> list[str]:
     query = select(t.tickets.c.unit).distinct().order_by(t.tickets.c.unit)
     with engine.connect() as connection:
         return [str(unit) for unit in connection.execute(query).scalars()]
+
+
+def holiday_entries(engine: Engine) -> list[HolidayEntry]:
+    """The holiday table (放假 and 调休上班 days), by day."""
+    query = select(t.holidays).order_by(t.holidays.c.day)
+    with engine.connect() as connection:
+        return [
+            HolidayEntry(r["day"], r["is_workday"], r["name"]) for r in connection.execute(query).mappings()
+        ]
 
 
 def ticket_post_ids(engine: Engine, ticket_id: str, *, limit: int = 50) -> list[str]:

@@ -1,7 +1,8 @@
 """The service layer: each use case loads through a unit of work, acts on the domain, commits.
 
 Callers pass ``now``; staff actions may pass the version they saw, so a form submitted over a ticket
-someone else changed meanwhile is refused with :class:`ConcurrencyConflict` instead of overwriting.
+someone else changed meanwhile is refused with :class:`ConcurrencyConflict` instead of overwriting,
+and the unit they work for, so a ticket of another unit is refused with :class:`TicketOutsideUnit`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from response_ledger.calendar import HolidayEntry
-from response_ledger.errors import ConcurrencyConflict
+from response_ledger.errors import ConcurrencyConflict, TicketOutsideUnit
 from response_ledger.model import Ticket
 from response_ledger.policy import Policy
 from response_ledger.unit_of_work import UnitOfWork
@@ -62,6 +63,17 @@ def new_ticket(
     return ticket
 
 
+def load_ticket(uow: UnitOfWork, ticket_id: str, *, unit: str | None = None) -> Ticket:
+    """The ticket ``ticket_id``, as its unit of ``unit`` (``None``: any unit) may see it.
+
+    Raises :class:`TicketNotFound`, or :class:`TicketOutsideUnit` when ``unit`` does not hold it.
+    """
+    ticket = uow.tickets.get(ticket_id)
+    if unit is not None and ticket.unit != unit:
+        raise TicketOutsideUnit(ticket_id, unit)
+    return ticket
+
+
 def act(
     uow: UnitOfWork,
     ticket_id: str,
@@ -72,9 +84,13 @@ def act(
     comment: str = "",
     data: Mapping[str, Any] | None = None,
     expected_version: int | None = None,
+    unit: str | None = None,
 ) -> Ticket:
-    """Apply one staff action and commit; the ticket's deadlines are recomputed from its events."""
-    ticket = uow.tickets.get(ticket_id)
+    """Apply one staff action and commit; the ticket's deadlines are recomputed from its events.
+
+    ``unit`` is the unit the actor works for when they may act only on its tickets (staff).
+    """
+    ticket = load_ticket(uow, ticket_id, unit=unit)
     if expected_version is not None and ticket.version != expected_version:
         raise ConcurrencyConflict(ticket_id, expected_version)
     ticket.act(action, actor=actor, at=now, comment=comment, data=data)

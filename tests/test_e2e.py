@@ -153,7 +153,7 @@ def test_a_demo_board_message_is_crawled_classified_indexed_found_and_shown(
     duty = User("duty", "值班员", Role.DUTY)
     add_account(settings.ledger_sqlalchemy_url, duty)  # the app checks it on every run
     app = AppTest.from_file(
-        str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=60
+        str(Path(__file__).resolve().parent.parent / "yuqing" / "dashboard_app.py"), default_timeout=60
     )
     app.session_state["user"] = duty
     app.session_state["last_seen"] = datetime.now(CHINA_TZ)

@@ -8,6 +8,7 @@ from yuqing.settings import Settings
 
 if TYPE_CHECKING:
     from archive.base import Archive
+    from archive.saved import SavedSearches
     from stream.broker import Broker
 
 
@@ -43,3 +44,15 @@ def make_archive(settings: Settings, *, writer: bool = False) -> Archive:
     from archive.elastic import ElasticArchive
 
     return ElasticArchive(settings.archive_url, index=settings.archive_index)
+
+
+def archive_exists(settings: Settings) -> bool:
+    """Whether there is an archive to read: readers never create an embedded one by opening it."""
+    return settings.archive_url != "embedded" or settings.archive_path.exists()
+
+
+def make_saved_searches(settings: Settings) -> SavedSearches:
+    """The installation's saved searches (a file in the home), shared by the CLI, dashboard and scheduler."""
+    from archive.saved import SavedSearches
+
+    return SavedSearches(settings.home / "saved_searches.json")

@@ -7,7 +7,10 @@ Jobs (``Settings``: ``briefing_at``, ``briefing_periods``, ``remind_every_minute
   of the month before — each only for a period that is over, and only once its data is in
   (:class:`briefing.jobs.ScheduledBriefings`);
 * ``reminders`` every ``remind_every_minutes``: the due-soon, overdue and 督办 notices of
-  :func:`response_ledger.reminders.send_reminders` through the ledger's channels.
+  :func:`response_ledger.reminders.send_reminders` through the ledger's channels;
+* ``search-alerts`` every minute when ``alert_recipients`` names addresses: the saved searches
+  whose alert threshold is reached fire (the same rule and alerts as 值班监测,
+  :mod:`dashboard.search_alerts`), and each firing is sent to those addresses once.
 
 Each job is an APScheduler trigger. Whenever a job is checked — at its trigger's fire times, and
 every :data:`TICK` by the ``pending`` job, which also runs once at start — it works out the latest
@@ -67,6 +70,8 @@ RETRY_AFTER = timedelta(minutes=10)
 HEARTBEAT_STALE = timedelta(minutes=5)
 # The reminders' interval counts from here, so their slots fall on the same minutes after a restart.
 REMINDER_ANCHOR = datetime(2000, 1, 3, tzinfo=CHINA_TZ)
+# How often the saved searches' alerts are checked and sent.
+SEARCH_ALERT_EVERY = timedelta(minutes=1)
 # The cron fields of each briefing kind's slot: the first day after its period ends.
 BRIEFING_DAYS: dict[str, dict[str, Any]] = {"day": {}, "week": {"day_of_week": "mon"}, "month": {"day": 1}}
 # How far back a job's latest slot is looked for (a little more than one period).
@@ -333,6 +338,7 @@ def scheduled_briefings(
         crawled_since=lambda: crawled_since(settings.crawl_state_path),
         kinds=settings.briefing_kinds,
         pdf=pdf,
+        docx_template=settings.briefing_docx_template,
     )
 
 
@@ -396,6 +402,8 @@ def service_schedule(
 
         minutes = settings.remind_every_minutes
         jobs.append(Job("reminders", reminder_trigger(minutes), timedelta(minutes=2 * minutes), remind))
+    if settings.alert_addresses:
+        jobs.append(search_alerts_job(settings, notifier, on_close))
     return Schedule(
         jobs,
         state,
@@ -404,6 +412,44 @@ def service_schedule(
         pending=briefings.refresh,
         on_close=on_close,
     )
+
+
+def search_alerts_job(settings: Settings, notifier: Notifier, on_close: list[Callable[[], None]]) -> Job:
+    """The ``search-alerts`` job: fire the saved searches' alerts, then send each new firing once.
+
+    The archive and the ledger are opened at the first run and kept (``on_close`` releases them); a
+    missing embedded archive is not created (it has no post to count).
+    """
+    from dashboard.acks import AlertStore
+    from dashboard.search_alerts import archive_counter, fire, notify_firings
+    from response_ledger.unit_of_work import engine_from_settings
+    from yuqing.backends import archive_exists, make_archive, make_saved_searches
+
+    held: dict[str, Any] = {}
+
+    def run(slot: datetime, now: datetime) -> Outcome:
+        if "ledger" not in held:
+            held["ledger"] = engine_from_settings(settings)  # migrated: the alerts table is the ledger's
+        store = AlertStore(held["ledger"])
+        if archive_exists(settings):
+            if "archive" not in held:
+                held["archive"] = make_archive(settings)
+            fire(make_saved_searches(settings).all(), archive_counter(held["archive"]), store, now)
+        sent = notify_firings(store, notifier, settings.alert_addresses, now)
+        log.log(logging.INFO if sent else logging.DEBUG, "event=search-alerts-sent count=%d", len(sent))
+        return Outcome.DONE
+
+    def close() -> None:
+        if "ledger" in held:
+            held.pop("ledger").dispose()
+        if "archive" in held:
+            held.pop("archive").close()
+
+    on_close.append(close)
+    trigger = IntervalTrigger(
+        minutes=int(SEARCH_ALERT_EVERY.total_seconds() // 60), start_date=REMINDER_ANCHOR, timezone=CHINA_TZ
+    )
+    return Job("search-alerts", trigger, 2 * SEARCH_ALERT_EVERY, run)
 
 
 def apscheduler_for(schedule: Schedule, *, tick: timedelta = TICK) -> BackgroundScheduler:

@@ -42,7 +42,7 @@ def _yuqing(*args: str) -> list[str]:
 
 def child_specs(settings: Settings) -> list[Child]:
     """The processes of the embedded service."""
-    from dashboard.launch import streamlit_argv
+    from yuqing.dashboard_launch import streamlit_argv
 
     return [
         Child("worker-classify", _yuqing("worker", "classify")),
@@ -68,7 +68,12 @@ def run_service(
 
         site = serve(settings.demo_port, data_dir=data_dir, real_limit=real_limit)
         sources = write_demo_sources(
-            settings.home / "demo-sources.yaml", site.url, real=data_dir is not None, feeds=True
+            settings.home / "demo-sources.yaml",
+            site.url,
+            real=data_dir is not None,
+            feeds=True,
+            json_board=True,
+            news=True,
         )
         settings = dataclasses.replace(
             settings, sources_file=sources, author_salt=settings.author_salt or _demo_salt(settings.home)
@@ -113,12 +118,16 @@ def _ensure_demo_account(settings: Settings) -> None:
     from core.china_time import CHINA_TZ
     from dashboard.accounts import Accounts
     from dashboard.auth import Role
+    from response_ledger.db import migrated_engine
 
-    accounts = Accounts(settings.ledger_sqlalchemy_url)
+    engine = migrated_engine(settings.ledger_sqlalchemy_url)
+    accounts = Accounts(engine)
     if accounts.all():
+        engine.dispose()
         return
     password = f"demo-{secrets.token_urlsafe(9)}"
     accounts.add("demo", "演示管理员", Role.ADMIN, password, datetime.now(CHINA_TZ))
+    engine.dispose()
     print(f"演示账号：demo  密码：{password}（仅显示一次；可用 yuqing users passwd demo 修改）", flush=True)
 
 

@@ -22,7 +22,7 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawlers.extract import extract_first, extract_text, select
+from crawlers.extract import describe, extract_first, extract_text, select
 from crawlers.items import BoardItem, FailedPage
 from crawlers.normalise import board_post_id, normalise_line
 from crawlers.sources import BoardSource, FieldSelector
@@ -96,6 +96,25 @@ class BoardSpider(Spider):
         def text(selector: FieldSelector | None) -> str | None:
             return None if selector is None else extract_text(page, selector)
 
+        # Where each field is read: the selector (whether it matched shows in the value); not decided on.
+        trace = {
+            name: describe(selector)
+            for name in (
+                "title",
+                "published_at",
+                "author",
+                "text",
+                "status",
+                "reply_unit",
+                "replied_at",
+                "reply_text",
+            )
+            if (selector := getattr(fields, name)) is not None
+        }
+        if meta.get(NATIVE_ID_META):
+            trace["native_id"] = f"网址 id_pattern {self.source.id_pattern}"
+        elif fields.native_id is not None:
+            trace["native_id"] = describe(fields.native_id)
         yield BoardItem(
             channel=self.source.name,
             url=response.url,
@@ -110,6 +129,7 @@ class BoardSpider(Spider):
             reply_unit=text(fields.reply_unit),
             replied_at=text(fields.replied_at),
             reply_text=text(fields.reply_text),
+            trace=trace,
         )
 
     def native_id(self, url: str, page: Selector | None = None) -> str | None:

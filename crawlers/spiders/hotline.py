@@ -7,7 +7,6 @@ Moving an imported file aside is :class:`crawlers.inbox.InboxMover`'s job once t
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,24 +31,25 @@ from crawlers.exports import (
     cell_text as _cell,
 )
 from crawlers.feeds import FeedSource
+from crawlers.hotline_api import JsonProblem, as_count, default_api, load_json, truthy, value_text
 from crawlers.items import FailedPage, HotlineItem
 from crawlers.normalise import normalise_text, parse_board_time
 from crawlers.normalise_feeds import HOTLINE_TIME_FORMATS
 from crawlers.spiders.common import failed_page
 
-# The platform API's keys and the export columns they are.
-API_FIELDS = {
-    "orderNo": "工单编号", "acceptTime": "受理时间", "appealType": "诉求类型", "title": "诉求标题",
-    "content": "诉求内容", "region": "所属区域", "handleUnit": "承办单位", "status": "办理状态",
-    "finishTime": "办结时间", "satisfaction": "回访满意度", "callerName": "来电人",
-    "callerPhone": "来电号码", "replyContent": "答复内容", "updateTime": "更新时间",
-}  # fmt: skip
-
 Parsed = HotlineItem | FailedPage | Request
+# Request meta: an API page request, which a signed-query source's requests carry their signature on.
+API_PAGE_META = "yuqing_api_page"
 
 
 class HotlineApiSpider(Spider):
-    """Pages through a work-order API; ``since`` (the watermark) asks only for orders updated after it."""
+    """Pages through a work-order API as its configuration says; ``since`` (the watermark) asks only for
+    orders updated after it.
+
+    The configuration (:class:`crawlers.hotline_api.ApiConfig`) is the source's ``api``, or our own
+    platform's shape. ``page`` counts the pages fetched (1 first); ``offset`` and ``cursor`` carry the
+    offset and cursor paging styles' position.
+    """
 
     name = "hotline-api"
 
@@ -57,46 +57,122 @@ class HotlineApiSpider(Spider):
         super().__init__(name=f"hotline-{source.name}", **kwargs)
         self.source = source
         self.since = since
+        self.api = source.api if source.api is not None else default_api(source.page_size)
 
     async def start(self) -> AsyncIterator[Request]:
         """The first API page."""
-        yield self._page(1)
+        yield self.page_request(1, offset=self.api.paging.start, cursor=None)
 
-    def _page(self, number: int) -> Request:
-        query: dict[str, str | int] = {"page": number, "page_size": self.source.page_size}
-        if self.since:
-            query["updated_since"] = self.since
-        parts = urlsplit(self.source.start_url)
-        extra = f"&{parts.query}" if parts.query else ""
-        url = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query) + extra, ""))
-        return Request(url, callback=self.parse, errback=self.on_error, cb_kwargs={"page": number})
+    def page_request(self, page: int, *, offset: int, cursor: str | None, url: str | None = None) -> Request:
+        """The request for the ``page``-th page: the position in the query (GET) or the body (POST), or
+        ``url`` as the previous answer gave it (``next_url`` paging)."""
+        api, paging = self.api, self.api.paging
+        since = api.since_text(self.since)
+        number = paging.start + page - 1 if paging.style == "page" else page
+        values: dict[str, str | int] = {
+            "page": number, "size": paging.size, "offset": offset,
+            "cursor": cursor or "", "since": since or "",
+        }  # fmt: skip
+        if url is None:
+            url = self.source.start_url
+            if api.method == "GET":
+                query: list[tuple[str, str | int]] = []
+                position = {"page": number, "offset": offset, "cursor": cursor}.get(paging.style)
+                if paging.param and position is not None:
+                    query.append((paging.param, position))
+                if paging.size_param:
+                    query.append((paging.size_param, paging.size))
+                if since and api.since_param:
+                    query.append((api.since_param, since))
+                url = _with_query(url, urlencode(query))
+        body = api.render_body(values) if api.method == "POST" else None
+        headers = {}
+        if body is not None:
+            kind = "application/json" if api.body_type == "json" else "application/x-www-form-urlencoded"
+            headers["Content-Type"] = f"{kind}; charset=utf-8"
+        return Request(
+            url,
+            method=api.method,
+            body=body,
+            headers=headers,
+            callback=self.parse,
+            errback=self.on_error,
+            cb_kwargs={"page": page, "offset": offset, "cursor": cursor},
+            meta={API_PAGE_META: True},
+        )
 
-    def parse(self, response: Response, page: int = 1) -> Iterator[Parsed]:
-        """One API page: an item per record, then the next page while there is one."""
+    def parse(
+        self, response: Response, page: int = 1, offset: int | None = None, cursor: str | None = None
+    ) -> Iterator[Parsed]:
+        """One API page: an item per record (a dead letter per unusable one), then the next page."""
+        api = self.api
         try:
-            body = json.loads(response.body)
-            data = body["data"] if body.get("code", 0) == 0 else None
-            records = data["records"] if data is not None else None
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            yield FailedPage(self.source.name, response.url, f"invalid JSON: {exc}"[:200], _excerpt(response))
+            data = load_json(response.body)
+        except JsonProblem as exc:
+            yield FailedPage(self.source.name, response.url, exc.reason, _excerpt(response))
             return
-        if data is None or not isinstance(records, list):
-            yield FailedPage(
-                self.source.name, response.url, f"api error {body.get('code')}: {body.get('msg')}"
-            )
+        error = api.ok.error(data) if api.ok is not None else None
+        records = api.records.find(data)
+        if error is not None or not isinstance(records, list):
+            reason = error or f"unexpected JSON: no list of records at {api.records.text}"
+            yield FailedPage(self.source.name, response.url, reason, _excerpt(response))
             return
-        for record in records:
+        for index, record in enumerate(records, 1):
+            origin = f"{response.url}#record={index}"
             if not isinstance(record, dict):
-                yield FailedPage(self.source.name, response.url, "record is not an object", str(record)[:200])
+                yield FailedPage(self.source.name, origin, "record is not an object", str(record)[:200])
                 continue
-            fields = {API_FIELDS[k]: _cell(v) for k, v in record.items() if k in API_FIELDS and v is not None}
-            extra = {k: _cell(v) for k, v in record.items() if k not in API_FIELDS and v is not None}
+            fields, extra = api.extract(record)
+            problem = _row_problem(fields)
+            if problem is not None:
+                excerpt = mask_text(" | ".join([*fields.values(), *extra.values()]))[:200]
+                yield FailedPage(self.source.name, origin, f"bad record: {problem} (record {index})", excerpt)
+                continue
             # The endpoint, not the page URL: a page's query (page, updated_since) changes between crawls.
             yield HotlineItem(self.source.name, self.source.start_url, fields, extra or None)
-        pages = data.get("pages", page)
         within = self.source.max_pages is None or page < self.source.max_pages
-        if isinstance(pages, int) and page < pages and within and records:
-            yield self._page(page + 1)
+        if records and within:
+            start = self.api.paging.start if offset is None else offset
+            follow = self._next(response, data, page, start, cursor, len(records))
+            if follow is not None:
+                yield follow
+
+    def _next(
+        self, response: Response, data: object, page: int, offset: int, cursor: str | None, count: int
+    ) -> Request | None:
+        """The next page's request as the paging style reads the answer, or None after the last page."""
+        paging = self.api.paging
+        if paging.more_path is not None and not truthy(paging.more_path.find(data)):
+            return None
+        if paging.style in ("page", "offset"):
+            consumed = offset + count if paging.style == "offset" else page * paging.size
+            if paging.pages_path is not None:
+                pages = as_count(paging.pages_path.find(data))
+                if pages is None or page >= pages:
+                    return None
+            if paging.total_path is not None:
+                total = as_count(paging.total_path.find(data))
+                if total is None or consumed - (paging.start if paging.style == "offset" else 0) >= total:
+                    return None
+            signals = (paging.pages_path, paging.total_path, paging.more_path)
+            if all(signal is None for signal in signals) and count < paging.size:
+                return None  # a short page is the last one
+            return self.page_request(page + 1, offset=offset + count, cursor=None)
+        if paging.style == "cursor":
+            assert paging.cursor_path is not None
+            found = paging.cursor_path.find(data)
+            token = value_text(found) if isinstance(found, str | int) and not isinstance(found, bool) else ""
+            if not token or token == cursor:
+                return None
+            return self.page_request(page + 1, offset=offset + count, cursor=token)
+        assert paging.next_path is not None
+        link = paging.next_path.find(data)
+        if not isinstance(link, str) or not link.strip():
+            return None
+        url = response.urljoin(link.strip())
+        if url == response.url:
+            return None
+        return self.page_request(page + 1, offset=offset + count, cursor=None, url=url)
 
     def on_error(self, failure: Failure) -> Iterator[FailedPage]:
         """A page that failed for good (after retries) goes to the dead letters."""
@@ -216,5 +292,13 @@ def _row_problem(fields: dict[str, str]) -> str | None:
     return None
 
 
+def _with_query(url: str, query: str) -> str:
+    """``url`` with ``query`` first and its own query after (``?page=2&page_size=50&k=v``)."""
+    parts = urlsplit(url)
+    joined = "&".join(part for part in (query, parts.query) if part)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, joined, ""))
+
+
 def _excerpt(response: Response) -> str:
-    return response.body[:200].decode("utf-8", errors="replace")
+    # Masked: an answer's first bytes may well be a caller's phone number.
+    return mask_text(response.body[:200].decode("utf-8", errors="replace"))

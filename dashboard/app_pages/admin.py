@@ -2,35 +2,31 @@
 and the notification delivery log (read-only).
 
 Sources, the taxonomy and the deadline rules are shown read-only, validated by the same loaders the
-services use (they are edited in their files). The holiday table is edited here through the
-ledger's services, which recompute every open deadline; each change checks the role again.
+services use (they are edited in their files). The holiday table
+(:mod:`dashboard.sections.admin_holidays`) is edited through the ledger's services, which recompute
+every open deadline; each change checks the role again.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.china_time import CHINA_TZ
-from dashboard import queries
 from dashboard.accounts import AccountError
-from dashboard.auth import ROLE_LABELS, Page, Role, User, may_open
+from dashboard.auth import ROLE_LABELS, Page, Role, User
 from dashboard.labels import CHOOSE
-from dashboard.ledger_view import holiday_table, intake_table, parse_day, policy_table
+from dashboard.ledger_view import intake_table, policy_table
+from dashboard.sections import admin_holidays
+from dashboard.services import Services
 from dashboard.session import accounts, require
 from yuqing.settings import Settings
 
-log = logging.getLogger(__name__)
 FLASH_KEY = "admin_flash"
-HOLIDAY_FLASH_KEY = "admin_holiday_flash"
-HOLIDAY_KINDS = {False: "放假", True: "调休上班"}
-# The holiday table's years: from chinesecalendar's first year; a typo such as 20270 is refused.
-MIN_YEAR, MAX_YEAR = 2004, 2099
-LEDGER_UNAVAILABLE = "台账数据库暂时无法连接，请稍后再试。"
+LEDGER_UNAVAILABLE = admin_holidays.LEDGER_UNAVAILABLE
 RULES_HELP = (
     "办理时限自收到诉求（立单）时起算。小时：自然小时，夜间和节假日照算；工作日：按国务院节假日安排"
     "（含调休上班日）计算；日、月：依民法典第二百零一至二百零三条，起算当日不计入，最后一日为节假日的"
@@ -39,15 +35,16 @@ RULES_HELP = (
 )
 
 
-def render(settings: Settings, user: User | None) -> None:
+def render(services: Services, user: User | None) -> None:
     """Draw the page for an administrator."""
     admin = require(user, Page.ADMIN)
     st.title("系统管理")
     users_tab, sources_tab, remit_tab, rules_tab, holidays_tab, notices_tab = st.tabs(
         ["用户", "采集来源", "职责范围", "办理时限", "节假日", "通知记录"]
     )
+    settings = services.settings
     with users_tab:
-        _users(settings, admin)
+        _users(services, admin)
     with sources_tab:
         _sources(settings)
     with remit_tab:
@@ -55,14 +52,18 @@ def render(settings: Settings, user: User | None) -> None:
     with rules_tab:
         _rules(settings)
     with holidays_tab:
-        _holidays(settings, admin)
+        admin_holidays.render(services, admin)
     with notices_tab:
         _notifications(settings)
 
 
-def _users(settings: Settings, admin: User) -> None:
-    store = accounts(settings)
-    everyone = store.all()
+def _users(services: Services, admin: User) -> None:
+    try:
+        store = accounts(services)
+        everyone = store.all()
+    except SQLAlchemyError:
+        st.error(LEDGER_UNAVAILABLE)
+        return
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
         st.success(flash)
@@ -215,103 +216,3 @@ def _notifications(settings: Settings) -> None:
         for a in attempts
     ]
     st.dataframe(pd.DataFrame(rows, columns=NOTIFICATION_COLUMNS), hide_index=True)
-
-
-def _holidays(settings: Settings, user: User) -> None:
-    from response_ledger.calendar import WorkCalendar
-    from response_ledger.unit_of_work import SqlUnitOfWork
-
-    flash = st.session_state.pop(HOLIDAY_FLASH_KEY, None)
-    if flash:
-        st.success(flash)
-    try:
-        engine = queries.ledger_for_writing(settings)
-        with SqlUnitOfWork(engine) as uow:
-            entries = uow.holidays.entries()
-    except SQLAlchemyError:
-        log.warning("event=holidays-unavailable", exc_info=True)
-        st.error(LEDGER_UNAVAILABLE)
-        return
-    calendar = WorkCalendar(entries)
-    this_year = datetime.now(CHINA_TZ).year
-    for year in (this_year, this_year + 1):
-        if not calendar.is_scheduled(date(year, 6, 1)):
-            st.warning(
-                f"{year} 年的节假日安排尚未录入：落在该年的时限只按周末计算，并标为暂定。"
-                "国务院公布安排后（通常在 11 月），请一并录入该年的全部放假日和调休上班日。"
-            )
-    known = max(y for y in range(MIN_YEAR, this_year + 3) if WorkCalendar().is_scheduled(date(y, 6, 1)))
-    st.caption(
-        f"系统内置 {MIN_YEAR}–{known} 年的国务院节假日安排；本表中的日期优先于内置安排。"
-        "本表录入某年的任一天，即视为该年安排已全部录入。每次修改后，所有未办结工单的时限都会重新计算。"
-    )
-    if entries:
-        st.dataframe(holiday_table(entries), hide_index=True)
-    else:
-        st.info("节假日表为空。")
-    with st.form("holiday_add"):
-        st.subheader("添加或修改")
-        day_text = st.text_input("日期（YYYY-MM-DD）", key="holiday_day", placeholder="2027-01-01")
-        is_workday = st.radio(
-            "类型", list(HOLIDAY_KINDS), format_func=HOLIDAY_KINDS.__getitem__, horizontal=True,
-            key="holiday_kind",
-        )  # fmt: skip
-        name = st.text_input("名称", key="holiday_name", max_chars=50, placeholder="如 元旦、春节调休")
-        if st.form_submit_button("保存"):
-            _change_holiday(settings, user, day_text, is_workday=bool(is_workday), name=name.strip())
-    if entries:
-        with st.form("holiday_remove"):
-            st.subheader("删除")
-            target = st.selectbox(
-                "日期",
-                [entry.day for entry in entries],
-                format_func=lambda d: f"{d.isoformat()}（{HOLIDAY_KINDS[calendar.is_workday(d)]}）",
-                placeholder=CHOOSE,
-                key="holiday_remove_day",
-            )
-            if st.form_submit_button("删除") and target is not None:
-                _change_holiday(settings, user, target.isoformat(), remove=True)
-
-
-def _change_holiday(
-    settings: Settings,
-    user: User,
-    day_text: str,
-    *,
-    is_workday: bool = False,
-    name: str = "",
-    remove: bool = False,
-) -> None:
-    from response_ledger import services
-    from response_ledger.unit_of_work import SqlUnitOfWork
-
-    if not may_open(user.role, Page.ADMIN):  # the page checked already; a change checks again
-        st.error("无权访问此页面。")
-        return
-    try:
-        day = parse_day(day_text)
-    except ValueError as exc:
-        st.error(str(exc))
-        return
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        st.error(f"年份 {day.year} 超出范围，请填写 {MIN_YEAR}–{MAX_YEAR} 年的日期。")
-        return
-    try:
-        with (
-            st.spinner("正在更新节假日表并重新计算未办结工单的时限……"),
-            SqlUnitOfWork(queries.ledger_for_writing(settings)) as uow,
-        ):
-            if remove:
-                moved = services.remove_holiday(uow, day)
-            else:
-                moved = services.set_holiday(uow, day, is_workday=is_workday, name=name)
-    except SQLAlchemyError:
-        log.warning("event=holiday-change-failed day=%s", day, exc_info=True)
-        st.error(LEDGER_UNAVAILABLE)
-        return
-    what = "已删除" if remove else f"已保存（{HOLIDAY_KINDS[is_workday]}{'，' + name if name else ''}）"
-    log.info(
-        "event=holiday-%s day=%s user=%s moved=%d", "removed" if remove else "set", day, user.username, moved
-    )
-    st.session_state[HOLIDAY_FLASH_KEY] = f"{day.isoformat()} {what}，重新计算了 {moved} 个未办结工单的时限。"
-    st.rerun()

@@ -1,9 +1,9 @@
 """领导简报: the 舆情日报 of a chosen date and period on screen, as a Word download, and the stored files.
 
-The briefing is computed once per date and period for ``TTL`` (shared by every session), from the
-same :func:`briefing.compute.compute_briefing` the scheduled file comes from, and laid out from the
-same outline. Post text reaches the screen only as plain text (``st.text``) or dataframe cells.
-The Word file is built only when the download button is pressed.
+The briefing is computed once per date and period (:mod:`dashboard.briefing_data`, shared by every
+session), from the same :func:`briefing.compute.compute_briefing` the scheduled file comes from, and
+laid out from the same outline. Post text reaches the screen only as plain text (``st.text``) or
+dataframe cells. The Word file is built only when the download button is pressed.
 """
 
 from __future__ import annotations
@@ -17,52 +17,21 @@ import streamlit as st
 from briefing.errors import BriefingError
 from briefing.model import Briefing
 from briefing.outline import Heading, Image, Paragraph, Table, build_outline
-from briefing.period import period_of
 from briefing.schedule import briefings_dir, file_name
-from briefing.template import Template, load_template
 from core.china_time import CHINA_TZ
 from core.labels import source_label
-from dashboard import queries
 from dashboard.auth import Page, User
+from dashboard.briefing_data import briefing_of, docx_of
 from dashboard.charts import time_bars
 from dashboard.labels import CHOOSE
+from dashboard.services import Services
 from dashboard.session import require
-from yuqing.settings import Settings
 
-TTL = timedelta(minutes=5)
 PERIODS = {"day": "日报", "week": "周报", "month": "月报"}
 STORED_SHOWN = 30
 
 
-@st.cache_resource(show_spinner=False)
-def _template(settings: Settings) -> Template:
-    return load_template(settings.briefing_template_file)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def briefing_of(settings: Settings, day: date, kind: str) -> Briefing:
-    """The briefing of ``day``'s period of ``kind``, computed now (cached by date and period)."""
-    from briefing.compute import compute_briefing
-
-    ledger = queries.ledger_engine(settings)
-    return compute_briefing(
-        queries.archive(settings),
-        ledger,
-        period_of(day, kind),
-        now=datetime.now(CHINA_TZ),
-        template=_template(settings),
-    )
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def docx_of(settings: Settings, day: date, kind: str) -> bytes:
-    """The Word file of the same briefing (charts drawn with matplotlib)."""
-    from briefing.render import render
-
-    return render(briefing_of(settings, day, kind), ".docx")
-
-
-def render(settings: Settings, user: User | None) -> None:
+def render(services: Services, user: User | None) -> None:
     """Draw the page for a permitted user."""
     require(user, Page.BRIEFING)
     st.title("领导简报")
@@ -74,16 +43,16 @@ def render(settings: Settings, user: User | None) -> None:
     )
     if not isinstance(day, date):
         day = yesterday
-    if not queries.archive_exists(settings):
+    if not services.has_archive():
         st.info("暂无数据：舆情库尚未建立。")
     else:
-        _briefing(settings, day, kind)
-    _stored(settings)
+        _briefing(services, day, kind)
+    _stored(services.settings.home)
 
 
-def _briefing(settings: Settings, day: date, kind: str) -> None:
+def _briefing(services: Services, day: date, kind: str) -> None:
     try:
-        b = briefing_of(settings, day, kind)
+        b = briefing_of(services, day, kind)
     except BriefingError:
         st.error("舆情库或回应台账暂时无法读取，请稍后再试。")
         return
@@ -91,7 +60,7 @@ def _briefing(settings: Settings, day: date, kind: str) -> None:
     st.caption(f"{b.department}　生成时间：{b.generated_at:%Y-%m-%d %H:%M}")
     st.download_button(
         "下载 Word 版（.docx）",
-        data=lambda: docx_of(settings, day, kind),
+        data=lambda: docx_of(services, day, kind),
         file_name=file_name(b.period),
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         key="briefing_docx",
@@ -151,9 +120,9 @@ def _chart(b: Briefing, name: str) -> None:
         st.bar_chart(frame, x="话题", y="帖子数", horizontal=True)
 
 
-def _stored(settings: Settings) -> None:
+def _stored(home: Path) -> None:
     st.subheader("已生成的简报文件")
-    directory = briefings_dir(settings.home)
+    directory = briefings_dir(home)
     files = sorted(
         (path for path in directory.glob("舆情*报-*") if path.is_file()), key=lambda p: p.name, reverse=True
     )

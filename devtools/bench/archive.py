@@ -20,9 +20,11 @@ share one :class:`EmbeddedArchive`, as the sessions of one dashboard process do,
 analyst mix and adversarial queries back to back; a duty monitor thread polls what the monitoring
 page reads (newest posts, counts of the last hour and of today, shares, risk alerts, hourly volume);
 and a writer process indexes ``--write-rate`` posts a second into the same file, as the index
-worker does. One JSON line per query kind (p50/p95/max, timeouts, refusals) and one summary line
-are printed; stderr lists every query's figures, slowest p95 first. The posts the writer adds stay
-in the archive; a later ``--dir`` run still reuses it (``bench-archive.json`` records the load).
+worker does. ``--adversarial N`` mixes N adversarial queries, drawn at random, into each round
+of the analyst mix instead of all of them. One JSON line per query kind (p50/p95/max, timeouts,
+refusals) and one summary line are printed; stderr lists every query's figures, slowest p95 first.
+The posts the writer adds stay in the archive; a later ``--dir`` run still reuses it
+(``bench-archive.json`` records the load).
 """
 
 from __future__ import annotations
@@ -83,7 +85,9 @@ QUERIES: list[tuple[str, str, str]] = [
 
 
 @dataclass(frozen=True)
-class _Text:
+class CorpusText:
+    """One real text of the corpus, with its source, time of day and labels."""
+
     source: str
     title: str
     text: str
@@ -105,29 +109,29 @@ def _clock(stamp: str, rng: random.Random) -> tuple[int, int, int]:
     return moment.hour, moment.minute, moment.second
 
 
-def load_corpus(data: Path, rng: random.Random) -> list[_Text]:
+def load_corpus(data: Path, rng: random.Random) -> list[CorpusText]:
     """Real texts of every source (weibo, board, hotline) with their times of day and labels."""
-    texts: list[_Text] = []
+    texts: list[CorpusText] = []
     for row in _rows(data / "stream" / "weibo_2020_10k.csv"):
-        texts.append(_Text("weibo", "", row["text"], _clock(row["post_time"], rng)))
+        texts.append(CorpusText("weibo", "", row["text"], _clock(row["post_time"], rng)))
     clocks = [text.clock for text in texts]
     for row in _rows(data / "sentiment" / "weibo_senti_100k_partial.csv"):
         label = "positive" if row["label"] == "1" else "negative"
-        texts.append(_Text("weibo", "", row["text"], rng.choice(clocks), sentiment=label))
+        texts.append(CorpusText("weibo", "", row["text"], rng.choice(clocks), sentiment=label))
     for name in ("teddy2020_messages_with_replies.csv", "teddy2020_messages_with_votes.csv"):
         for row in _rows(data / "boards" / name):
-            texts.append(_Text("board", row["留言主题"], row["留言详情"], _clock(row["留言时间"], rng)))
+            texts.append(CorpusText("board", row["留言主题"], row["留言详情"], _clock(row["留言时间"], rng)))
     board_clocks = [text.clock for text in texts if text.source == "board"]
     for row in _rows(data / "topic" / "teddy2020_train.csv"):
         topic = _TEDDY_TOPICS.get(row["label"])
-        texts.append(_Text("board", "", row["text"], rng.choice(board_clocks), topic=topic))
+        texts.append(CorpusText("board", "", row["text"], rng.choice(board_clocks), topic=topic))
     for row in _rows(data / "hotline" / "dongguan_wenzheng_complaints.csv"):
-        texts.append(_Text("hotline", row["title"], row["content"], rng.choice(board_clocks)))
+        texts.append(CorpusText("hotline", row["title"], row["content"], rng.choice(board_clocks)))
     return [text for text in texts if text.text.strip()]
 
 
 def generate(
-    corpus: list[_Text], n: int, rng: random.Random, *, start: datetime = START, first: int = 0
+    corpus: list[CorpusText], n: int, rng: random.Random, *, start: datetime = START, first: int = 0
 ) -> Iterator[dict[str, object]]:
     """``n`` enriched posts drawn from ``corpus`` over the two years from ``start`` (China time).
 
@@ -353,7 +357,9 @@ def run(n: int, data: Path, directory: Path, *, batch: int, seed: int, workers: 
 
 # --- the archive under load: --sessions K -------------------------------------------------------
 
-END = START + timedelta(days=730)  # the bench's "now": the newest loaded posts are just before it
+# The bench's "now": 18:00 on the day after the loaded posts' two years. The writer's posts fall in
+# the two hours before it, so "today" and "the last hour" hold the posts that keep arriving.
+END = START + timedelta(days=730, hours=18)
 # Seven common phrases of two or three words each: every one needs its phrase check.
 NOT_PHRASES = ["的问题", "我们小区", "希望政府", "请问一下", "没有人管", "是不是", "已经很久"]
 WIDE_OR = [
@@ -493,7 +499,13 @@ class Written:
 
 
 def _live_writer(
-    path: Path, corpus: list[_Text], rate: int, first: int, seed: int, stop: Connection, report: Connection
+    path: Path,
+    corpus: list[CorpusText],
+    rate: int,
+    first: int,
+    seed: int,
+    stop: Connection,
+    report: Connection,
 ) -> None:
     """The index worker's part: ``rate`` posts a second published in the two hours before END."""
     rng = random.Random(seed)
@@ -519,24 +531,33 @@ def _live_writer(
 
 def run_sessions(
     archive: EmbeddedArchive,
-    corpus: list[_Text],
+    corpus: list[CorpusText],
     *,
     sessions: int,
     seconds: float,
     write_rate: int,
     seed: int,
+    adversarial: int | None = None,
 ) -> list[dict[str, object]]:
-    """K analysts, one duty monitor and a writer process for ``seconds``; the figures as JSON objects."""
+    """K analysts, one duty monitor and a writer process for ``seconds``; the figures as JSON objects.
+
+    Each analyst runs rounds of the analyst mix in a random order, back to back, with
+    ``adversarial`` adversarial queries drawn at random in every round (None: all of them).
+    """
     posts_before = archive.count()
     timings = Timings()
     stop_threads = threading.Event()
-    analysts = analyst_calls(archive)
+    calls = analyst_calls(archive)
+    mix = [call for call in calls if call[0] not in ("adversarial", "refused")]
+    hostile = [call for call in calls if call[0] in ("adversarial", "refused")]
     monitor = monitor_calls(archive, END)
 
     def analyst(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
         while not stop_threads.is_set():
-            for kind, label, call in rng.sample(analysts, len(analysts)):
+            chosen = hostile if adversarial is None else rng.sample(hostile, min(adversarial, len(hostile)))
+            round_ = [*mix, *chosen]
+            for kind, label, call in rng.sample(round_, len(round_)):
                 if stop_threads.is_set():
                     return
                 timings.add(kind, label, call)
@@ -632,10 +653,24 @@ def _report(
             "monitor_max_ms": round(max(monitor), 1) if monitor else None,
             "monitor_within_2_s": bool(monitor) and max(monitor) <= 2000,
             "budget_s": archive.query_budget_s,
+            # Mapped pages of the file count once per read connection in the resident size;
+            # the anonymous memory (heaps, page caches, sorts) is what the process holds itself.
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "anonymous_mb": _anonymous_mb(),
         }
     )
     return lines
+
+
+def _anonymous_mb() -> float | None:
+    try:
+        rollup = Path("/proc/self/smaps_rollup").read_text()
+    except OSError:
+        return None
+    for line in rollup.splitlines():
+        if line.startswith("Anonymous:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def _sessions(args: argparse.Namespace, data: Path, directory: Path) -> None:
@@ -656,11 +691,17 @@ def _sessions(args: argparse.Namespace, data: Path, directory: Path) -> None:
             sessions=args.sessions,
             seconds=args.seconds,
             write_rate=args.write_rate,
+            adversarial=args.adversarial,
             seed=args.seed,
         )
     finally:
         opened.archive.close()
-    lines[-1] |= {"posts": args.posts, "loaded": opened.loaded, "load_posts_per_second": opened.load_rate}
+    lines[-1] |= {
+        "posts": args.posts,
+        "loaded": opened.loaded,
+        "load_posts_per_second": opened.load_rate,
+        "adversarial_per_round": args.adversarial,
+    }
     for line in lines:
         print(json.dumps(line, ensure_ascii=False))
 
@@ -711,4 +752,10 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="并发测试持续秒数（配合 --sessions）")
     parser.add_argument("--write-rate", type=int, default=1_000, help="并发测试时每秒写入帖子数（0 = 不写）")
     parser.add_argument("--budget", type=float, default=5.0, help="每个查询的时间预算（秒）")
+    parser.add_argument(
+        "--adversarial",
+        type=int,
+        default=None,
+        help="每轮分析员查询组合中随机夹带的恶意查询条数（默认全部 12 条）",
+    )
     parser.set_defaults(handler=_bench)

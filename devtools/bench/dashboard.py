@@ -28,7 +28,7 @@ from yuqing.settings import Settings
 
 # The page module and the user who opens it; the staff member's unit is one of the bench ledger's.
 PAGES: tuple[tuple[str, str, str | None], ...] = (
-    ("latest", "duty", None),
+    ("monitor", "duty", None),
     ("briefing", "leader", None),
     ("ledger", "staff", "区住房和城乡建设局"),
     ("search", "analyst", None),
@@ -44,10 +44,11 @@ def _page(home: str, module: str) -> None:
 
     import streamlit as st
 
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
     page = importlib.import_module(f"dashboard.app_pages.{module}")
-    page.render(_Settings(home=_Path(home)), st.session_state.get("user"))
+    page.render(services_for(_Settings(home=_Path(home))), st.session_state.get("user"))
 
 
 def build(home: Path, *, posts: int, tickets: int, data: Path, workers: int, now: datetime) -> dict[str, Any]:
@@ -97,10 +98,11 @@ def render_once(home: Path, module: str, role: str, unit: str | None) -> float:
     from core.china_time import CHINA_TZ
     from dashboard.accounts import Accounts
     from dashboard.auth import Role, User
+    from response_ledger.db import migrated_engine
 
     user = User(f"bench-{role}", f"基准{Role(role).label}", Role(role), unit)
     # The pages read the account again as they refresh: the session needs an active one behind it.
-    accounts = Accounts(Settings(home=home).ledger_sqlalchemy_url)
+    accounts = Accounts(migrated_engine(Settings(home=home).ledger_sqlalchemy_url))
     if accounts.active(user.username) is None:
         accounts.add(
             user.username, user.display_name, user.role, "bench-pass-1", datetime.now(CHINA_TZ), unit=unit

@@ -23,7 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 from demo_site.bad import INVALID_JSON, Answer, bad_answer, bad_board, captcha_answer, captcha_board
 from demo_site.content import Board, SiteReply, _anchor, demo_board, newest_first, real_board
 from demo_site.feeds import Feeds, add_real_feeds, demo_feeds
+from demo_site.json_board import BAD_SLUG, json_board, respond_bad_json_board, respond_json_board
+from demo_site.news import NewsSites, demo_news
 from demo_site.pages import detail_page, index_page, list_page, not_found_page
+from demo_site.signed_api import SIGNED_API_PATH, signed_tickets
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +45,38 @@ class Site:
         self.boards = {board.slug: board for board in boards}
         self.feeds = feeds if feeds is not None else Feeds()
         anchor = _anchor(now)
+        self.anchor = anchor
         self.bad = bad_board(anchor)
         self.captcha = captcha_board(anchor)
+        # The single-page boards served as JSON (/<slug>/api/...), with each letter's area.
+        wenzheng, areas = json_board(anchor)
+        self.json_boards: dict[str, Board] = {wenzheng.slug: wenzheng}
+        self.json_areas: dict[str, str] = dict(areas)
+        self.news: NewsSites = demo_news(anchor)
+        self.base_url = ""  # set once the server is bound: feeds carry absolute links
 
-    def respond(self, target: str) -> Answer:
-        """The full answer for a request target: the boards, the JSON APIs and the bad cases."""
+    def respond(self, target: str, *, method: str = "GET", body: bytes = b"") -> Answer:
+        """The full answer for a request target: the boards, the JSON APIs, the news and the bad cases.
+
+        ``method`` and ``body`` matter to the JSON board's list endpoint, which takes POSTed JSON.
+        """
         parts = urlsplit(target)
         query = parse_qs(parts.query)
+        segments = parts.path.strip("/").split("/")
+        json_board_site = self.json_boards.get(segments[0])
+        if json_board_site is not None:
+            found = respond_json_board(
+                json_board_site, self.json_areas, segments[1:], query, body if method == "POST" else b""
+            )
+            return found or Answer(404, b'{"code": 404, "msg": "not found"}', content_type=JSON)
+        if segments[0] == BAD_SLUG:
+            found = respond_bad_json_board(self.anchor, segments[1:], query)
+            return found or Answer(404, b'{"code": 404, "msg": "not found"}', content_type=JSON)
+        news = self.news.respond(parts.path, query, self.base_url)
+        if news is not None:
+            return news
+        if method == "POST":
+            return Answer(405, b"method not allowed", content_type="text/plain; charset=utf-8")
         if parts.path.startswith("/bad/"):
             answer = bad_answer(self.bad, parts.path, parts.query)
         elif parts.path.startswith(("/locked/", "/login")):
@@ -58,6 +86,8 @@ class Site:
             size = _page_number(query.get("page_size", ["20"])[0]) or 20
             data = self.feeds.hotline_page(page, size, query.get("updated_since", [None])[0])
             answer = Answer(200, json.dumps(data, ensure_ascii=False).encode("utf-8"), content_type=JSON)
+        elif parts.path == SIGNED_API_PATH:
+            answer = signed_tickets(self.feeds, parts.query)
         elif parts.path == "/hotline/bad-api/orders":
             answer = _bad_hotline_page(query.get("page", ["1"])[0])
         elif parts.path == "/api/container/getIndex":
@@ -72,8 +102,8 @@ class Site:
             answer = None
         if answer is not None:
             return answer
-        status, content_type, body = self.route(target)
-        return Answer(status, body.encode("utf-8"), content_type=content_type)
+        status, content_type, html = self.route(target)
+        return Answer(status, html.encode("utf-8"), content_type=content_type)
 
     def answer(self, slug: str, message_id: str, reply: SiteReply) -> None:
         """Give a message its department reply (a reply arriving after a first crawl)."""
@@ -85,12 +115,13 @@ class Site:
         self._change(slug, message_id, **changes)
 
     def _change(self, slug: str, message_id: str, **changes: object) -> None:
-        board = self.boards[slug]
+        boards = self.json_boards if slug in self.json_boards else self.boards
+        board = boards[slug]
         messages = [
             dataclasses.replace(m, **changes) if m.id == message_id else m  # type: ignore[arg-type]
             for m in board.messages
         ]
-        self.boards[slug] = dataclasses.replace(board, messages=newest_first(messages))
+        boards[slug] = dataclasses.replace(board, messages=newest_first(messages))
 
     def route(self, target: str) -> tuple[int, str, str]:
         """``(status, content type, body)`` for a request target such as ``/liuyan/list.html?page=2``."""
@@ -149,9 +180,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(send_body=False)
 
-    def _respond(self, *, send_body: bool) -> None:
-        self.server.count(self.path)
-        answer = self.server.site.respond(self.path)
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, 1024 * 1024)) if length > 0 else b""
+        self._respond(send_body=True, method="POST", body=body)
+
+    def _respond(self, *, send_body: bool, method: str = "GET", body: bytes = b"") -> None:
+        self.server.count(self.path if method != "POST" else f"POST {self.path}")
+        answer = self.server.site.respond(self.path, method=method, body=body)
         if answer.delay:
             time.sleep(answer.delay)  # a slow source: this handler's thread waits, the others serve
         data = answer.body
@@ -202,6 +238,7 @@ class DemoSite:
         self.port = int(port)
         self.url = f"http://{host!s}:{self.port}"
         self.site = server.site
+        self.site.base_url = self.url
         self.boards = server.site.boards
         self.hits = server.hits  # request target -> count, for tests and curious operators
         # A short poll interval makes close() return quickly; serving itself does not poll.

@@ -166,7 +166,8 @@ def test_a_writer_reads_the_file_without_mapping_it(tmp_path: Path) -> None:
     reader, writer = make_archive(settings), make_archive(settings, writer=True)
     try:
         assert isinstance(reader, EmbeddedArchive) and isinstance(writer, EmbeddedArchive)
-        assert reader._conn.execute("PRAGMA mmap_size").fetchone()[0] > 0
+        with reader._reading("check") as connection:  # searches run on the pool's connections
+            assert connection.execute("PRAGMA mmap_size").fetchone()[0] > 0
         assert writer._conn.execute("PRAGMA mmap_size").fetchone()[0] == 0
     finally:
         reader.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import random
 import sqlite3
+import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,19 +16,19 @@ from typing import Any
 
 import pytest
 
-from archive import embedded_readers
+from archive import embedded_readers, sqlcompile
 from archive.ast import And, Constant, Match, Node, Not, Or, Range, Term, Words, normalise, resolve
 from archive.base import Archive, SearchQuery
 from archive.documents import extract_all
 from archive.elastic import ElasticArchive
 from archive.embedded import EmbeddedArchive
 from archive.embedded_readers import WATCHDOG
-from archive.embedded_schema import phrase_in
+from archive.embedded_schema import IDEOGRAPH_SOURCES, pack, phrase_in, plain
 from archive.errors import QueryError, QueryTimeout
 from archive.escompile import compile_es
 from archive.plan import condition
 from archive.querylang import MAX_DEPTH, MAX_LENGTH, parse
-from archive.sqlcompile import compile_sql
+from archive.sqlcompile import compile_sql, ideographic
 from archive.tokens import tokenize
 from core.messages import EnrichedPost
 from tests.archive.samples import dataset, enriched
@@ -50,6 +52,7 @@ def blocking_phrase(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading
         return phrase_in(doc, phrase)
 
     monkeypatch.setattr(embedded_readers, "phrase_in", check)
+    monkeypatch.setattr(sqlcompile, "ideographic", lambda phrase: False)  # every check in Python
     yield started, release
     release.set()
 
@@ -155,6 +158,7 @@ def slow_phrase(monkeypatch: pytest.MonkeyPatch) -> None:
         return phrase_in(doc, phrase)
 
     monkeypatch.setattr(embedded_readers, "phrase_in", check)
+    monkeypatch.setattr(sqlcompile, "ideographic", lambda phrase: False)  # every check in Python
 
 
 def _parking(count: int) -> list[EnrichedPost]:
@@ -466,7 +470,12 @@ def _holds(node: Node, post: EnrichedPost, facts: dict[str, Any]) -> bool:
     return node.value
 
 
-def test_not_phrases_find_exactly_the_posts_the_query_means(tmp_path: Path) -> None:
+@pytest.mark.parametrize("checked_by", ["sqlite", "python"])
+def test_not_phrases_find_exactly_the_posts_the_query_means(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_by: str
+) -> None:
+    if checked_by == "python":  # the phrase checks SQLite makes for plain posts, made by yq_phrase
+        monkeypatch.setattr(sqlcompile, "ideographic", lambda phrase: False)
     rng = random.Random(7)
     posts = _corpus(rng, 400)
     archive = EmbeddedArchive(tmp_path / "archive.db")
@@ -494,3 +503,59 @@ def test_not_phrases_find_exactly_the_posts_the_query_means(tmp_path: Path) -> N
         checked += bool(expected) and len(expected) < len(posts)
     assert checked > 100  # most queries kept some posts and dropped others
     archive.close()
+
+
+def test_every_character_nfkc_turns_into_an_ideograph_is_known() -> None:
+    # The byte search that rules a Chinese phrase out in SQLite trusts posts without these.
+    missed = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        folded = unicodedata.normalize("NFKC", char)
+        if folded != char and any(ideographic(part) for part in folded) and not IDEOGRAPH_SOURCES.match(char):
+            missed.append(f"U+{code:04X}")
+    assert missed == []
+
+
+def test_phrases_are_found_through_compatibility_characters_and_in_rows_written_before_plain(
+    tmp_path: Path,
+) -> None:
+    def post(number: int, text: str) -> EnrichedPost:
+        return enriched(
+            "weibo", "城市观察", f"88{number}", published_at="2024-05-01T08:00:00+08:00", text=text
+        )
+
+    radical = post(1, "小区\u2fa6属垃圾没人收")  # a Kangxi radical that NFKC turns into 金
+    as_written = post(2, "金属垃圾回收站满了")
+    older = post(3, "又见金属垃圾")
+    apart = post(4, "垃圾桶里有金属")  # the phrase's words, not the phrase
+    assert plain(pack(radical)) == 0 and plain(pack(as_written)) == 1
+    archive = EmbeddedArchive(tmp_path / "archive.db")
+    archive.index([radical, as_written, older, apart])
+    with sqlite3.connect(archive.path) as conn:  # as a row written before the column existed
+        conn.execute("UPDATE posts SET plain = NULL WHERE id = ?", (older["id"],))
+    found = {post["id"] for post in archive.search(SearchQuery(text='"金属垃圾"')).hits}
+    assert found == {radical["id"], as_written["id"], older["id"]}
+    kept = {post["id"] for post in archive.search(SearchQuery(text='垃圾 NOT "金属垃圾"')).hits}
+    assert kept == {apart["id"]}
+    assert archive.count(SearchQuery(text='NOT "金属垃圾"')) == 1
+    archive.close()
+
+
+def test_an_archive_from_before_the_plain_column_gets_it_on_opening(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    first = EmbeddedArchive(path)
+    first.index(list(dataset().values()))
+    first.close()
+    with sqlite3.connect(path) as conn:  # as written by older code
+        conn.execute("ALTER TABLE posts DROP COLUMN plain")
+    again = EmbeddedArchive(path)
+    assert again.search(SearchQuery(text='"小区停车"')).total == 1
+    again.index(
+        [enriched("weibo", "城市观察", "8899", published_at="2024-07-01T08:00:00+08:00", text="小区停车难")]
+    )
+    assert again.search(SearchQuery(text='"小区停车"')).total == 2
+    again.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*), count(plain) FROM posts").fetchone() == (11, 1)

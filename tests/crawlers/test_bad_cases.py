@@ -76,11 +76,11 @@ def test_each_bad_page_is_a_dead_letter_or_a_drop_with_its_reason(bad_crawl):
     assert by_url["90012.html"]["error"].startswith("too large")
     assert by_url["orders?page=2&page_size=50"]["error"].startswith("invalid JSON")
     assert first["bad-api"].published == 1
-    assert first["bad-api"].dropped == {
-        "missing 诉求内容": 1,
-        "unparseable 受理时间": 1,
-        "dead-lettered: invalid JSON": 1,
-    }
+    # A record without a required field, or with a time that is none, is its own dead letter (issue 22).
+    assert first["bad-api"].dropped == {"dead-lettered: bad record": 2, "dead-lettered: invalid JSON": 1}
+    page_1 = "orders?page=1&page_size=50"
+    assert by_url[f"{page_1}#record=2"]["error"] == "bad record: missing 诉求内容 (record 2)"
+    assert by_url[f"{page_1}#record=3"]["error"] == "bad record: unparseable 受理时间 (record 3)"
     assert first["bad-weibo"].dropped == {"dead-lettered: invalid JSON": 1}
 
 

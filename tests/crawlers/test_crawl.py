@@ -54,6 +54,7 @@ def crawl_command(home: Path, sources: Path) -> subprocess.CompletedProcess[str]
     """``python -m crawlers --fast`` with warnings as errors and a clean ``YUQING_*`` environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
     env["YUQING_HOME"] = str(home)
+    env["YUQING_AUTHOR_SALT"] = "test-deployment-key"  # a deployment's own key: required to crawl
     argv = [sys.executable, "-W", "error", "-m", "crawlers", "--sources", str(sources), "--fast"]
     return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
 

@@ -41,7 +41,7 @@ def test_feed_sources_are_configured_by_kind_and_checked(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text(
         "- {kind: hotline-inbox, name: files, display_name: 导出, inbox: in, every: 300}\n"
-        "- {kind: weibo, name: wb, display_name: 微博, api_url: 'http://x/api', keywords: [云溪], "
+        "- {kind: weibo, name: wb, display_name: 微博, api_url: 'https://x/api', keywords: [云溪], "
         "cookie_secret: WEIBO_COOKIE}\n",
         encoding="utf-8",
     )
@@ -209,11 +209,11 @@ def test_credentials_named_by_a_source_are_attached_from_the_secrets_setting():
 
     from crawlers.middlewares import SecretsMiddleware
 
-    source = FeedSource(kind="weibo", name="w", display_name="w", api_url="http://s/a", keywords=("k",),
+    source = FeedSource(kind="weibo", name="w", display_name="w", api_url="https://s/a", keywords=("k",),
                         token_secret="WB_TOKEN", cookie_secret="WB_COOKIE")  # fmt: skip
     crawler = get_crawler(settings_dict={"YUQING_SECRETS": {"WB_TOKEN": "t0k", "WB_COOKIE": "SUB=abc"}})
     crawler.spider = WeiboSpider(source)
-    request = Request("http://s/a")
+    request = Request("https://s/a")
     SecretsMiddleware.from_crawler(crawler).process_request(request)
     assert request.headers[b"Authorization"] == b"Bearer t0k" and request.headers[b"Cookie"] == b"SUB=abc"
 

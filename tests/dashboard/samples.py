@@ -1,16 +1,21 @@
-"""Enriched posts for the dashboard tests, and a helper that writes them to an embedded archive."""
+"""Enriched posts for the dashboard tests, a helper that writes them to an embedded archive, and
+accounts on a migrated ledger database."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from archive.embedded import EmbeddedArchive
 from core.china_time import CHINA_TZ
 from core.messages import SCHEMA_VERSION, EnrichedPost, Source, post_id
 from dashboard.accounts import AccountError, Accounts
 from dashboard.auth import User
+from response_ledger.db import migrated_engine
 
 XSS_TITLE = '<script>alert("xss")</script> [点此领取补贴](http://evil.example/) **加急**'
 
@@ -123,13 +128,24 @@ def write_archive(path: Path, posts: Sequence[EnrichedPost]) -> None:
         archive.close()
 
 
+@functools.cache
+def ledger_engine(ledger_url: str) -> Engine:
+    """One engine per ledger database of the test session, its schema migrated (as a process's is)."""
+    return migrated_engine(ledger_url)
+
+
+def accounts(ledger_url: str) -> Accounts:
+    """The accounts of the ledger database at ``ledger_url`` (migrated first)."""
+    return Accounts(ledger_engine(ledger_url))
+
+
 def add_account(ledger_url: str, user: User) -> Accounts:
     """The accounts at ``ledger_url``, with ``user``'s account active (as given: role and unit).
 
     The dashboard reads the account again at every run and every click, so a session a test puts
     in place needs the account behind it.
     """
-    store = Accounts(ledger_url)
+    store = accounts(ledger_url)
     if store.active(user.username) is None:
         try:
             store.add(

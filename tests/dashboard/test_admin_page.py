@@ -28,21 +28,25 @@ def _page(home: str, policy_file: str) -> None:
     import streamlit as st
 
     from dashboard.app_pages import admin
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
     settings = _Settings(home=_Path(home), ledger_policy_file=_Path(policy_file) if policy_file else None)
-    admin.render(settings, st.session_state.get("user"))
+    admin.render(services_for(settings), st.session_state.get("user"))
 
 
 def _change_as(home: str, username: str) -> None:
     from pathlib import Path as _Path
 
-    from dashboard.app_pages import admin
     from dashboard.auth import Role as _Role
     from dashboard.auth import User as _User
+    from dashboard.sections.admin_holidays import change_holiday
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
-    admin._change_holiday(_Settings(home=_Path(home)), _User(username, username, _Role.DUTY), "2027-01-01")
+    change_holiday(
+        services_for(_Settings(home=_Path(home))), _User(username, username, _Role.DUTY), "2027-01-01"
+    )
 
 
 def open_page(home: Path, user: User = ADMIN, *, policy_file: Path | None = None) -> AppTest:

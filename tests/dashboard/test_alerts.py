@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from classifiers.spikes import SpikePost, explain, spike_check
 from core.china_time import CHINA_TZ
@@ -26,7 +26,6 @@ from dashboard.alerts import (
     ticket_alert,
 )
 from dashboard.auth import Role, User
-from response_ledger.db import make_engine
 from tests.dashboard.samples import enriched_post
 
 NOW = datetime(2026, 11, 20, 14, 20, tzinfo=CHINA_TZ)
@@ -126,8 +125,9 @@ def test_badges_and_who_may_act() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> AlertStore:
-    return AlertStore(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"))
+def store(ledger_engine: Engine) -> AlertStore:
+    """The alert store on a migrated ledger database (SQLite, and a fresh PostgreSQL schema)."""
+    return AlertStore(ledger_engine)
 
 
 def test_an_alert_is_recorded_once_and_stays_active_until_acknowledged_for_everyone(

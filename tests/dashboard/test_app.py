@@ -19,11 +19,11 @@ from archive.embedded import EmbeddedArchive
 from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
-from dashboard.queries import MONITOR_COLUMNS
-from tests.dashboard.samples import XSS_TITLE, add_account, sample_posts, write_archive
+from dashboard.monitor_data import MONITOR_COLUMNS
+from tests.dashboard.samples import XSS_TITLE, accounts, add_account, sample_posts, write_archive
 from tests.servers import ServerProcess
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "yuqing" / "dashboard_app.py"
 # jieba loads its dictionary on the first search of a process, which takes a few seconds.
 TIMEOUT_S = 60
 LINK = re.compile(r"\]\(|<a\s|https?://|javascript:", re.IGNORECASE)
@@ -233,7 +233,7 @@ def test_nobody_signed_in_sees_only_the_sign_in_form(filled: Path) -> None:
 
 
 def test_signing_in_with_the_form_opens_the_monitor_and_a_wrong_password_does_not(filled: Path) -> None:
-    Accounts(f"sqlite:///{filled / 'ledger.db'}").add(
+    accounts(f"sqlite:///{filled / 'ledger.db'}").add(
         "duty2", "值班员乙", Role.DUTY, "right-pass-1", datetime.now(CHINA_TZ)
     )
     app = run_app(None)
@@ -332,9 +332,10 @@ def _admin_page(home: str) -> None:
     import streamlit as st
 
     from dashboard.app_pages import admin
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
-    admin.render(_Settings(home=_Path(home)), st.session_state.get("user"))
+    admin.render(services_for(_Settings(home=_Path(home))), st.session_state.get("user"))
 
 
 def test_every_select_box_has_a_chinese_placeholder() -> None:

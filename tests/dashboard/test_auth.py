@@ -6,10 +6,9 @@ import re
 import time
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from core.china_time import CHINA_TZ
 from dashboard.accounts import AccountError, Accounts, SignInRefused
@@ -66,14 +65,10 @@ def test_a_session_expires_after_the_idle_limit() -> None:
     assert session_expired(NOW, NOW + timedelta(minutes=31), timedelta(minutes=30))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Accounts:
-    if request.param == "sqlite":
-        return Accounts(f"sqlite:///{tmp_path / 'ledger.db'}")
-    url = request.getfixturevalue("postgres_url")
-    store = Accounts(url)
-    # Each test works with its own usernames, so a shared test database needs no cleaning.
-    return store
+@pytest.fixture
+def accounts(ledger_engine: Engine) -> Accounts:
+    """The accounts on a migrated ledger database (SQLite, and a fresh PostgreSQL schema)."""
+    return Accounts(ledger_engine)
 
 
 def name() -> str:

@@ -30,9 +30,10 @@ def _page(home: str) -> None:
     import streamlit as st
 
     from dashboard.app_pages import briefing
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
-    briefing.render(_Settings(home=_Path(home)), st.session_state.get("user"))
+    briefing.render(services_for(_Settings(home=_Path(home))), st.session_state.get("user"))
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ import pytest
 from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts
 from dashboard.auth import Role
-from dashboard.launch import streamlit_argv
+from response_ledger.db import migrated_engine
 from tests.dashboard.samples import XSS_TITLE, sample_posts, write_archive
 from tests.servers import ServerProcess, free_port, http_ok
 from yuqing import screenshot
+from yuqing.dashboard_launch import streamlit_argv
 from yuqing.settings import Settings
 
 # `make test` installs chromium where it is missing; CI (YUQING_REQUIRE_SERVERS=1) fails rather than skips.
@@ -37,7 +38,7 @@ def dashboard_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     write_archive(home / "archive.db", sample_posts(datetime.now(CHINA_TZ)))
-    Accounts(f"sqlite:///{home / 'ledger.db'}").add(
+    Accounts(migrated_engine(f"sqlite:///{home / 'ledger.db'}")).add(
         USERNAME, "值班员", Role.DUTY, PASSWORD, datetime.now(CHINA_TZ)
     )
     monkeypatch.setenv("YUQING_HOME", str(home))  # inherited by the server process
@@ -209,7 +210,7 @@ def full_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
             )  # fmt: skip
         uow.commit()
     engine.dispose()
-    accounts = Accounts(settings.ledger_sqlalchemy_url)
+    accounts = Accounts(migrated_engine(settings.ledger_sqlalchemy_url))
     accounts.add(ADMIN_USER[0], "管理员甲", Role.ADMIN, ADMIN_USER[1], now)
     accounts.add(STAFF_USER[0], "办理员甲", Role.STAFF, STAFF_USER[1], now, unit=UNIT)
     monkeypatch.setenv("YUQING_HOME", str(home))

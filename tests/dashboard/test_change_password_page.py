@@ -16,7 +16,7 @@ from dashboard.sessions import Ended, SessionStore
 from tests.dashboard.samples import add_account, sample_posts, write_archive
 from yuqing.settings import Settings
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "yuqing" / "dashboard_app.py"
 TIMEOUT_S = 60
 PASSWORD = "test-pass-1"  # add_account's password for every test account
 ROLES = {
@@ -104,12 +104,13 @@ def _click_as(home: str, session_id: int) -> None:
 
     from dashboard.auth import Role, User
     from dashboard.session import SESSION_KEY, as_account_now
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings
 
     st.session_state[SESSION_KEY] = session_id
     done: list[User] = []
-    step = as_account_now(lambda _settings, user: done.append(user))
-    step(Settings(home=Path(home)), User("duty1", "值班员甲", Role.DUTY))
+    step = as_account_now(lambda _services, user: done.append(user))
+    step(services_for(Settings(home=Path(home))), User("duty1", "值班员甲", Role.DUTY))
     st.write("已写入" if done else "未写入")
 
 

@@ -15,7 +15,6 @@ from streamlit.testing.v1 import AppTest
 
 from core.china_time import CHINA_TZ
 from core.messages import EnrichedPost
-from dashboard.accounts import Accounts
 from dashboard.auth import Role, User
 from dashboard.ledger_view import (
     OVERDUE,
@@ -34,7 +33,7 @@ from response_ledger.policy import load_policy
 from response_ledger.timeliness import Clock
 from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
 from response_ledger.workflow import Action, TicketStatus
-from tests.dashboard.samples import add_account, enriched_post, write_archive
+from tests.dashboard.samples import accounts, add_account, enriched_post, write_archive
 from yuqing.settings import Settings
 
 TIMEOUT_S = 60
@@ -52,9 +51,11 @@ def _page(home: str, ledger_url: str) -> None:
     import streamlit as st
 
     from dashboard.app_pages import ledger
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
-    ledger.render(_Settings(home=_Path(home), ledger_url=ledger_url), st.session_state.get("user"))
+    services = services_for(_Settings(home=_Path(home), ledger_url=ledger_url))
+    ledger.render(services, st.session_state.get("user"))
 
 
 def open_page(home: Path, user: User = STAFF_A, *, ledger_url: str = "", account: bool = True) -> AppTest:
@@ -185,7 +186,7 @@ def test_a_step_clicked_after_the_account_was_disabled_does_nothing(home: Path, 
     app = open_page(home)
     app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
     app.text_area(key=f"ledger_comment_{seeded.fresh}").input("已收到")
-    Accounts(Settings(home=home).ledger_sqlalchemy_url).disable(STAFF_A.username, datetime.now(CHINA_TZ))
+    accounts(Settings(home=home).ledger_sqlalchemy_url).disable(STAFF_A.username, datetime.now(CHINA_TZ))
     app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
     assert not app.exception and not app.success
     assert seeded.status(seeded.fresh)[:2] == (TicketStatus.PENDING_SIGN, 1)
@@ -196,16 +197,17 @@ def test_a_step_is_taken_as_the_account_stands_at_the_click(tmp_path: Path) -> N
 
     from dashboard.accounts import users
     from dashboard.session import as_account_now
+    from yuqing.dashboard_services import services_for
 
     settings = Settings(home=tmp_path)
     store = add_account(settings.ledger_sqlalchemy_url, STAFF_A)
     seen: list[User] = []
-    step = as_account_now(lambda _settings, user, note: seen.append(user) if note == "n" else None)
+    step = as_account_now(lambda _services, user, note: seen.append(user) if note == "n" else None)
     with store.engine.begin() as conn:  # moved to another unit since the page was drawn
         conn.execute(update(users).where(users.c.username == STAFF_A.username).values(unit=UNIT_B))
-    step(settings, STAFF_A, "n")
+    step(services_for(settings), STAFF_A, "n")
     store.disable(STAFF_A.username, datetime.now(CHINA_TZ))
-    step(settings, STAFF_A, "n")  # disabled meanwhile: nothing happens
+    step(services_for(settings), STAFF_A, "n")  # disabled meanwhile: nothing happens
     assert seen == [User(STAFF_A.username, STAFF_A.display_name, Role.STAFF, UNIT_B)]
 
 
@@ -322,7 +324,7 @@ def test_staff_correct_the_judgements_that_were_wrong_and_the_history_says_which
 
 
 def test_the_export_holds_only_what_the_user_may_see(home: Path, seeded: Seeded) -> None:
-    from dashboard.app_pages.ledger import workbook
+    from dashboard.ledger_data import workbook
 
     app = open_page(home)
     assert app.get("download_button"), "the page offers the 台账 export"

@@ -46,10 +46,11 @@ def _monitor_page(home: str) -> None:
 
     import streamlit as st
 
-    from dashboard.app_pages import latest
+    from dashboard.app_pages import monitor
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
-    latest.render(_Settings(home=_Path(home)), st.session_state.get("user"))
+    monitor.render(services_for(_Settings(home=_Path(home))), st.session_state.get("user"))
 
 
 def open_monitor(home: Path, user: User = DUTY) -> AppTest:
@@ -315,3 +316,30 @@ def test_the_ledger_column_comes_before_the_long_text(home: Path) -> None:
     write_archive(home / "archive.db", sample_posts(datetime.now(CHINA_TZ)))
     columns = list(posts(open_monitor(home)).columns)
     assert columns.index("台账") < columns.index("摘要") and columns.index("台账") < 6
+
+
+def test_a_saved_search_at_its_threshold_is_an_alert_that_opens_its_search(home: Path) -> None:
+    from archive.saved import SavedSearch, SavedSearches
+
+    now = datetime.now(CHINA_TZ)
+    saved_at = (now - timedelta(hours=1)).isoformat(timespec="seconds")
+    SavedSearches(home / "saved_searches.json").save(
+        SavedSearch("燃气预警", "燃气", alert_threshold=2, created_at=saved_at)
+    )
+    gas = [
+        enriched_post(f"gas{i}", title="小区燃气泄漏", risk=20, published_at=now - timedelta(minutes=10 + i))
+        for i in range(2)
+    ]
+    write_archive(home / "archive.db", [*gas, *sample_posts(now)])
+    app = open_monitor(home)
+    assert "【检索预警】保存的查询“燃气预警”新增 2 条命中（预警阈值 2）" in texts(app)
+    assert any("检索式：燃气" in text for text in texts(app))
+    [ack] = ack_buttons(app, "saved:")
+    assert any(str(button.key) == f"search:{ack.removeprefix('ack:')}" for button in app.button)
+    assert any("检索预警：设有预警阈值的保存查询" in caption.value for caption in app.caption)
+    # A leader watches: no 确认, but the link to the search is there.
+    leader = open_monitor(home, LEADER)
+    assert not ack_buttons(leader, "") and any(str(b.key).startswith("search:saved:") for b in leader.button)
+    app.button(key=ack).click().run()
+    assert not app.exception and not ack_buttons(app, "saved:")
+    assert not any(str(b.key).startswith("search:") for b in app.button)

@@ -34,10 +34,11 @@ def _page(home: str, module: str) -> None:
 
     import streamlit as st
 
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings as _Settings
 
     page = importlib.import_module(f"dashboard.app_pages.{module}")
-    page.render(_Settings(home=_Path(home)), st.session_state.get("user"))
+    page.render(services_for(_Settings(home=_Path(home))), st.session_state.get("user"))
 
 
 @pytest.fixture(autouse=True)

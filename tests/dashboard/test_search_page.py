@@ -34,9 +34,10 @@ def _page(home: str) -> None:
     import streamlit as st
 
     from dashboard.app_pages import search
+    from yuqing.dashboard_services import services_for
     from yuqing.settings import Settings
 
-    search.render(Settings(home=_Path(home)), st.session_state.get("user"))
+    search.render(services_for(Settings(home=_Path(home))), st.session_state.get("user"))
 
 
 @pytest.fixture
@@ -233,16 +234,19 @@ def test_the_duty_officer_sees_saved_searches_read_only(home: Path) -> None:
 
 
 def test_edits_are_refused_in_code_for_other_roles(home: Path) -> None:
+    from dashboard.sections import search_saved
+    from yuqing.dashboard_services import services_for
+
     settings = Settings(home=home)
     store = SavedSearches(saved_file(home))
     store.save(SavedSearch("负面", "sentiment:negative"))
     for role in (Role.DUTY, Role.LEADER):
         user = User(f"u-{role}", "某人", role)
         add_account(settings.ledger_sqlalchemy_url, user)  # the callbacks read it at the click
-        with patch.object(search_page.st, "session_state", {}) as state:
-            search_page._delete(settings, user, "负面")
+        with patch.object(search_saved.st, "session_state", {}) as state:
+            search_saved._delete(services_for(settings), user, "负面")
             assert state["saved_message"][0] == "error"
-            search_page._save(settings, user, None)
+            search_saved._save(services_for(settings), user, None)
             assert state["saved_message"][0] == "error"
     assert [item.name for item in store.all()] == ["负面"]
 
@@ -286,3 +290,15 @@ def test_the_default_time_range_ends_on_the_departments_date_not_the_servers() -
     late_utc = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)  # 01:00 on 3 December in Beijing
     assert china_today(late_utc).isoformat() == "2026-12-03"
     assert china_today(datetime(2026, 12, 2, 15, 59, tzinfo=UTC)).isoformat() == "2026-12-02"
+
+
+def test_a_link_with_a_saved_search_loads_and_runs_it(home: Path) -> None:
+    SavedSearches(saved_file(home)).save(SavedSearch("中性", "sentiment:neutral", alert_threshold=2))
+    add_account(Settings(home=home).ledger_sqlalchemy_url, DUTY)
+    app = AppTest.from_function(_page, args=(str(home),), default_timeout=TIMEOUT_S)
+    app.session_state["user"] = DUTY
+    app.query_params["saved"] = "中性"
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.text_input(key="search_text").value == "sentiment:neutral"
+    assert total_shown(app) == 2 and app.success[0].value == "已载入“中性”并检索。"

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from core.china_time import CHINA_TZ
 from dashboard.sessions import Ended, Live, SessionStore, sessions, token_hash
-from response_ledger.db import make_engine
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=CHINA_TZ)
 IDLE, LIFETIME = timedelta(minutes=30), timedelta(hours=12)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
-    url = (
-        f"sqlite:///{tmp_path / 'ledger.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    return SessionStore(make_engine(url), idle=IDLE, lifetime=LIFETIME)
+@pytest.fixture
+def store(ledger_engine: Engine) -> SessionStore:
+    """Sessions on a migrated ledger database (SQLite, and a fresh PostgreSQL schema)."""
+    return SessionStore(ledger_engine, idle=IDLE, lifetime=LIFETIME)
 
 
 def user() -> str:

@@ -16,12 +16,13 @@ import pytest
 from core.china_time import CHINA_TZ
 from dashboard.accounts import Accounts
 from dashboard.auth import Role
-from dashboard.launch import streamlit_argv
 from dashboard.sessions import COOKIE
+from response_ledger.db import migrated_engine
 from tests.dashboard.samples import sample_posts, write_archive
 from tests.dashboard.test_browser import needs_chromium
 from tests.servers import ServerProcess, free_port, http_ok
 from yuqing import screenshot
+from yuqing.dashboard_launch import streamlit_argv
 from yuqing.settings import Settings
 
 UNIT = "区住房和城乡建设局"
@@ -55,7 +56,7 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         home = tmp_path / "home"
         now = datetime.now(CHINA_TZ)
         write_archive(home / "archive.db", sample_posts(now))
-        accounts = Accounts(f"sqlite:///{home / 'ledger.db'}")
+        accounts = Accounts(migrated_engine(f"sqlite:///{home / 'ledger.db'}"))
         for role, (username, password) in USERS.items():
             accounts.add(
                 username, role.label + "甲", role, password, now, unit=UNIT if role is Role.STAFF else None

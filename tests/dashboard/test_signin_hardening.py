@@ -7,10 +7,9 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, select, update
 
 from core.china_time import CHINA_TZ
 from dashboard import accounts as accounts_module
@@ -24,18 +23,16 @@ from dashboard.auth import (
     verify_password,
 )
 from dashboard.sessions import Ended, Live, SessionStore
-from response_ledger.db import make_engine
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=CHINA_TZ)
 GOOD = "yuqing-2026-ok"
 CLIENT, OTHER_CLIENT = "203.0.113.7", "198.51.100.9"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Accounts:
-    if request.param == "sqlite":
-        return Accounts(f"sqlite:///{tmp_path / 'ledger.db'}")
-    return Accounts(request.getfixturevalue("postgres_url"))
+@pytest.fixture
+def accounts(ledger_engine: Engine) -> Accounts:
+    """The accounts on a migrated ledger database (SQLite, and a fresh PostgreSQL schema)."""
+    return Accounts(ledger_engine)
 
 
 def name() -> str:
@@ -135,23 +132,6 @@ def test_a_scrypt_hash_still_signs_in_and_is_replaced_by_argon2id(accounts: Acco
     assert accounts.sign_in(user, GOOD, NOW).username == user
     assert stored().startswith("$argon2id$") and not needs_rehash(stored())
     assert accounts.sign_in(user, GOOD, NOW).unit == "区信访局"
-
-
-def test_a_table_from_an_earlier_release_gains_the_new_columns(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TABLE dashboard_signins (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "username VARCHAR(64) NOT NULL, at DATETIME NOT NULL, ok BOOLEAN NOT NULL)"
-            )
-        )
-        conn.execute(text("INSERT INTO dashboard_signins (username, at, ok) VALUES ('old', '2026-01-01', 0)"))
-    accounts = Accounts(url, engine=engine)
-    accounts.add("newcomer", "新人", Role.DUTY, GOOD, NOW)
-    assert accounts.sign_in("newcomer", GOOD, NOW, client=CLIENT).username == "newcomer"
-    Accounts(url, engine=engine)  # a second process finds the columns in place
 
 
 def test_a_user_changes_their_own_password(accounts: Accounts) -> None:

@@ -1,17 +1,14 @@
-"""The dashboard's labels, tables and launch command, without Streamlit running."""
+"""The dashboard's labels and tables, without Streamlit running."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from core.china_time import CHINA_TZ
 from dashboard.labels import REPLY_LABELS, SENTIMENT_LABELS, SOURCE_LABELS, label
-from dashboard.launch import streamlit_argv
-from dashboard.queries import Filters
+from dashboard.monitor_data import Filters
 from dashboard.tables import POST_COLUMNS, posts_table, share_table
 from tests.dashboard.samples import enriched_post
-from yuqing.settings import Settings
 
 
 def test_every_code_has_a_chinese_label_and_unknown_codes_show_as_they_are() -> None:
@@ -60,21 +57,6 @@ def test_filters_become_an_archive_query() -> None:
     assert query.filters == {"source": "weibo", "topic": "交通出行"}
     assert (query.text, query.size, query.since, query.sort) == ("地铁", 10, since, "time")
     assert Filters().query().filters == {}
-
-
-def test_launcher_serves_the_app_headless_on_the_configured_port() -> None:
-    argv = streamlit_argv(Settings(dashboard_port=8555))
-    assert argv[1:4] == ["-m", "streamlit", "run"]
-    assert Path(argv[4]).name == "server.py" and Path(argv[4]).is_file()  # st.App around app.py
-    for flag in (
-        "--server.headless=true",
-        "--server.port=8555",
-        "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false",
-    ):
-        assert flag in argv
-    # A container binds every interface so its published port reaches the server.
-    assert "--server.address=0.0.0.0" in streamlit_argv(Settings(), address="0.0.0.0")  # noqa: S104
 
 
 def test_a_snippet_marks_every_match_in_plain_text_around_the_first() -> None:

@@ -27,7 +27,8 @@ class LedgerDb:
         return make_engine(self.url, connect_args={"options": f"-csearch_path={self.schema}"})
 
 
-def _postgres_schema(url: str) -> Iterator[LedgerDb]:
+def postgres_schema(url: str) -> Iterator[LedgerDb]:
+    """A fresh schema on the PostgreSQL at ``url`` (yielded once), dropped with everything in it after."""
     import psycopg
 
     schema = f"ledger_test_{uuid.uuid4().hex[:10]}"
@@ -47,7 +48,7 @@ def ledger_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger
     if request.param == "sqlite":
         databases: Iterator[LedgerDb] = iter([LedgerDb(f"sqlite:///{tmp_path / 'ledger.db'}", None)])
     else:
-        databases = _postgres_schema(request.getfixturevalue("postgres_url"))
+        databases = postgres_schema(request.getfixturevalue("postgres_url"))
     db = next(databases)
     engine = db.engine()
     migrate(engine)

@@ -105,18 +105,21 @@ def test_a_post_without_a_topic_unit_goes_to_the_dispatcher() -> None:
 
 
 def test_a_duty_officer_opens_a_ticket_by_hand_from_a_post_no_rule_took() -> None:
-    from response_ledger.intake import open_by_hand
+    from response_ledger.intake import HandOpened, open_by_hand
 
     uow = FakeUnitOfWork()
     quiet = post("calm", source="weibo", risk={"score": 10, "reasons": []})
-    ticket_id = open_by_hand(uow, quiet, NOW, actor="值班员", comment="领导批示关注", policy=POLICY)
+    first = open_by_hand(uow, quiet, NOW, actor="值班员", comment="领导批示关注", policy=POLICY)
+    ticket_id = first.ticket_id
+    assert first.opened
     opened = uow.tickets.get(ticket_id)
     assert (opened.ticket_class, opened.unit, opened.events[0].actor) == (
         "government-opinion",
         "区生态环境分局",
         "值班员",
     )
-    assert open_by_hand(uow, quiet, NOW, actor="值班员", policy=POLICY) == ticket_id
+    # Opened again: the post keeps its ticket, and the answer says nothing was opened.
+    assert open_by_hand(uow, quiet, NOW, actor="值班员", policy=POLICY) == HandOpened(ticket_id, opened=False)
     assert open_tickets(uow, [quiet], NOW, policy=POLICY).duplicates == ["weibo:demo:calm"]
 
 

@@ -36,7 +36,7 @@ from yuqing.scheduler import (
     schedule_dir,
     service_schedule,
 )
-from yuqing.settings import Settings
+from yuqing.settings import Settings, SettingsError
 
 
 def _at(text: str) -> datetime:
@@ -340,3 +340,68 @@ def test_the_command_checks_once_and_reports_health(
         main(["schedule", "--once"])  # while another scheduler runs on this home
     assert second.value.code == 2
     assert "另一个定时任务进程正在运行" in capsys.readouterr().err
+
+
+def test_a_saved_searchs_alert_is_sent_once_per_firing_to_the_duty_office(tmp_path: Path) -> None:
+    from archive.saved import SavedSearch
+    from dashboard.acks import AlertStore
+    from dashboard.auth import Role, User
+    from yuqing.backends import make_saved_searches
+
+    service = _Service(tmp_path / "home")
+    service.settings = Settings(home=service.settings.home, alert_recipients="mailto:duty@example.gov.cn")
+    try:
+        make_saved_searches(service.settings).save(
+            SavedSearch("燃气", "燃气", alert_threshold=2, created_at="2026-03-06T09:00:00+08:00")
+        )
+        sample = posts()[0]
+
+        def gas(number: int, at: str) -> EnrichedPost:
+            return {
+                **sample,
+                "id": f"board:gas:{number}",
+                "title": "燃气泄漏",
+                "text": "小区燃气泄漏",
+                "published_at": at,
+            }
+
+        service.archive.index([gas(1, "2026-03-06T09:10:00+08:00")])
+        service.archive.refresh()
+        clock = _Clock("2026-03-06T09:30")
+        schedule = service.schedule(clock)
+        assert "search-alerts" in schedule.jobs and schedule.check("search-alerts") is Outcome.DONE
+        assert service.inbox.notices == []  # one post: below the threshold
+        service.archive.index([gas(2, "2026-03-06T09:20:00+08:00")])
+        service.archive.refresh()
+        clock.set("2026-03-06T09:31")
+        schedule.check("search-alerts")
+        [notice] = service.inbox.notices
+        assert notice.recipients == ("mailto:duty@example.gov.cn",)
+        assert notice.text.startswith("【检索预警】保存的查询“燃气”新增 2 条命中（预警阈值 2）")
+        clock.set("2026-03-06T09:32")
+        schedule.check("search-alerts")
+        restarted = service.schedule(_Clock("2026-03-06T09:40"))
+        restarted.check("search-alerts")
+        assert len(service.inbox.notices) == 1  # the firing waits for 确认 and was sent already
+
+        store = AlertStore(service.ledger)
+        [firing] = store.active()
+        assert firing.notified_at is not None
+        store.acknowledge(firing.alert.id, User("duty1", "值班员甲", Role.DUTY), _at("2026-03-06T09:45"))
+        service.archive.index([gas(3, "2026-03-06T09:50:00+08:00"), gas(4, "2026-03-06T09:55:00+08:00")])
+        service.archive.refresh()
+        clock = _Clock("2026-03-06T10:00")
+        restarted = service.schedule(clock)
+        restarted.check("search-alerts")
+        assert len(service.inbox.notices) == 2 and "自 03-06 09:45 起发布" in service.inbox.notices[1].text
+        restarted.close()
+        schedule.close()
+    finally:
+        service.close()
+
+
+def test_without_alert_addresses_there_is_no_search_alert_job(tmp_path: Path) -> None:
+    schedule = service_schedule(Settings(home=tmp_path / "home"), notifier=_Inbox())
+    assert "search-alerts" not in schedule.jobs
+    with pytest.raises(SettingsError, match="ALERT_RECIPIENTS"):
+        Settings.from_env({"YUQING_ALERT_RECIPIENTS": "duty@example.gov.cn"})

@@ -18,16 +18,8 @@ from yuqing.settings import Settings
 
 if TYPE_CHECKING:
     from archive.base import Archive, SearchQuery
-    from archive.saved import SavedSearches
 
 SORTS = ["time", "relevance", "risk"]
-
-
-def saved_searches(settings: Settings) -> SavedSearches:
-    """The saved searches of this installation (a file in the embedded home)."""
-    from archive.saved import SavedSearches
-
-    return SavedSearches(settings.home / "saved_searches.json")
 
 
 def _guarded(
@@ -65,7 +57,9 @@ def _query(settings: Settings, args: argparse.Namespace, **overrides: Any) -> Se
     from archive.base import SearchQuery
 
     if getattr(args, "saved", None):
-        saved = saved_searches(settings).get(args.saved)
+        from yuqing.backends import make_saved_searches
+
+        saved = make_saved_searches(settings).get(args.saved)
         args.query = saved.query
         return saved.to_query(**overrides)
     return SearchQuery(text=args.query or "", sort=getattr(args, "sort", "time"), **overrides)
@@ -156,8 +150,9 @@ def _saved(settings: Settings, args: argparse.Namespace) -> int:
 
     from archive.saved import SavedSearch
     from core.china_time import now_iso
+    from yuqing.backends import make_saved_searches
 
-    store = saved_searches(settings)
+    store = make_saved_searches(settings)
     if args.saved_command == "add":
         item = SavedSearch(args.name, args.query, args.sort, args.alert, created_at=now_iso())
         store.save(item, replace=args.replace)

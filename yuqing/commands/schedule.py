@@ -1,4 +1,4 @@
-"""``yuqing schedule``: the scheduled briefings and the ledger's reminders, in one process.
+"""``yuqing schedule``: the scheduled briefings, the ledger's reminders and the saved searches' alerts.
 
 See :mod:`yuqing.scheduler` for the jobs, how missed runs are caught up and where the state is kept.
 ``--once`` checks every job once (catching up what is due) and exits, instead of running until
@@ -48,6 +48,8 @@ def _run(settings: Settings, schedule: Schedule, *, once: bool) -> int:
     jobs = [f"{_KIND_NAMES[kind]} {settings.briefing_at}" for kind in settings.briefing_kinds]
     if settings.remind_every_minutes:
         jobs.append(f"回应台账提醒 每 {settings.remind_every_minutes} 分钟")
+    if settings.alert_addresses:
+        jobs.append("检索预警通知 每分钟")
     print(f"定时任务已启动：{'；'.join(jobs) or '无'}。简报保存到 {briefings_dir(settings.home)}", flush=True)
     if once:
         try:
@@ -62,7 +64,7 @@ def register(sub: Subparsers) -> None:
     """Add ``schedule``."""
     parser = sub.add_parser(
         "schedule",
-        help="定时任务：按时生成并发送舆情日报（及周报、月报），定时发送回应台账的到期、超期提醒",
+        help="定时任务：按时生成并发送舆情日报（及周报、月报），定时发送回应台账的到期、超期提醒和检索预警通知",
     )
     parser.add_argument("--once", action="store_true", help="只检查一次：补做到期未做的任务后退出")
     add_smtp_arguments(parser)

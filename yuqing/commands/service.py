@@ -26,7 +26,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
-    from dashboard.launch import streamlit_argv
+    from yuqing.dashboard_launch import streamlit_argv
 
     return subprocess.call(streamlit_argv(settings, address=args.address))
 

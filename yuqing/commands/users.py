@@ -25,8 +25,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from core.china_time import CHINA_TZ
     from dashboard.accounts import AccountError, Accounts
     from dashboard.auth import Role
+    from response_ledger.db import migrated_engine
 
-    accounts = Accounts(settings.ledger_sqlalchemy_url)
+    accounts = Accounts(migrated_engine(settings.ledger_sqlalchemy_url))
     now = datetime.now(CHINA_TZ)
     try:
         if args.users_command == "add":

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from yuqing.settings import Settings
 
-# The ASGI server (st.App around app.py) that also sets the sign-in cookie.
-APP = Path(__file__).resolve().parent / "server.py"
+# The ASGI server (st.App around dashboard_app.py) that also sets the sign-in cookie.
+APP = Path(__file__).resolve().with_name("dashboard_server.py")
 # A calm light theme with the red commonly used for government portals as the accent colour.
 THEME_FLAGS = (
     "--theme.base=light",
@@ -21,7 +21,7 @@ THEME_FLAGS = (
 
 
 def streamlit_argv(settings: Settings, *, address: str = "127.0.0.1") -> list[str]:
-    """The command that serves ``dashboard/app.py`` on ``settings.dashboard_port``.
+    """The command that serves the dashboard on ``settings.dashboard_port``.
 
     ``address`` is loopback unless the caller says otherwise: a container must pass ``0.0.0.0`` for
     its published port to reach the server. The environment (``YUQING_*``) is inherited by the child,
