@@ -14,4 +14,6 @@ come back with :mod:`archive.highlight` spans and a cursor. On top of the port:
 
 Modules that need a backend's library import it themselves, so importing this package loads
 neither jieba nor the Elasticsearch client.
+
+Layer 2: it may import :mod:`core` only (``tests/test_layers.py``).
 """

@@ -1,8 +1,8 @@
 """The core every package shares, and nothing else: it imports only the standard library.
 
 It owns the post contract (``messages``: posts.raw, posts.enriched, posts.dlq and their
-validation), China time (``china_time``), masking of personal data (``masking``), the source codes
-and their one set of Chinese labels (``sources``) and the cell sanitiser of every spreadsheet the
-service writes (``spreadsheet``). Every other package may import it; it imports none of them, which
+validation), China time (``china_time``), masking of personal data and pseudonyms (``masking``), the
+one set of Chinese words for source, sentiment and reply codes (``labels``), secret redaction
+(``redact``) and the cell sanitiser of every spreadsheet the service writes (``spreadsheet``). Every other package may import it; it imports none of them, which
 ``tests/test_layers.py`` enforces.
 """
