@@ -4,7 +4,9 @@ The dead-letter topic is its own history. A record that fails leaves one failure
 each replay writes a ``replayed`` marker beside it (with the attempt count), and a record that has
 failed ``max_attempts`` times is not replayed again but ``parked``: a marker carrying its payload and
 every failure's error and time. A record is pending while it has more failure letters than replayed
-markers and no parked one. A replay reads a snapshot of the topic taken when it starts, so it never
+markers and no parked one. A failure letter written twice — a batch redone after a worker died between
+its dead letters and its commit — names the same record of a stream topic (topic, partition, offset)
+and counts once. A replay reads a snapshot of the topic taken when it starts, so it never
 reads back what it replays in the same run, and running it twice replays nothing twice.
 """
 
@@ -35,11 +37,13 @@ class ReplayReport:
     parked: int = 0
     skipped_other_stage: int = 0
     unreadable: int = 0
+    repeated: int = 0  # failure letters written again for a failure already counted
 
 
 @dataclass
 class _History:
     failures: list[dict[str, Any]] = field(default_factory=list)
+    failed_records: set[tuple[Any, Any, Any]] = field(default_factory=set)
     replayed: int = 0
     parked: bool = False
 
@@ -91,6 +95,11 @@ def replay_dead_letters(
         elif kind == PARKED:
             history.parked = True
         else:
+            record_at = (letter.get("topic"), letter.get("partition"), letter.get("offset"))
+            if letter.get("topic") in topics and record_at in history.failed_records:
+                report.repeated += 1  # the same failure of the same record, written again
+                continue
+            history.failed_records.add(record_at)
             history.failures.append(letter)
     producer = broker.producer()
     try:

@@ -58,7 +58,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     """Add ``accuracy`` under ``yuqing bench``."""
-    parser = sub.add_parser("accuracy", help="学习曲线：训练数据量（10%–100%）与准确率、宏平均 F1")
+    parser = sub.add_parser("accuracy", help="学习曲线：训练数据量（10%%–100%%）与准确率、宏平均 F1")
     parser.add_argument("--task", choices=sorted(FILES), nargs="+", default=sorted(FILES))
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0])
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))

@@ -57,3 +57,13 @@ def test_with_devtools_installed_bench_has_one_subcommand_per_area() -> None:
     for area in ("pipeline", "crawl", "archive"):
         assert parser.parse_args(["bench", area]).bench_command == area
     assert Path(bench.__file__).resolve().parent.parent.name == "devtools"
+
+
+def test_every_bench_help_renders(capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse formats help strings with %: a bare "%" in one benchmark's help broke `yuqing bench --help`.
+    from yuqing.cli import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["bench", "--help"])
+    assert exited.value.code == 0
+    assert "accuracy" in capsys.readouterr().out
