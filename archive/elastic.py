@@ -22,6 +22,8 @@ timeout; Elasticsearch cancels a search whose connection closes). Either way the
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -33,12 +35,23 @@ from archive.ast import NOTHING, Node
 from archive.base import INTERVALS, QUERY_BUDGET_S, Interval, SearchQuery, SearchResult, check_field
 from archive.buckets import fill
 from archive.documents import Indexed, extract_all
+from archive.elastic_cluster import (
+    ElasticAuth,
+    client_kwargs,
+    expired_months,
+    install_policy,
+    origination_ms,
+    policy_name,
+    replica_settings,
+)
 from archive.elastic_support import READ_OPTIONS, hit_post, raise_for_bulk, translated
 from archive.errors import ArchiveError, QueryError, QueryTimeout
 from archive.escompile import build_sort, compile_es
 from archive.plan import condition, decode_cursor, encode_cursor, highlights
 from core.messages import EnrichedPost
 
+log = logging.getLogger(__name__)
+_MONTH = re.compile(r"\d{4}\.\d{2}")
 _CLIENT_GRACE = 1.2  # how much longer than the budget the client waits for the server's answer
 
 
@@ -65,14 +78,22 @@ class ElasticArchive:
         index: str,
         request_timeout: float = 30.0,
         max_retries: int = 3,
-        replicas: int = 1,
+        replicas: int | None = None,
         query_budget_s: float | None = QUERY_BUDGET_S,
+        retention_months: int = 0,
+        auth: ElasticAuth | None = None,
     ) -> None:
         self.alias = index
         self.query_budget_s = query_budget_s
         self._replicas = replicas
+        self.retention_months = retention_months
+        self._ilm = False  # whether the cluster's ILM deletes expired months (learnt by ensure)
         self._client = Elasticsearch(
-            url, request_timeout=request_timeout, max_retries=max_retries, retry_on_timeout=max_retries > 0
+            url,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
+            retry_on_timeout=max_retries > 0,
+            **client_kwargs(auth),
         )
         self._reader = self._client
         self._budget: dict[str, Any] = {}
@@ -86,17 +107,54 @@ class ElasticArchive:
         self._months: dict[str, str] = {}  # YYYY.MM -> the concrete index behind the alias
 
     def ensure(self) -> None:
-        """Install the index template (idempotent) and check that the alias name is free for it."""
+        """Install the index template (idempotent) and check that the alias name is free for it.
+
+        With a retention, the ILM policy first where the cluster has ILM (see
+        :mod:`archive.elastic_cluster`). The replica count is applied to the months that exist too.
+        """
         with translated("install the index template"):
-            if self._client.indices.exists(index=self.alias) and not self._client.indices.exists_alias(
-                name=self.alias
-            ):
+            alias_exists = self._client.indices.exists_alias(name=self.alias)
+            if self._client.indices.exists(index=self.alias) and not alias_exists:
                 raise ArchiveError(
                     f"an index named {self.alias!r} exists; the archive needs that name for its read alias"
                 )
-            template = mappings.index_template(self.alias, replicas=self._replicas)
+            if self.retention_months > 0:
+                self._ilm = install_policy(self._client, self.alias, self.retention_months)
+            lifecycle = policy_name(self.alias) if self._ilm else None
+            template = mappings.index_template(self.alias, replicas=self._replicas, lifecycle=lifecycle)
             self._client.indices.put_index_template(name=self.alias, **template)
+            if alias_exists:
+                self._client.indices.put_settings(index=self.alias, settings=replica_settings(self._replicas))
         self._ensured = True
+
+    def expire(self, now: datetime) -> list[str]:
+        """Delete the monthly indices past the retention at ``now``; return their names.
+
+        The cluster's ILM policy deletes the same months where it runs; this is the scheduler's
+        daily job, for clusters without ILM and copies a reindex made (no origination date).
+        """
+        if self.retention_months <= 0:
+            return []
+        with translated("list the monthly indices"):
+            if not self._client.indices.exists_alias(name=self.alias):
+                return []
+            names = sorted(self._client.indices.get_alias(name=self.alias))
+        by_month: dict[str, list[str]] = {}  # a month may have its index and a reindexed copy
+        for name in names:
+            month = name[len(self.alias) + 1 : len(self.alias) + 8]
+            if _MONTH.fullmatch(month):
+                by_month.setdefault(month, []).append(name)
+        deleted = []
+        for month in expired_months(list(by_month), self.retention_months, now):
+            for name in by_month[month]:
+                with translated(f"delete the expired index {name}"):
+                    self._client.indices.delete(index=name)
+                deleted.append(name)
+                log.info(
+                    "event=archive-month-expired index=%s retention_months=%d", name, self.retention_months
+                )
+            self._months.pop(month, None)
+        return deleted
 
     def _load_months(self) -> None:
         """Learn which concrete index serves each month (after a reindex it is a ``-r<stamp>`` copy)."""
@@ -118,8 +176,12 @@ class ElasticArchive:
             name = f"{self.alias}-{month}"
             with translated(f"create index {name}"):
                 if not self._client.indices.exists(index=name):
+                    # ILM counts the month's age from its origination date, not from this moment.
+                    ilm = {"index.lifecycle.origination_date": origination_ms(month, self.retention_months)}
                     try:
-                        self._client.indices.create(index=name, aliases={self.alias: {}})
+                        self._client.indices.create(
+                            index=name, aliases={self.alias: {}}, settings=ilm if self._ilm else None
+                        )
                     except ApiError as exc:
                         if exc.error != "resource_already_exists_exception":  # another writer won
                             raise

@@ -78,14 +78,22 @@ PROPERTIES: dict[str, Any] = {
 }
 
 
-def index_template(alias: str, *, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
+def index_template(
+    alias: str, *, shards: int = 1, replicas: int | None = 1, lifecycle: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments of ``indices.put_index_template`` for the monthly indices ``<alias>-YYYY.MM``.
 
     The archive adds each month to the read alias ``alias`` itself when it creates the month, not
     through the template: a reindex creates its copies from this template and keeps them out of
     the alias until they are complete (see :mod:`archive.elastic_reindex`). One shard per month
     is plenty for the volumes of one department (a shard holds tens of millions of posts).
+    ``replicas`` None is "auto" (none on one node, one with two or more: see
+    :func:`archive.elastic_cluster.replica_settings`); ``lifecycle`` names the ILM policy that
+    deletes a month once it is past retention.
     """
+    from archive.elastic_cluster import replica_settings
+
+    lifecycle_settings = {} if lifecycle is None else {"index.lifecycle.name": lifecycle}
     return {
         # Only names that continue with a year: Elasticsearch refuses two templates of one priority
         # whose patterns overlap, and "<alias>-*" would overlap another archive's "<alias>-test-*".
@@ -95,7 +103,8 @@ def index_template(alias: str, *, shards: int = 1, replicas: int = 1) -> dict[st
         "template": {
             "settings": {
                 "number_of_shards": shards,
-                "number_of_replicas": replicas,
+                **replica_settings(replicas),
+                **lifecycle_settings,
                 # A crawler's odd metric or timestamp (say "1.2万" views) must not cost us the post:
                 # the bad value is left unindexed and the post is stored. Fields the archive
                 # filters on are checked before indexing and opt out above.

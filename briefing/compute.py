@@ -20,12 +20,14 @@ from archive.errors import ArchiveError
 from briefing.errors import SourceUnavailable
 from briefing.ledger_facts import ledger_ready, pending_decisions, summarize_ledger
 from briefing.model import (
+    MIN_EVENT_POSTS,
     Briefing,
     Change,
     Decision,
     EventItem,
     Headline,
     LedgerSummary,
+    PostRef,
     RiskSummary,
     TopicMove,
 )
@@ -93,15 +95,23 @@ def _volume(archive: Archive, period: Period) -> tuple[tuple[datetime, int], ...
 
 
 def _events(archive: Archive, period: Period, template: Template) -> tuple[EventItem, ...]:
+    """The period's largest events: clusters of at least MIN_EVENT_POSTS posts (shares come largest
+    first, so the first smaller one ends the list)."""
     events: list[EventItem] = []
     for event_id, volume in archive.shares("event", _query(period), size=max(template.top_events, 1)).items():
-        if len(events) >= template.top_events:
+        if len(events) >= template.top_events or volume < MIN_EVENT_POSTS:
             break
         filters = {"event": event_id}
         top = archive.search(_query(period, filters=filters, sort="risk", size=template.posts_per_event))
         negative = archive.count(_query(period, filters={**filters, "sentiment": "negative"}))
         events.append(EventItem(event_id, volume, negative, tuple(post_ref(p) for p in top.hits)))
     return tuple(events)
+
+
+def _top_posts(archive: Archive, period: Period, template: Template) -> tuple[PostRef, ...]:
+    """The period's riskiest posts, shown in the events' place when no event has two posts."""
+    found = archive.search(_query(period, sort="risk", size=max(template.top_events, 0)))
+    return tuple(post_ref(p) for p in found.hits)
 
 
 def _risks(archive: Archive, period: Period, template: Template) -> RiskSummary:
@@ -138,6 +148,11 @@ def compute_briefing(
         has_posts = current.total > 0
         volume = _volume(archive, period) if has_posts else ()
         events = _events(archive, period, template) if has_posts and "events" in template.sections else ()
+        top_posts = (
+            _top_posts(archive, period, template)
+            if has_posts and not events and "events" in template.sections and template.top_events
+            else ()
+        )
         spikes = (
             find_spikes(archive, period, current.topics, limit=template.spikes)
             if has_posts and "spikes" in template.sections
@@ -178,4 +193,5 @@ def compute_briefing(
         issuer=template.issuer or template.department,
         issue=template.issue(period.first_day, period.kind),
         signer=template.signer,
+        top_posts=top_posts,
     )

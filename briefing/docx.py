@@ -40,7 +40,7 @@ CELL_PADDING_MM = 4.6  # Word's default cell margins (1.9 mm a side) and a littl
 TEXT_SHARE = 0.42
 SHORT_COLUMN = 22  # half-ems: a column this narrow is kept whole (dates, counts, unit names)
 # The column whose lines each table links to the URLs of its LINK column, line for line.
-LINKED_COLUMNS = {"events": "代表帖子", "risks": "标题"}
+LINKED_COLUMNS = {"events": "代表帖子", "risks": "标题", "top_posts": "标题"}
 # XML 1.0 cannot hold these; a crawled post may carry them, and python-docx refuses the whole text.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _WEB = re.compile(r"https?://\S+\Z")

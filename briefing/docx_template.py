@@ -88,18 +88,7 @@ def placeholder_values(outline: Outline) -> dict[str, str]:
 def fill_template(outline: Outline, path: Path) -> bytes:
     """The .docx bytes of ``outline`` written into the office's template at ``path``."""
     document = _open(path)
-    values = placeholder_values(outline)
-    unknown: set[str] = set()
-    marks: list[Any] = []
-    for story, paragraph in _paragraphs(document):
-        for name in _fill(paragraph, values):
-            if name != BODY:
-                unknown.add(name)
-            elif story != "body":
-                raise TemplateError(str(path), "Word 模板的 {{正文}} 须写在正文里，不能放在页眉或页脚中")
-            else:
-                marks.append(paragraph)
-    mark = _body_mark(path, marks)
+    mark, unknown = _filled(document, path, placeholder_values(outline))
     if unknown:
         log.warning(
             "event=briefing-template-unknown-placeholders path=%s names=%s known=%s",
@@ -114,6 +103,28 @@ def fill_template(outline: Outline, path: Path) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def check_template(path: Path) -> None:
+    """Raise the :class:`TemplateError` :func:`fill_template` would raise for ``path`` (a missing or
+    unreadable file, not a Word document, no single ``{{正文}}`` paragraph), without writing anything:
+    a page can say what is wrong before anyone asks for the file."""
+    _filled(_open(path), path, dict.fromkeys((name for name in PLACEHOLDERS if name != BODY), ""))
+
+
+def _filled(document: Any, path: Path, values: Mapping[str, str]) -> tuple[Any, set[str]]:
+    """Fill the placeholders of ``document``; the ``{{正文}}`` paragraph and the unknown names left."""
+    unknown: set[str] = set()
+    marks: list[Any] = []
+    for story, paragraph in _paragraphs(document):
+        for name in _fill(paragraph, values):
+            if name != BODY:
+                unknown.add(name)
+            elif story != "body":
+                raise TemplateError(str(path), "Word 模板的 {{正文}} 须写在正文里，不能放在页眉或页脚中")
+            else:
+                marks.append(paragraph)
+    return _body_mark(path, marks), unknown
 
 
 def _open(path: Path) -> Any:

@@ -12,6 +12,9 @@ from datetime import datetime
 
 from briefing.period import Period
 
+MIN_EVENT_POSTS = 2
+"""A cluster with fewer posts in the period is one post, not an event."""
+
 
 @dataclass(frozen=True)
 class Change:
@@ -59,7 +62,8 @@ class PostRef:
 
 @dataclass(frozen=True)
 class EventItem:
-    """A near-duplicate cluster: its posts in the period, how many are negative, the riskiest ones."""
+    """A near-duplicate cluster of at least two posts in the period (:data:`MIN_EVENT_POSTS`): how many,
+    how many are negative, the riskiest ones."""
 
     event_id: str
     volume: int
@@ -162,6 +166,9 @@ class Briefing:
     issuer: str = ""  # 编发单位 of the 版头
     issue: str = ""  # 期号: 2026年第64期
     signer: str = ""  # 签发人
+    # When no event of the period has two posts or more: its riskiest posts, listed in the events'
+    # place under a heading of their own (a post alone is not an event).
+    top_posts: tuple[PostRef, ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -18,6 +18,8 @@ from core.labels import source_label
 
 # Columns whose cells are URLs; a renderer may make them links (http and https only).
 LINK = "链接"
+# The events section's heading when no event of the period has two posts: its riskiest posts instead.
+TOP_POSTS_HEADING = "风险最高的帖子"
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,11 @@ def build_outline(b: Briefing, charts: Mapping[str, bytes] | None = None) -> Out
     numbered = [s for s in b.sections if s != "decisions"]
     for section in b.sections:
         if section == "decisions":
-            blocks.append(Heading(f"附件：{SECTIONS[section]}"))
+            blocks.append(Heading(f"附件：{section_title(b, section)}"))
         else:
-            blocks.append(Heading(f"{p.section_number(numbered.index(section))}、{SECTIONS[section]}"))
+            blocks.append(
+                Heading(f"{p.section_number(numbered.index(section))}、{section_title(b, section)}")
+            )
         blocks.extend(_SECTION_BUILDERS[section](b, charts))
     subtitle = f"{b.department}　{b.period.label}　（生成时间：{p.moment(b.generated_at)}）"
     day = b.generated_at.astimezone(CHINA_TZ).date()
@@ -103,6 +107,13 @@ def build_outline(b: Briefing, charts: Mapping[str, bytes] | None = None) -> Out
         f"{b.period.label}{b.title}",
     )
     return Outline(b.header, b.title, subtitle, tuple(blocks), masthead)
+
+
+def section_title(b: Briefing, section: str) -> str:
+    """A section's heading: its name, but 风险最高的帖子 where the events section lists single posts."""
+    if section == "events" and not b.events and b.top_posts:
+        return TOP_POSTS_HEADING
+    return SECTIONS[section]
 
 
 def _headline(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
@@ -131,6 +142,8 @@ def _charts(b: Briefing, charts: Mapping[str, bytes] | None) -> list[Block]:
 def _events(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
     if b.empty:
         return [Paragraph(p.EMPTY_PERIOD)]
+    if not b.events:
+        return _top_posts(b)
     rows = []
     for number, event in enumerate(b.events, start=1):
         titles = "\n".join(f"《{post.title}》{post.excerpt}" for post in event.posts) or p.DASH
@@ -139,9 +152,32 @@ def _events(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:
         links = "\n".join(post.url or p.DASH for post in event.posts) or p.DASH
         share = p.percent(event.negative, event.volume)
         rows.append((str(number), titles, str(event.volume), f"{event.negative}（{share}）", sources, links))
-    intro = Paragraph(f"本期帖子最多的 {len(rows)} 个事件（相似帖子聚类）如下，代表帖子按风险分由高到低。")
+    intro = Paragraph(
+        f"本期帖子最多的 {len(rows)} 个事件（两条及以上相似帖子聚成一个事件）如下，代表帖子按风险分由高到低。"
+    )
     headers = ("序号", "代表帖子", "帖子数", "负面帖子", "来源", LINK)
     return [intro, Table("events", headers, tuple(rows))]
+
+
+def _top_posts(b: Briefing) -> list[Block]:
+    """No event of two posts or more: say so, and list the riskiest posts, each as a post."""
+    if not b.top_posts:
+        return [Paragraph(p.NO_EVENTS)]
+    intro = Paragraph(f"{p.NO_EVENTS}以下列出风险分最高的 {len(b.top_posts)} 条帖子。")
+    rows = tuple(
+        (
+            str(number),
+            str(post.risk),
+            p.moment(post.published_at),
+            f"{source_label(post.source)}·{post.channel}",
+            f"《{post.title}》{post.excerpt}",
+            post.topic or p.DASH,
+            post.url or p.DASH,
+        )
+        for number, post in enumerate(b.top_posts, start=1)
+    )
+    headers = ("序号", "风险分", "发布时间", "来源", "标题", "话题", LINK)
+    return [intro, Table("top_posts", headers, rows)]
 
 
 def _spikes(b: Briefing, _: Mapping[str, bytes] | None) -> list[Block]:

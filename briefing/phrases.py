@@ -13,6 +13,8 @@ from core.china_time import CHINA_TZ
 from core.labels import source_label
 
 EMPTY_PERIOD = "本期无舆情数据。"
+# The events section when no near-duplicate cluster of the period holds two posts or more.
+NO_EVENTS = "本期没有两条及以上相似帖子聚成的事件。"
 NUMERALS = "一二三四五六七八九十"
 DASH = "—"
 

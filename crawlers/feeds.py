@@ -31,12 +31,14 @@ _COMMON = frozenset(
     | {"token_secret", "cookie_secret"}
 )
 _KIND_KEYS = {
-    "hotline-api": frozenset({"start_url", "page_size", "auth", "allowed_hosts"}) | API_KEYS,
-    "hotline-inbox": frozenset({"inbox", "columns", "max_rows", "max_file_mb"}),
+    "hotline-api": frozenset({"start_url", "page_size", "auth", "allowed_hosts", "detail_url"}) | API_KEYS,
+    "hotline-inbox": frozenset({"inbox", "columns", "max_rows", "max_file_mb", "detail_url"}),
     "weibo": frozenset({"api_url", "keywords", "accounts", "allowed_hosts"}),
 }
 _CHANNEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _SECRET = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+# Where a hotline's ``detail_url`` puts the order's number: each work order links to its own page.
+ORDER_PLACEHOLDER = "{工单编号}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,9 @@ class FeedSource:
     ``max_rows`` and ``max_file_mb`` the limits beyond which a file is rejected whole. A hotline API's
     ``api`` is its configured shape (None: our own platform's, :func:`crawlers.hotline_api.default_api`
     with ``page_size``) and ``auth`` how it authenticates (``token_secret`` alone means a bearer token).
-    ``allowed_hosts`` are hosts besides the URL's that the source may fetch from.
+    ``allowed_hosts`` are hosts besides the URL's that the source may fetch from. ``detail_url`` is a
+    hotline platform's page of one work order, with ``{工单编号}`` where the order's number goes
+    ("": the platform has none, and the orders' posts carry no link).
     """
 
     kind: str
@@ -75,6 +79,7 @@ class FeedSource:
     api: ApiConfig | None = None
     auth: Auth | None = None
     allowed_hosts: tuple[str, ...] = ()
+    detail_url: str = ""
 
     @property
     def credentials(self) -> Auth | None:
@@ -142,6 +147,15 @@ def _parse(path: Path, entry: Mapping[str, Any], label: str) -> FeedSource:
         values["region"] = entry["region"]
     if kind in ("hotline-api", "weibo") and "allowed_hosts" in entry:
         values["allowed_hosts"] = parse_allowed_hosts(entry["allowed_hosts"], fail)
+    if "detail_url" in entry:
+        detail = _url(entry["detail_url"], lambda r: fail("detail_url", r))
+        if ORDER_PLACEHOLDER not in detail:
+            raise fail(
+                "detail_url",
+                f"须在工单编号的位置写 {ORDER_PLACEHOLDER} / "
+                f"put {ORDER_PLACEHOLDER} where the order's number goes",
+            )
+        values["detail_url"] = detail
     if kind == "hotline-api":
         values["start_url"] = _url(entry.get("start_url"), lambda r: fail("start_url", r))
         given = {key: entry[key] for key in API_KEYS if key in entry}

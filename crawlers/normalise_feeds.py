@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from lxml import html as lxml_html
 
@@ -19,7 +19,7 @@ from core.masking import mask_name, mask_text, mobile_digits, pseudonym
 from core.messages import MAX_COUNT, SCHEMA_VERSION, Author, Hotline, Metrics, RawPost, Reply, post_id
 from crawlers.errors import ItemRejected
 from crawlers.exports import HOTLINE_REQUIRED
-from crawlers.feeds import FeedSource
+from crawlers.feeds import ORDER_PLACEHOLDER, FeedSource
 from crawlers.items import HotlineItem, WeiboItem
 from crawlers.normalise import iso, normalise_line, normalise_text
 from crawlers.normalise import parse_board_time as parse_time_text
@@ -106,7 +106,7 @@ def hotline_post(item: HotlineItem, source: FeedSource, *, salt: str, fetched_at
         id=identity,
         source="hotline",
         channel=source.name,
-        url=item.origin,
+        url=order_page(source, order_no),
         title=mask_text(normalise_line(field.get("诉求标题", ""))) or normalise_line(content)[:30],
         text=content,
         published_at=iso(accepted),
@@ -123,6 +123,17 @@ def hotline_post(item: HotlineItem, source: FeedSource, *, salt: str, fetched_at
     if region:
         post["region"] = region
     return post
+
+
+def order_page(source: FeedSource, order_no: str) -> str:
+    """The work order's own page on its platform, from the source's ``detail_url``; "" without one.
+
+    Never the API or the export file the order was read from (kept in ``raw.origin``): that address
+    is the same for every order and shows none of them.
+    """
+    if not source.detail_url:
+        return ""
+    return source.detail_url.replace(ORDER_PLACEHOLDER, quote(order_no, safe=""))
 
 
 def html_to_text(value: str) -> str:

@@ -9,6 +9,7 @@ refused because of a lock are recorded as such and never count towards a lock.
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +72,16 @@ signins = Table(
 )
 # Far more than one person mistypes: meant for one address guessing many accounts' passwords.
 CLIENT_POLICY = LockoutPolicy(max_failures=20)
+DISPLAY_NAME_MAX, UNIT_MAX = 128, 128  # the columns' lengths
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: an argument left out, where None means something."""
+
+    UNSET = enum.auto()
+
+
+UNSET = Unset.UNSET
 
 
 class AccountError(ValueError):
@@ -124,6 +135,8 @@ class Accounts:
             raise AccountError("用户名只能包含字母、数字、- 和 _，且不超过 64 个字符")
         if role is Role.STAFF and not unit:
             raise AccountError("办理人员必须指定所属单位")
+        if len(display_name) > DISPLAY_NAME_MAX or (unit is not None and len(unit) > UNIT_MAX):
+            raise AccountError(f"姓名和单位名称均不超过 {UNIT_MAX} 个字")
         check_password_policy(password)
         try:
             with self.engine.begin() as conn:
@@ -183,6 +196,62 @@ class Accounts:
                     "不能停用最后一名启用的管理员" if username in admins else f"没有用户 {username}"
                 )
         log.info("event=user-disabled username=%s", username)
+
+    def update(
+        self,
+        username: str,
+        now: datetime,
+        *,
+        display_name: str | None = None,
+        role: Role | None = None,
+        unit: str | Unset | None = UNSET,
+    ) -> User:
+        """Change an account's display name, role and/or unit (``unit`` None clears it); the others stay.
+
+        Staff must keep a unit; the last active administrator stays an administrator (checked with
+        the administrators' rows locked, as :meth:`disable` does).
+        """
+        admin = Role.ADMIN.value
+        values: dict[str, object] = {"updated_at": now}
+        if display_name is not None:
+            name = display_name.strip()
+            if not name or len(name) > DISPLAY_NAME_MAX:
+                raise AccountError(f"姓名不能为空，且不超过 {DISPLAY_NAME_MAX} 个字")
+            values["display_name"] = name
+        if role is not None:
+            values["role"] = role.value
+        if not isinstance(unit, Unset):
+            cleaned = (unit or "").strip() or None
+            if cleaned is not None and len(cleaned) > UNIT_MAX:
+                raise AccountError(f"单位名称不超过 {UNIT_MAX} 个字")
+            values["unit"] = cleaned
+        with self.engine.begin() as conn:
+            admins = (
+                conn.execute(
+                    select(users.c.username)
+                    .where(users.c.role == admin, users.c.active.is_(True))
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
+            )
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+            if row is None:
+                raise AccountError(f"没有用户 {username}")
+            new_role = Role(str(values.get("role", row.role)))
+            new_unit = values.get("unit", row.unit)
+            if new_role is Role.STAFF and not new_unit:
+                raise AccountError("办理人员必须指定所属单位")
+            if row.role == admin and new_role is not Role.ADMIN and list(admins) == [username]:
+                raise AccountError("不能更改最后一名启用的管理员的角色")
+            conn.execute(update(users).where(users.c.username == username).values(**values))
+            changed = conn.execute(select(users).where(users.c.username == username)).one()
+        log.info(
+            "event=user-updated username=%s fields=%s",
+            username,
+            ",".join(sorted(set(values) - {"updated_at"})),
+        )
+        return _user(changed)
 
     def enable(self, username: str, now: datetime) -> None:
         """Let a disabled account sign in again (with its old password)."""

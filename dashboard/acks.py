@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     func,
     insert,
     select,
@@ -32,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.alerts import Alert, AlertKind, may_act
+from dashboard.alerts import SEVERITY, Alert, AlertKind, may_act
 from dashboard.auth import User
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,13 @@ class AlertStore:
         return 0  # pragma: no cover - the loop returns or raises
 
     def active(self, limit: int = 50) -> list[StoredAlert]:
-        """Alerts nobody has acknowledged, the most recently raised first."""
+        """Alerts nobody has acknowledged, the gravest kind first (:data:`dashboard.alerts.SEVERITY`),
+        within a kind the most recently raised first."""
+        rank = case({kind.value: index for index, kind in enumerate(SEVERITY)}, value=alerts.c.kind, else_=99)
         query = (
             select(alerts)
             .where(alerts.c.acked_at.is_(None))
-            .order_by(alerts.c.raised_at.desc(), alerts.c.at.desc(), alerts.c.id)
+            .order_by(rank, alerts.c.raised_at.desc(), alerts.c.at.desc(), alerts.c.id)
             .limit(limit)
         )
         with self.engine.connect() as conn:

@@ -51,6 +51,7 @@ ACTING_ROLES = frozenset({Role.DUTY, Role.ADMIN})
 
 SpikeField = Literal["topic", "source"]
 SPIKE_FIELD_LABELS: dict[str, str] = {"topic": "话题", "source": "来源"}
+RISK_PREFIX, SPIKE_PREFIX = "risk:", "spike:"
 
 
 class AlertKind(StrEnum):
@@ -75,6 +76,18 @@ KIND_LABELS = {
     AlertKind.OVERDUE: "【工单已超期】",
     AlertKind.SAVED: "【检索预警】",
 }
+
+
+# The order of the alert list: what is happening in public opinion now first (a spike, a high-risk
+# post), then a ticket past its limit, a saved search's threshold the office asked to be told of,
+# and last a limit still ahead. Within a kind the most recently raised comes first.
+SEVERITY: tuple[AlertKind, ...] = (
+    AlertKind.SPIKE,
+    AlertKind.RISK,
+    AlertKind.OVERDUE,
+    AlertKind.SAVED,
+    AlertKind.DUE_SOON,
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ def spike_alert(
     examples = f"代表帖子：{'；'.join(shown)}" if shown else ""
     name = label(SOURCE_LABELS, code) if field_name == "source" else code
     return Alert(
-        id=f"spike:{field_name}:{code}:{hour_floor(now):%Y%m%d%H}",
+        id=f"{SPIKE_PREFIX}{field_name}:{code}:{hour_floor(now):%Y%m%d%H}",
         kind=AlertKind.SPIKE,
         title=f"{SPIKE_FIELD_LABELS[field_name]}「{name}」近1小时突增至 {spike.check.last_hour} 条",
         detail="\n".join(part for part in (spike.explanation, examples) if part),
@@ -144,7 +157,7 @@ def risk_alert(post: EnrichedPost) -> Alert:
     reasons = "、".join(risk.get("reasons") or []) or "无"
     where = f"{label(SOURCE_LABELS, post.get('source'))}·{post.get('channel') or '—'}"
     return Alert(
-        id=f"risk:{post['id']}",
+        id=f"{RISK_PREFIX}{post['id']}",
         kind=AlertKind.RISK,
         title=f"风险 {score}：{headline(post)}",
         detail=f"{where}，发布于 {published:%m-%d %H:%M}；风险原因：{reasons}",
@@ -175,6 +188,28 @@ def ticket_alert(row: Mapping[str, Any], now: datetime) -> Alert:
         ),
         at=due,
     )
+
+
+def post_of_alert(alert_id: str) -> str | None:
+    """The post a high-risk alert is about; None for other alerts."""
+    if not alert_id.startswith(RISK_PREFIX):
+        return None
+    return alert_id[len(RISK_PREFIX) :] or None
+
+
+def spike_of_alert(alert_id: str) -> tuple[SpikeField, str] | None:
+    """The field (话题 or 来源) and the value a spike alert is about; None for other alerts."""
+    if not alert_id.startswith(SPIKE_PREFIX):
+        return None
+    field_name, _, rest = alert_id[len(SPIKE_PREFIX) :].partition(":")
+    code, _, hour = rest.rpartition(":")
+    if not code or not hour:
+        return None
+    if field_name == "topic":
+        return "topic", code
+    if field_name == "source":
+        return "source", code
+    return None
 
 
 TICKET_PREFIX = "ticket:"

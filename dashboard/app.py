@@ -40,7 +40,8 @@ def main(load_services: Callable[[], Services]) -> None:
         # is the one drawn after signing in (a deep link survives the sign-in).
         form = partial(render_sign_in, services)
         signin = [st.Page(form, title="登录", url_path="signin", default=True)]
-        signin += [st.Page(form, title="登录", url_path=path) for path in PAGE_PATHS.values()]
+        paths = (*PAGE_PATHS.values(), *PAGE_ALIASES.values())
+        signin += [st.Page(form, title="登录", url_path=path) for path in paths]
         st.navigation(with_not_found(signin), position="hidden").run()
         return
     _account_box(services, user)
@@ -126,7 +127,7 @@ def pages_for(services: Services, user: User) -> list[st.Page]:
     ]
     allowed = [p for p in built if may_open(user.role, p[0])]
     landing = LANDING[user.role] if any(p[0] is LANDING[user.role] for p in allowed) else None
-    return [
+    pages = [
         st.Page(
             render,
             title=title,
@@ -136,6 +137,17 @@ def pages_for(services: Services, user: User) -> list[st.Page]:
         )
         for i, (page, render, title, icon, path) in enumerate(allowed)
     ]
+    # Each page's Chinese alias leads to its own address, query and all (hidden from the menu).
+    aliases = [
+        st.Page(partial(_go_to, target), title=title, url_path=PAGE_ALIASES[page], visibility="hidden")
+        for target, (page, _, title, _, _) in zip(pages, allowed, strict=True)
+    ]
+    return [*pages, *aliases]
+
+
+def _go_to(page: st.Page) -> None:
+    """An alias's page: switch to ``page`` with the address's query (``/回应台账?ticket=…``)."""
+    st.switch_page(page, query_params=st.query_params.to_dict())
 
 
 # Each page's address (``/monitor`` …), the same signed in or out.
@@ -145,6 +157,15 @@ PAGE_PATHS = {
     Page.LEDGER: "ledger",
     Page.SEARCH: "search",
     Page.ADMIN: "admin",
+}
+# Each page's Chinese alias (``/值班监测`` leads to ``/monitor``): Streamlit takes any single path
+# segment as a page's ``url_path``; the browser sends it percent-encoded and Streamlit decodes it.
+PAGE_ALIASES = {
+    Page.MONITOR: "值班监测",
+    Page.BRIEFING: "领导简报",
+    Page.LEDGER: "回应台账",
+    Page.SEARCH: "舆情检索",
+    Page.ADMIN: "系统管理",
 }
 
 

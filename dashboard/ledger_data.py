@@ -10,10 +10,10 @@ ticket (:class:`response_ledger.errors.TicketOutsideUnit`).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -21,16 +21,18 @@ from sqlalchemy import Engine
 from core.china_time import CHINA_TZ
 from core.messages import EnrichedPost
 from dashboard.auth import Role, User
-from dashboard.ledger_view import masked_book_rows
 from dashboard.services import Services
 from response_ledger import services as ledger
 from response_ledger.alert_queries import tickets_of_posts
-from response_ledger.intake import HandOpened, open_by_hand
+from response_ledger.intake import Decision, HandOpened, open_by_hand, propose
 from response_ledger.model import Ticket
 from response_ledger.queries import ticket_count
 from response_ledger.timeliness import DUE_SOON_FRACTION
 from response_ledger.workflow import Action
 from yuqing.settings import Settings
+
+if TYPE_CHECKING:
+    from response_ledger.ledger_book import BookRow  # openpyxl: imported only when exporting
 
 
 def actor(user: User) -> str:
@@ -72,24 +74,43 @@ def step(
         )  # fmt: skip
 
 
-def open_from_post(services: Services, user: User, post: EnrichedPost) -> HandOpened:
-    """立案 from the monitor: the post's ticket, opened now unless it has one already."""
+OPENED_BY_HAND = "值班监测人工立案"  # the opening event's comment, before the officer's note
+
+
+def proposal(services: Services, post: EnrichedPost) -> Decision:
+    """What 立案 proposes for ``post``: the ledger's own proposal (class, unit and why)."""
+    return propose(post, datetime.now(CHINA_TZ), services.policy())
+
+
+def open_from_post(
+    services: Services,
+    user: User,
+    post: EnrichedPost,
+    *,
+    unit: str | None = None,
+    ticket_class: str | None = None,
+    note: str = "",
+) -> HandOpened:
+    """立案 from the monitor: the post's ticket, opened now (for ``unit``, of ``ticket_class``, the
+    proposal's where None) unless it has one already; ``note`` goes on the opening event."""
     with services.unit_of_work() as uow:
         return open_by_hand(
-            uow, post, datetime.now(CHINA_TZ), actor=actor(user), comment="值班监测人工立案",
+            uow, post, datetime.now(CHINA_TZ), actor=actor(user), ticket_class=ticket_class, unit=unit,
+            comment=f"{OPENED_BY_HAND}：{note.strip()}" if note.strip() else OPENED_BY_HAND,
             policy=services.policy(),
         )  # fmt: skip
 
 
-def escalate_post(services: Services, user: User, post_id: str) -> Ticket | None:
-    """升级 (督办) the ticket a post is on; None when the post has none."""
+def escalate_post(services: Services, user: User, post_id: str, *, reason: str) -> Ticket | None:
+    """升级 (督办) the ticket a post is on, for ``reason`` (the ledger refuses an empty one); None when
+    the post has no ticket."""
     ticket_id = tickets_of_posts(services.ledger(), [post_id]).get(post_id)
     if ticket_id is None:
         return None
     with services.unit_of_work() as uow:
         return ledger.act(
             uow, ticket_id, Action.ESCALATE, actor=actor(user), now=datetime.now(CHINA_TZ),
-            comment="值班监测升级督办",
+            comment=reason.strip(),
         )  # fmt: skip
 
 
@@ -123,12 +144,12 @@ def workbook(
 ) -> bytes:
     """The 台账 of ``unit`` (``None``: every unit) as XLSX bytes, free text masked when ``mask``."""
     # openpyxl: only when exporting
-    from response_ledger.ledger_book import BookTitle, book_metrics, export_xlsx, ledger_rows
+    from response_ledger.ledger_book import BookTitle, book_metrics, export_xlsx, ledger_rows, masked_rows
 
     now = datetime.now(CHINA_TZ)
-    rows = masked_book_rows(
-        ledger_rows(engine, now=now, unit=unit, due_soon_fraction=due_soon_fraction), mask
-    )
+    rows: Iterable[BookRow] = ledger_rows(engine, now=now, unit=unit, due_soon_fraction=due_soon_fraction)
+    if mask:  # the 台账's one masking (response_ledger.ledger_book), as `yuqing ledger export` uses
+        rows = masked_rows(rows)
     title = BookTitle(department=department, exported_at=now, unit=unit)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "台账.xlsx"

@@ -7,10 +7,10 @@ summaries, post text, comments and unit names may all come from the public.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -20,6 +20,7 @@ from core.masking import mask_text
 from core.messages import EnrichedPost
 from dashboard.auth import SEES_PERSONAL_DATA, Role, User
 from dashboard.labels import EMPTY, SENTIMENT_LABELS, SOURCE_LABELS, TICKET_SOURCE_LABELS, label
+from dashboard.tables import own_page
 from response_ledger.calendar import HolidayEntry
 from response_ledger.deadlines import Rule, RuleKind
 from response_ledger.errors import RuleError
@@ -47,9 +48,6 @@ from response_ledger.model import APPEALS, Event, Ticket
 from response_ledger.policy import Policy
 from response_ledger.timeliness import DUE_SOON_FRACTION, Clock, current_stage, is_overdue, met_at, overdue_by
 from response_ledger.workflow import ACTION_LABELS, Action, TicketStatus, target_of
-
-if TYPE_CHECKING:
-    from response_ledger.ledger_book import BookRow  # openpyxl: imported only when exporting
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 # The flags (已超期, 签收超时, 即将到期 …) are response_ledger.markers': the exported 台账 uses them too.
@@ -142,6 +140,23 @@ def topic_choices() -> list[str]:
     from classifiers.topic import OUT_OF_REMIT
 
     return [*(t.label for t in load_taxonomy().topics), OUT_OF_REMIT]
+
+
+def unit_choices(policy: Policy, *also: str) -> list[str]:
+    """The units a ticket may be given: ``also`` (the proposed one first), then each remit topic's unit
+    in the taxonomy's order, then the policy's dispatcher; each once.
+
+    A unit chosen from this list is one the office configured, never a name typed on the form. An
+    unreadable taxonomy (shown on 系统管理) leaves ``also`` and the dispatcher.
+    """
+    from classifiers.errors import TaxonomyError
+    from classifiers.taxonomy import load_taxonomy
+
+    units = [unit for unit in also if unit]
+    with contextlib.suppress(TaxonomyError):
+        units += [topic.unit for topic in load_taxonomy().topics]
+    units.append(policy.intake.default_unit)
+    return list(dict.fromkeys(units))
 
 
 def corrected_topic(events: Sequence[Event]) -> str | None:
@@ -301,7 +316,7 @@ def posts_table(posts: Iterable[EnrichedPost], *, mask: bool) -> pd.DataFrame:
             masked(post.get("text"), mask),
             # What the classifier said: staff correct it with 更正主题 when it is wrong.
             (post.get("topic") or {}).get("label") or EMPTY,
-            post.get("url") or EMPTY,
+            own_page(post) or EMPTY,
         )
         for post in posts
     ]
@@ -315,6 +330,8 @@ _DATA_LABELS = {
     "satisfaction": "满意度",
     "post_id": "帖子",
     "topic": "更正为",
+    "proposed_unit": "系统建议单位",
+    "proposed_class": "系统建议类别",
     "sentiment": "情感",
     "appeal": "诉求类型",
     "urgency": "紧急",
@@ -432,13 +449,3 @@ def holiday_table(entries: Iterable[HolidayEntry]) -> pd.DataFrame:
         for entry in entries
     ]
     return pd.DataFrame(rows, columns=list(HOLIDAY_COLUMNS))
-
-
-def masked_book_rows(rows: Iterable[BookRow], mask: bool) -> Iterator[BookRow]:
-    """The 台账 rows with the free-text columns (摘要, 答复内容) masked when ``mask``."""
-    for row in rows:
-        if mask:
-            row = dataclasses.replace(
-                row, summary=mask_text(row.summary), answer_text=mask_text(row.answer_text)
-            )
-        yield row

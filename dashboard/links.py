@@ -1,8 +1,10 @@
-"""Links between pages: an alert on 值班监测 opens its ticket on 回应台账 or its saved search on 舆情检索.
+"""Links between pages: an alert on 值班监测 opens its ticket on 回应台账 or its saved search on 舆情检索,
+and a ticket just opened or escalated there links to it.
 
 A page is switched to by its address (the router's ``url_path``) with a query parameter naming what
 to open; the page opened follows the parameter once (``follow``), and afterwards its own choices
-decide. Called from a button in the script, never from a callback (``st.switch_page`` reruns).
+decide. ``open_*`` are called from a button in the script, never from a callback (``st.switch_page``
+reruns); ``ticket_link`` draws a link.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ def open_ticket(ticket_id: str) -> None:
     # Pages are told apart by their url_path: this stands for the router's 回应台账 page.
     st.switch_page(
         st.Page(_never_run, title="回应台账", url_path="ledger"), query_params={TICKET_PARAM: ticket_id}
+    )
+
+
+def ticket_link(ticket_id: str, label: str = "在回应台账中打开") -> None:
+    """A link (not a button: it may be opened in a new tab) to 回应台账 with ``ticket_id`` open."""
+    st.page_link(
+        st.Page(_never_run, title="回应台账", url_path="ledger"),
+        label=label,
+        icon=":material/assignment:",
+        query_params={TICKET_PARAM: ticket_id},
     )
 
 

@@ -24,6 +24,7 @@ from core.messages import EnrichedPost
 from dashboard.alerts import hour_floor, risk_badge, sentiment_badge
 from dashboard.labels import EMPTY, REPLY_LABELS, SOURCE_LABELS, label
 from dashboard.services import HASH_FUNCS, TTL, Services
+from dashboard.tables import own_page
 from response_ledger.alert_queries import tickets_of_posts
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def monitor_posts(services: Services, filters: Filters, limit: int) -> MonitorPo
             _summary(post.get("text") or ""),
             label(REPLY_LABELS, (post.get("reply") or {}).get("status")),
             post.get("channel") or EMPTY,
-            post.get("url") or EMPTY,
+            own_page(post) or EMPTY,
         )
         for post in hits
     ]

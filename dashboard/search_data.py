@@ -64,11 +64,25 @@ def search_page(services: Services, search: Search) -> tuple[int, pd.DataFrame]:
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=HASH_FUNCS)
 def search_trend(services: Services, search: Search, interval: str) -> pd.DataFrame:
-    """Matching posts per hour, day or week (China time)."""
-    buckets = services.archive().histogram(search.query(size=0), cast(Interval, interval))
-    return pd.DataFrame(
-        {"时间": [moment for moment, _ in buckets], "帖子数": [count for _, count in buckets]}
-    )
+    """Matching posts per hour, day or week (China time; a week from Monday) over the search's whole
+    time range, a bucket without posts as 0: the chart's axis is the range asked for, not only the
+    stretch between the first and the last hit."""
+    buckets = dict(services.archive().histogram(search.query(size=0), cast(Interval, interval)))
+    moments = sorted(buckets)
+    if search.since is not None and search.until is not None and search.since <= search.until:
+        moments = bucket_starts(search.since, search.until, interval)
+    return pd.DataFrame({"时间": moments, "帖子数": [buckets.get(moment, 0) for moment in moments]})
+
+
+def bucket_starts(since: date, until: date, interval: str) -> list[datetime]:
+    """The start of every hour, day or week (from Monday) from ``since`` through ``until``, China time."""
+    first = datetime.combine(since, time.min, tzinfo=CHINA_TZ)
+    end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=CHINA_TZ)
+    if interval == "week":
+        first -= timedelta(days=first.weekday())
+    step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[interval]
+    count = -(-(end - first) // step)  # whole buckets, the last one reaching the end
+    return [first + step * i for i in range(count)]
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=HASH_FUNCS)

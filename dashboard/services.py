@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from archive.base import Archive
     from archive.saved import SavedSearches
+    from classifiers.taxonomy import Taxonomy
+    from crawlers.trial import TrialResult
     from response_ledger.policy import Policy
     from response_ledger.unit_of_work import UnitOfWork
 
@@ -38,9 +40,11 @@ class Services:
     ledger database's engine, its schema (the ledger's tables and the dashboard's own) brought to
     the newest revision on first use; it raises ``SQLAlchemyError`` while the database is down.
     ``unit_of_work`` opens a unit of work on it for the ledger's services. ``policy`` is the
-    ledger policy (loaded once). ``saved_searches`` is the installation's saved searches.
-    ``backlog`` is the messages waiting per stage plus ``dead_letters``, or None when the broker
-    cannot be read.
+    ledger policy and ``taxonomy`` the remit taxonomy, each read again when its file changes
+    (系统管理 edits them). ``saved_searches`` is the installation's saved searches. ``backlog`` is the
+    messages waiting per stage plus ``dead_letters``, or None when the broker cannot be read.
+    ``try_source`` tries a configured source by name without publishing
+    (:func:`crawlers.trial.try_source`, with the crawl's secrets from the process's environment).
     """
 
     settings: Settings
@@ -51,6 +55,8 @@ class Services:
     policy: Callable[[], Policy]
     saved_searches: SavedSearches
     backlog: Callable[[], Mapping[str, int] | None]
+    taxonomy: Callable[[], Taxonomy]
+    try_source: Callable[[str], TrialResult]
 
 
 def _cache_key(services: Services) -> Settings:

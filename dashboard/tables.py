@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -30,6 +31,20 @@ def posts_table(posts: Sequence[EnrichedPost]) -> pd.DataFrame:
         for post in posts
     ]
     return pd.DataFrame(rows, columns=list(POST_COLUMNS))
+
+
+def own_page(post: Mapping[str, Any]) -> str:
+    """The post's own page (its detail page, a hotline order's detail), or "" when it has none.
+
+    A post's ``url`` is shown only when it is an http(s) address other than the page the post was
+    found on (``raw.origin``): a hotline order read from its platform's API once carried the API's
+    address, the same for every order, which opens nothing of the post. Shown as text, never followed.
+    """
+    url = str(post.get("url") or "").strip()
+    if not url.lower().startswith(("http://", "https://")):
+        return ""
+    origin = (post.get("raw") or {}).get("origin")
+    return "" if isinstance(origin, str) and origin.strip() == url else url
 
 
 def _published(post: EnrichedPost) -> str:

@@ -1,8 +1,12 @@
 """Working days on the State Council's schedule: chinesecalendar plus the admin's holiday table.
 
 ``chinesecalendar`` knows 2004–2026 and raises for later years. The admin's table (stored in the
-ledger, edited from the CLI) overrides single days and, once it holds any day of a year, declares
-that year scheduled. A day in a year nobody scheduled counts weekends only, and every deadline that
+ledger, edited on 系统管理 or from the CLI) overrides single days. A year counts as scheduled from the
+table only once the administrator has marked it complete (``complete_years``, the ledger's
+``ledger_holiday_years``): entering one date of a year never makes the year known, because the rest
+of its holidays may still be missing. In a year marked complete every day the table does not list
+is an ordinary weekday or weekend; in a year the package covers, days the table does not list are
+the package's. A day in a year nobody scheduled counts weekends only, and every deadline that
 touches such a day is marked provisional so the office knows to re-check it.
 """
 
@@ -28,7 +32,8 @@ class HolidayEntry:
 
 
 @lru_cache(maxsize=64)
-def _package_covers(year: int) -> bool:
+def package_covers(year: int) -> bool:
+    """Whether chinesecalendar holds the State Council's schedule of ``year``."""
     try:
         chinese_calendar.is_workday(date(year, 6, 1))
     except NotImplementedError:
@@ -39,20 +44,21 @@ def _package_covers(year: int) -> bool:
 class WorkCalendar:
     """Answers "is this a working day?" and "do we actually know this year's schedule?"."""
 
-    def __init__(self, entries: Iterable[HolidayEntry] = ()) -> None:
+    def __init__(self, entries: Iterable[HolidayEntry] = (), complete_years: Iterable[int] = ()) -> None:
         self._overrides = {entry.day: entry.is_workday for entry in entries}
-        self._table_years = frozenset(day.year for day in self._overrides)
+        self._complete = frozenset(complete_years)
 
     def is_scheduled(self, day: date) -> bool:
-        """Whether ``day``'s year has an official schedule (package or table)."""
-        return day.year in self._table_years or _package_covers(day.year)
+        """Whether ``day``'s year has an official schedule (the package, or the table marked complete)."""
+        return day.year in self._complete or package_covers(day.year)
 
     def is_workday(self, day: date) -> bool:
-        """A working day: the table first, then the package, else Monday to Friday."""
+        """A working day: the table first, then (unless the table's year is complete) the package,
+        else Monday to Friday."""
         override = self._overrides.get(day)
         if override is not None:
             return override
-        if day.year not in self._table_years and _package_covers(day.year):
+        if day.year not in self._complete and package_covers(day.year):
             return bool(chinese_calendar.is_workday(day))
         return day.weekday() < 5
 

@@ -20,6 +20,7 @@ from response_ledger.workflow import OPEN_STATUSES, Action, TicketStatus, target
 
 SATISFACTION = ("满意", "基本满意", "不满意")
 TOPIC_MAX = 50  # characters of a corrected topic's name
+INSTRUCTION_MAX = 500  # characters of a leader's 批示
 # What 更正研判 may set, as the classifiers spell their labels (the ledger does not import them; a
 # test holds the two in step). Each is keyed by the task it trains, which is also its key in the
 # event's data, and carries the name staff read.
@@ -188,6 +189,9 @@ class Ticket:
             self.closed_at = at
             self.handling_s = int((at - self.opened_at).total_seconds())
         elif action is Action.ESCALATE:
+            # A 督办 says why: the unit chased reads it, and a leader's appendix lists it.
+            if not comment.strip():
+                raise InvalidActionData(self.id, action.value, "督办须写明理由")
             self.escalations += 1
         elif action is Action.CORRECT_TOPIC:
             topic = data.get("topic")
@@ -197,6 +201,10 @@ class Ticket:
             data["topic"] = topic.strip()
         elif action is Action.CORRECT_JUDGEMENT:
             self._check_judgement(data)
+        elif action is Action.INSTRUCT:
+            if not comment.strip() or len(comment) > INSTRUCTION_MAX:
+                reason = f"批示须填写批示内容（不超过 {INSTRUCTION_MAX} 个字）"
+                raise InvalidActionData(self.id, action.value, reason)
         elif action is Action.MERGE and not data.get("post_id"):
             raise InvalidActionData(self.id, action.value, "并单须指明重复诉求的编号")
 

@@ -68,6 +68,9 @@ class Policy:
     due_soon_fraction: float = DUE_SOON_FRACTION
     leader_after_hours: int = 24
     contacts: dict[str, Contacts] = field(default_factory=dict)
+    # Units that may hold tickets besides those the remit taxonomy names (改派 targets, staff
+    # accounts): the 系统管理 page offers these, the taxonomy's, the dispatcher and the contacts' units.
+    units: tuple[str, ...] = ()
 
     def ticket_class(self, name: str) -> TicketClass:
         """The class called ``name``; an unknown name is a :class:`RuleError`."""
@@ -121,6 +124,7 @@ def parse_policy(data: Any) -> Policy:
         for unit, spec in (data.get("contacts") or {}).items()
     }
     return Policy(
+        units=_units(data.get("units")),
         classes=classes,
         intake=intake,
         due_soon_fraction=float(reminders.get("due_soon_fraction", DUE_SOON_FRACTION)),
@@ -141,3 +145,20 @@ def _ticket_class(name: str, spec: Any) -> TicketClass:
     if limits.close is None:
         raise RuleError(name, "a ticket class needs a `close` limit")
     return TicketClass(name, str(spec.get("title", name)), limits)
+
+
+UNIT_MAX = 100  # characters of a unit's name: the ledger's column
+
+
+def _units(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(unit, str) and unit.strip() for unit in value):
+        raise RuleError("units", "`units` must be a list of unit names")
+    names = [unit.strip() for unit in value]
+    too_long = [name for name in names if len(name) > UNIT_MAX]
+    if too_long:
+        raise RuleError(too_long[0], f"a unit name has at most {UNIT_MAX} characters")
+    if len(set(names)) != len(names):
+        raise RuleError("units", "unit names must be unique")
+    return tuple(names)

@@ -102,6 +102,16 @@ def holiday_entries(engine: Engine) -> list[HolidayEntry]:
         ]
 
 
+def holiday_years(engine: Engine) -> dict[int, tuple[str, datetime]]:
+    """The years whose whole schedule the holiday table holds (marked complete): who marked each, when."""
+    query = select(t.holiday_years).order_by(t.holiday_years.c.year)
+    with engine.connect() as connection:
+        return {
+            int(r["year"]): (str(r["marked_by"]), r["marked_at"])
+            for r in connection.execute(query).mappings()
+        }
+
+
 def ticket_post_ids(engine: Engine, ticket_id: str, *, limit: int = 50) -> list[str]:
     """The posts on a ticket: the one that opened it and those merged into it (并单), by id."""
     links = t.ticket_posts.c

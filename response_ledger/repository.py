@@ -7,7 +7,7 @@ changed in between updates no row, which becomes :class:`ConcurrencyConflict` an
 from __future__ import annotations
 
 import abc
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
@@ -69,11 +69,15 @@ class TicketRepository(abc.ABC):
 
 
 class HolidayRepository(abc.ABC):
-    """The admin's holiday table."""
+    """The admin's holiday table, and the years whose schedule it holds completely."""
 
     @abc.abstractmethod
     def entries(self) -> list[HolidayEntry]:
         """Every row, by day."""
+
+    @abc.abstractmethod
+    def complete_years(self) -> dict[int, tuple[str, datetime]]:
+        """The years marked complete, each with who marked it and when."""
 
     def put(self, entry: HolidayEntry) -> None:
         """Add or replace the row for ``entry.day``."""
@@ -85,11 +89,27 @@ class HolidayRepository(abc.ABC):
         self._remove(day)
         self._calendar = None
 
+    def mark_year(self, year: int, *, complete: bool, by: str = "", at: datetime | None = None) -> None:
+        """Mark ``year``'s schedule complete (by whom, when) or not complete any more."""
+        if complete:
+            if at is None:
+                raise ValueError("marking a year complete needs the moment it was marked")
+            self._mark(year, by, at)
+        else:
+            self._unmark(year)
+        self._calendar = None
+
     @abc.abstractmethod
     def _put(self, entry: HolidayEntry) -> None: ...
 
     @abc.abstractmethod
     def _remove(self, day: date) -> None: ...
+
+    @abc.abstractmethod
+    def _mark(self, year: int, by: str, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def _unmark(self, year: int) -> None: ...
 
     _calendar: WorkCalendar | None = None
 
@@ -99,7 +119,7 @@ class HolidayRepository(abc.ABC):
         Intake schedules every ticket of a batch; one read of the table serves them all.
         """
         if self._calendar is None:
-            self._calendar = WorkCalendar(self.entries())
+            self._calendar = WorkCalendar(self.entries(), self.complete_years())
         return self._calendar
 
 
@@ -252,3 +272,15 @@ class SqlHolidayRepository(HolidayRepository):
 
     def _remove(self, day: date) -> None:
         self.connection.execute(delete(t.holidays).where(t.holidays.c.day == day))
+
+    def complete_years(self) -> dict[int, tuple[str, datetime]]:
+        """The years marked complete, each with who marked it and when."""
+        rows = self.connection.execute(select(t.holiday_years).order_by(t.holiday_years.c.year)).mappings()
+        return {int(r["year"]): (str(r["marked_by"]), r["marked_at"]) for r in rows}
+
+    def _mark(self, year: int, by: str, at: datetime) -> None:
+        self._unmark(year)
+        self.connection.execute(insert(t.holiday_years).values(year=year, marked_by=by[:100], marked_at=at))
+
+    def _unmark(self, year: int) -> None:
+        self.connection.execute(delete(t.holiday_years).where(t.holiday_years.c.year == year))

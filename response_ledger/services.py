@@ -8,7 +8,7 @@ and the unit they work for, so a ticket of another unit is refused with :class:`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -127,4 +127,37 @@ def set_holiday(uow: UnitOfWork, day: date, *, is_workday: bool, name: str = "")
 def remove_holiday(uow: UnitOfWork, day: date) -> int:
     """Remove a row of the holiday table, then recompute open deadlines; returns how many moved."""
     uow.holidays.remove(day)
+    return recompute_open_deadlines(uow)
+
+
+def set_year_schedule(
+    uow: UnitOfWork,
+    year: int,
+    entries: Iterable[HolidayEntry],
+    *,
+    complete: bool,
+    by: str,
+    at: datetime,
+) -> int:
+    """Replace ``year``'s rows of the holiday table with ``entries`` in one go (a State Council notice
+    entered whole), mark the year complete or not, recompute open deadlines; returns how many moved.
+
+    Every entry must fall in ``year`` (a ``ValueError`` otherwise, before anything is written).
+    """
+    wanted = list(entries)
+    stray = sorted({entry.day for entry in wanted if entry.day.year != year})
+    if stray:
+        raise ValueError(f"dates outside {year}: {', '.join(day.isoformat() for day in stray)}")
+    for entry in uow.holidays.entries():
+        if entry.day.year == year:
+            uow.holidays.remove(entry.day)
+    for entry in wanted:
+        uow.holidays.put(entry)
+    uow.holidays.mark_year(year, complete=complete, by=by, at=at)
+    return recompute_open_deadlines(uow)
+
+
+def mark_year_complete(uow: UnitOfWork, year: int, *, complete: bool, by: str, at: datetime) -> int:
+    """Mark ``year``'s schedule in the holiday table complete (or not), then recompute open deadlines."""
+    uow.holidays.mark_year(year, complete=complete, by=by, at=at)
     return recompute_open_deadlines(uow)

@@ -118,3 +118,13 @@ holidays = Table(
     Column("is_workday", Boolean, nullable=False),
     Column("name", String(50), nullable=False, default=""),
 )
+
+holiday_years = Table(
+    "ledger_holiday_years",
+    metadata,
+    # A year whose whole schedule the administrator entered and marked complete (a row per year):
+    # only then does the holiday table make the year known (response_ledger.calendar).
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("marked_by", String(100), nullable=False, default=""),
+    Column("marked_at", UtcDateTime, nullable=False),
+)

@@ -43,6 +43,7 @@ class Action(StrEnum):
     REMIND = "remind"  # a reminder was sent (kept so it is sent once)
     CORRECT_TOPIC = "correct_topic"  # 更正主题: the classifier's topic was wrong (training data)
     CORRECT_JUDGEMENT = "correct_judgement"  # 更正研判: its sentiment, appeal type or urgency was wrong
+    INSTRUCT = "instruct"  # 批示: a leader's note on how the matter is to be handled
 
 
 ACTION_LABELS: dict[Action, str] = {
@@ -64,6 +65,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REMIND: "提醒",
     Action.CORRECT_TOPIC: "更正主题",
     Action.CORRECT_JUDGEMENT: "更正研判",
+    Action.INSTRUCT: "批示",
 }
 
 S = TicketStatus
@@ -107,6 +109,8 @@ TRANSITIONS: dict[Action, Transition] = {
         # notices it, closed tickets included.
         _t(Action.CORRECT_TOPIC, set(OPEN_STATUSES) | {S.ANSWERED, S.CLOSED}, None),
         _t(Action.CORRECT_JUDGEMENT, set(OPEN_STATUSES) | {S.ANSWERED, S.CLOSED}, None),
+        # A leader's 批示 guides the handling: any time before the ticket is closed.
+        _t(Action.INSTRUCT, set(OPEN_STATUSES) | {S.ANSWERED}, None),
     )
 }
 """The one table: every move the ledger allows. ``open`` creates a ticket and is not a move."""

@@ -9,6 +9,7 @@ file that exists and that .dockerignore lets into the build context.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import shlex
@@ -279,8 +280,10 @@ def test_every_process_is_wired_to_the_servers_through_its_environment(model: di
         service = model["services"][name]
         environment = _environment(service)
         assert environment["YUQING_BROKER_URL"] == "kafka://kafka:9092"
-        assert environment["YUQING_ARCHIVE_URL"].startswith("http://elastic:${ELASTIC_PASSWORD:?")
-        assert environment["YUQING_ARCHIVE_URL"].endswith("@elasticsearch:9200")
+        # Elasticsearch runs with security on: every process signs in, the password from .env.
+        assert environment["YUQING_ARCHIVE_URL"] == "http://elasticsearch:9200"
+        assert environment["YUQING_ELASTIC_USERNAME"] == "elastic"
+        assert environment["YUQING_ELASTIC_PASSWORD"].startswith("${ELASTIC_PASSWORD:?")
         assert environment["YUQING_LEDGER_URL"].startswith("postgresql+psycopg://yuqing:${POSTGRES_PASSWORD")
         assert environment["YUQING_HOME"] == "/data"
         assert environment["YUQING_AUTHOR_SALT"].startswith("${YUQING_AUTHOR_SALT:?")
@@ -363,6 +366,59 @@ def test_servers_report_health_and_processes_wait_for_it(model: dict[str, Any]) 
     environment = _environment(services["elasticsearch"])
     assert environment["xpack.security.enabled"] == "true"
     assert REFERENCE.match(environment["ELASTIC_PASSWORD"])
+
+
+def _with_secrets(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` as compose passes it with every ``${...}`` filled in by a dummy value."""
+
+    def fill(match: re.Match[str]) -> str:
+        return f"{match[1].lower()}-s3cret"
+
+    return {key: re.sub(r"\$\{([A-Z_]+)[^}]*\}", fill, value) for key, value in environment.items()}
+
+
+@pytest.mark.parametrize("name", [*PROCESSES, *ONE_SHOTS])
+def test_every_yuqing_variable_compose_sets_is_a_valid_setting(model: dict[str, Any], name: str) -> None:
+    # Unknown YUQING_ names are ignored at run time, so a misspelt one would be lost silently.
+    environment = _with_secrets(_environment(model["services"][name]))
+    fields = {f"YUQING_{field.name.upper()}" for field in dataclasses.fields(Settings)}
+    assert {key for key in environment if key.startswith("YUQING_")} <= fields
+    settings = Settings.from_env(environment)
+    assert settings.elastic_username == "elastic" and settings.elastic_password == "elastic_password-s3cret"
+    assert "elastic_password-s3cret" not in repr(settings)
+
+
+def test_every_yuqing_variable_of_the_example_env_file_is_a_setting() -> None:
+    example = (REPO / ".env.example").read_text(encoding="utf-8")
+    named = set(re.findall(r"^#?\s*(YUQING_[A-Z0-9_]+)=", example, re.MULTILINE))
+    fields = {f"YUQING_{field.name.upper()}" for field in dataclasses.fields(Settings)}
+    assert named, ".env.example names no YUQING_ variable?"
+    assert named - {"YUQING_AUTHOR_SALT"} <= fields
+
+
+def test_topics_are_replicated_no_more_than_compose_has_brokers(model: dict[str, Any]) -> None:
+    brokers = [
+        name for name, service in model["services"].items() if "kafka" in str(service.get("image", ""))
+    ]
+    kafka = _environment(model["services"]["kafka"])
+    for name in [*PROCESSES, *ONE_SHOTS]:
+        settings = Settings.from_env(_with_secrets(_environment(model["services"][name])))
+        # acks=all waits for min.insync.replicas copies: more than there are brokers blocks every write.
+        assert settings.kafka_replication <= len(brokers)
+        assert settings.kafka_min_insync_replicas <= settings.kafka_replication
+        assert settings.elastic_replica_count is None  # auto: no replica on the one Elasticsearch node
+    assert int(kafka["KAFKA_MIN_INSYNC_REPLICAS"]) <= len(brokers)
+    assert int(kafka["KAFKA_DEFAULT_REPLICATION_FACTOR"]) <= len(brokers)
+
+
+def test_the_elasticsearch_healthcheck_signs_in(model: dict[str, Any]) -> None:
+    service = model["services"]["elasticsearch"]
+    test = service["healthcheck"]["test"]
+    command = test if isinstance(test, str) else " ".join(test)
+    # With security on, an anonymous health request is refused (401) and the node never turns healthy.
+    assert '-u "elastic:$${ELASTIC_PASSWORD}"' in command or '-u "elastic:${ELASTIC_PASSWORD}"' in command
+    environment = _environment(service)
+    assert environment["xpack.security.enabled"] == "true"
 
 
 def test_compose_file_passes_the_checks_the_parser_leaves_out(model: dict[str, Any], text: str) -> None:

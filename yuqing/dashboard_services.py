@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from dashboard.services import Services
@@ -23,6 +25,7 @@ from yuqing.settings import PREFIX, Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from crawlers.trial import TrialResult
     from response_ledger.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -67,8 +70,42 @@ def _backlog(settings: Settings) -> Mapping[str, int] | None:
         return None
 
 
+def _current(load: Callable[[Path | None], T], path: Callable[[], Path | None]) -> Callable[[], T]:
+    """``load(path())``, read again whenever the file in use (or its size or time) changes: 系统管理
+    edits the policy and the taxonomy, and the page shows the edit at once. A failed read is not
+    kept (it raises again at the next call, as the file may be fixed meanwhile)."""
+    kept: dict[tuple[object, ...], T] = {}
+    lock = threading.Lock()
+
+    def get() -> T:
+        where = path()
+        try:
+            stat = where.stat() if where is not None else None
+        except OSError:
+            stat = None
+        key = (where, stat.st_mtime_ns if stat else None, stat.st_size if stat else None)
+        with lock:
+            if key not in kept:
+                value = load(where)
+                kept.clear()
+                kept[key] = value
+            return kept[key]
+
+    return get
+
+
+def _try_source(settings: Settings, name: str) -> TrialResult:
+    """Try a source for 系统管理 with the crawl's secrets (read from this process's environment here,
+    in the composition root; the dashboard never reads the environment)."""
+    from crawlers.settings import secrets_from
+    from crawlers.trial import try_source
+
+    return try_source(settings, name, pages=1, limit=20, secrets=secrets_from(os.environ), timeout_s=180)
+
+
 def build_services(settings: Settings) -> Services:
     """A new set of the dashboard's adapters for ``settings`` (see :func:`services_for` to share one)."""
+    from classifiers.taxonomy import load_taxonomy
     from response_ledger.policy import load_policy
     from response_ledger.unit_of_work import SqlUnitOfWork
 
@@ -83,9 +120,11 @@ def build_services(settings: Settings) -> Services:
         archive=_once(functools.partial(make_archive, settings)),
         ledger=ledger,
         unit_of_work=unit_of_work,
-        policy=_once(functools.partial(load_policy, settings.ledger_policy_file)),
+        policy=_current(load_policy, lambda: settings.ledger_policy_path),
         saved_searches=make_saved_searches(settings),
         backlog=functools.partial(_backlog, settings),
+        taxonomy=_current(load_taxonomy, lambda: settings.taxonomy_path),
+        try_source=functools.partial(_try_source, settings),
     )
 
 

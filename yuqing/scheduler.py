@@ -10,7 +10,11 @@ Jobs (``Settings``: ``briefing_at``, ``briefing_periods``, ``remind_every_minute
   :func:`response_ledger.reminders.send_reminders` through the ledger's channels;
 * ``search-alerts`` every minute when ``alert_recipients`` names addresses: the saved searches
   whose alert threshold is reached fire (the same rule and alerts as 值班监测,
-  :mod:`dashboard.search_alerts`), and each firing is sent to those addresses once.
+  :mod:`dashboard.search_alerts`), and each firing is sent to those addresses once;
+* ``archive-retention`` every day at 03:00 when the archive is Elasticsearch and
+  ``archive_retention_months`` is set: the monthly indices past the retention are deleted
+  (:meth:`archive.elastic.ElasticArchive.expire`; the cluster's ILM policy deletes the same ones
+  where it has ILM).
 
 Each job is an APScheduler trigger. Whenever a job is checked — at its trigger's fire times, and
 every :data:`TICK` by the ``pending`` job, which also runs once at start — it works out the latest
@@ -70,6 +74,8 @@ RETRY_AFTER = timedelta(minutes=10)
 HEARTBEAT_STALE = timedelta(minutes=5)
 # The reminders' interval counts from here, so their slots fall on the same minutes after a restart.
 REMINDER_ANCHOR = datetime(2000, 1, 3, tzinfo=CHINA_TZ)
+# When the archive's expired months are deleted each day (China time): a quiet hour.
+RETENTION_AT = time(3, 0)
 # How often the saved searches' alerts are checked and sent.
 SEARCH_ALERT_EVERY = timedelta(minutes=1)
 # The cron fields of each briefing kind's slot: the first day after its period ends.
@@ -377,7 +383,7 @@ def service_schedule(
     ]
     on_close: list[Callable[[], None]] = []
     if settings.remind_every_minutes:
-        policy = load_policy(settings.ledger_policy_file)
+        policy = load_policy(settings.ledger_policy_path)
         engines: list[Engine] = []
 
         def settings_ledger() -> AbstractContextManager[UnitOfWork]:
@@ -404,6 +410,8 @@ def service_schedule(
         jobs.append(Job("reminders", reminder_trigger(minutes), timedelta(minutes=2 * minutes), remind))
     if settings.alert_addresses:
         jobs.append(search_alerts_job(settings, notifier, on_close))
+    if settings.archive_url != "embedded" and settings.archive_retention_months > 0:
+        jobs.append(archive_retention_job(settings))
     return Schedule(
         jobs,
         state,
@@ -412,6 +420,27 @@ def service_schedule(
         pending=briefings.refresh,
         on_close=on_close,
     )
+
+
+def archive_retention_job(settings: Settings) -> Job:
+    """The ``archive-retention`` job: delete the Elasticsearch archive's months past the retention."""
+
+    def run(slot: datetime, now: datetime) -> Outcome:
+        from archive.elastic import ElasticArchive
+        from yuqing.backends import make_archive
+
+        archive = make_archive(settings)
+        try:
+            if isinstance(archive, ElasticArchive):
+                archive.ensure()  # the policy and template follow the settings
+                deleted = archive.expire(now)
+                log.info("event=archive-retention deleted=%d", len(deleted))
+        finally:
+            archive.close()
+        return Outcome.DONE
+
+    trigger = CronTrigger(hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, timezone=CHINA_TZ)
+    return Job("archive-retention", trigger, timedelta(days=2), run)
 
 
 def search_alerts_job(settings: Settings, notifier: Notifier, on_close: list[Callable[[], None]]) -> Job:

@@ -6,9 +6,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PREFIX = "YUQING_"
 BRIEFING_KINDS = ("day", "week", "month")
+KAFKA_SECURITY = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 class SettingsError(ValueError):
@@ -38,15 +41,48 @@ class Settings:
     broker_url: str = "embedded"
     archive_url: str = "embedded"
     ledger_url: str = ""
-    # The ledger's policy YAML (ticket classes, intake, reminders, contacts); the shipped one if unset.
+    # The ledger's policy YAML (ticket classes, intake, reminders, contacts, units). Unset: the copy
+    # 系统管理 saved under home (config/ledger-policy.yaml) if there is one, else the shipped file.
     ledger_policy_file: Path | None = None
+    # The remit taxonomy YAML (topics, keywords, responsible units). Unset: the copy 系统管理 saved
+    # under home (config/taxonomy.yaml) if there is one, else the shipped file.
+    taxonomy_file: Path | None = None
     topic_raw: str = "posts.raw"
     topic_enriched: str = "posts.enriched"
     topic_dlq: str = "posts.dlq"
     topic_partitions: int = 3
+    # Days a message stays on posts.raw and posts.enriched, and on posts.dlq (kept longer: a dead
+    # letter waits for someone to read it and replay it).
+    topic_retention_days: float = 14
+    dlq_retention_days: float = 90
     # Tansu joins a group in about half the session timeout, so tests shorten it.
     kafka_session_timeout_ms: int = 10_000
+    # Copies of every partition. 1 suits one broker (compose, a test server); a real cluster wants 3,
+    # with kafka_min_insync 2, so that acks=all means "written to two brokers".
+    kafka_replication: int = 1
+    # min.insync.replicas of the topics the service creates; 0: one less than the replication, at least 1.
+    kafka_min_insync: int = 0
+    # PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; SASL logs in with kafka_username/kafka_password by
+    # PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; TLS checks the brokers against kafka_ca_file (the
+    # system's CAs if unset).
+    kafka_security: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_username: str = ""
+    kafka_password: str = dataclasses.field(default="", repr=False)
+    kafka_ca_file: Path | None = None
     archive_index: str = "yuqing-posts"
+    # Elasticsearch credentials: a user and password, or an API key (the base64 "id:key" string
+    # Elasticsearch returns as ``encoded``); a user and password in YUQING_ARCHIVE_URL still work.
+    elastic_username: str = ""
+    elastic_password: str = dataclasses.field(default="", repr=False)
+    elastic_api_key: str = dataclasses.field(default="", repr=False)
+    # The CA that signed an https:// cluster's certificate (the system's CAs if unset).
+    elastic_ca_file: Path | None = None
+    # Replicas of each monthly index: "auto" is none on a one-node cluster (which could never place
+    # one, and would stay yellow) and one as soon as there is a second data node; or a number.
+    elastic_replicas: str = "auto"
+    # Months of posts the Elasticsearch archive keeps after their month ends; 0 keeps everything.
+    archive_retention_months: int = 0
     models_dir: Path | None = None
     sources_file: Path | None = None
     user_agent: str = "yuqing-monitor/0.1 (+public-opinion monitoring for a government office)"
@@ -114,6 +150,23 @@ class Settings:
         return self.models_dir if self.models_dir is not None else self.home / "models"
 
     @property
+    def config_dir(self) -> Path:
+        """Where 系统管理 keeps the configuration it edits, with its audit file (``audit.jsonl``)."""
+        return self.home / "config"
+
+    @property
+    def ledger_policy_path(self) -> Path | None:
+        """The ledger policy file every process reads: ``ledger_policy_file``, else the copy edited on
+        系统管理 under ``config_dir``, else None (the shipped file)."""
+        return self.ledger_policy_file or _existing(self.config_dir / "ledger-policy.yaml")
+
+    @property
+    def taxonomy_path(self) -> Path | None:
+        """The remit taxonomy file every process reads: ``taxonomy_file``, else the copy edited on
+        系统管理 under ``config_dir``, else None (the shipped file)."""
+        return self.taxonomy_file or _existing(self.config_dir / "taxonomy.yaml")
+
+    @property
     def crawl_state_path(self) -> Path:
         """Where crawlers keep watermarks and seen ids between runs."""
         return self.home / "crawl"
@@ -140,6 +193,16 @@ class Settings:
         if not self.broker_url.startswith("kafka://"):
             raise SettingsError("broker_url", self.broker_url, "not a kafka:// URL")
         return [part for part in self.broker_url.removeprefix("kafka://").split(",") if part]
+
+    @property
+    def kafka_min_insync_replicas(self) -> int:
+        """``kafka_min_insync``, or one less than the replication (at least 1) when it is 0."""
+        return self.kafka_min_insync or max(self.kafka_replication - 1, 1)
+
+    @property
+    def elastic_replica_count(self) -> int | None:
+        """Replicas of each monthly index, None for "auto" (0 on one node, 1 with two or more)."""
+        return None if self.elastic_replicas == "auto" else int(self.elastic_replicas)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -181,6 +244,58 @@ class Settings:
             raise SettingsError("remind_every_minutes", str(self.remind_every_minutes), "must be >= 0")
         if self.batch_size < 1 or self.topic_partitions < 1:
             raise SettingsError("batch_size", str(self.batch_size), "batch size and partitions must be >= 1")
+        self._validate_cluster()
+
+    def _validate_cluster(self) -> None:
+        """The Kafka and Elasticsearch cluster settings (issue 20); values are never echoed."""
+        for name in ("topic_retention_days", "dlq_retention_days"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(name, "", "must be a positive number of days")
+        if self.kafka_replication < 1:
+            raise SettingsError("kafka_replication", "", "must be >= 1")
+        if self.kafka_min_insync < 0 or self.kafka_min_insync > self.kafka_replication:
+            raise SettingsError(
+                "kafka_min_insync", "", "must be between 1 and YUQING_KAFKA_REPLICATION (0: replication - 1)"
+            )
+        if self.kafka_security not in KAFKA_SECURITY:
+            raise SettingsError("kafka_security", self.kafka_security, f"use {', '.join(KAFKA_SECURITY)}")
+        if self.kafka_security.startswith("SASL_"):
+            if self.kafka_sasl_mechanism not in SASL_MECHANISMS:
+                raise SettingsError(
+                    "kafka_sasl_mechanism", self.kafka_sasl_mechanism, f"use {', '.join(SASL_MECHANISMS)}"
+                )
+            if not self.kafka_username or not self.kafka_password:
+                raise SettingsError(
+                    "kafka_username", "", f"{self.kafka_security} needs YUQING_KAFKA_USERNAME and _PASSWORD"
+                )
+        elif self.kafka_username or self.kafka_password:
+            raise SettingsError(
+                "kafka_security", self.kafka_security, "a Kafka username needs SASL_PLAINTEXT or SASL_SSL"
+            )
+        if self.kafka_ca_file is not None and not self.kafka_security.endswith("SSL"):
+            raise SettingsError("kafka_ca_file", "", "a CA file needs YUQING_KAFKA_SECURITY SSL or SASL_SSL")
+        if self.elastic_api_key and (self.elastic_username or self.elastic_password):
+            raise SettingsError("elastic_api_key", "", "use either an API key or a username and password")
+        if bool(self.elastic_username) != bool(self.elastic_password):
+            raise SettingsError("elastic_password", "", "set both YUQING_ELASTIC_USERNAME and _PASSWORD")
+        if (self.elastic_username or self.elastic_api_key) and urlsplit(
+            self.archive_url
+        ).username is not None:
+            raise SettingsError(
+                "archive_url", "", "credentials in the URL and in YUQING_ELASTIC_USERNAME/API_KEY: use one"
+            )
+        if self.elastic_ca_file is not None and not self.archive_url.startswith("https://"):
+            raise SettingsError("elastic_ca_file", "", "a CA file needs an https:// YUQING_ARCHIVE_URL")
+        if self.elastic_replicas != "auto" and not (
+            self.elastic_replicas.isascii() and self.elastic_replicas.isdigit()
+        ):
+            raise SettingsError("elastic_replicas", self.elastic_replicas, "use 'auto' or a number >= 0")
+        if self.archive_retention_months < 0:
+            raise SettingsError("archive_retention_months", "", "must be >= 0 (0 keeps every month)")
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
 
 
 def _coerce(name: str, type_name: str, raw: str) -> object:

@@ -2,28 +2,35 @@
 
 The briefing is computed once per date and period (:mod:`dashboard.briefing_data`, shared by every
 session), from the same :func:`briefing.compute.compute_briefing` the scheduled file comes from, and
-laid out from the same outline. Post text reaches the screen only as plain text (``st.text``) or
-dataframe cells. The Word file is built only when the download button is pressed.
+laid out from the same outline, so the page and the Word file say the same things under the same
+headings. Post text reaches the screen only as plain text (``st.text``) or dataframe cells; every
+table is drawn whole (its 合计 row included), never scrolling inside itself. The Word file is built
+only when the download button is pressed, in the office's Word template when the settings name one;
+a template that cannot be used is reported before then, naming the file and what is wrong. Below
+the 待领导决策事项 a leader opens a ticket on 回应台账 or writes a 批示
+(:mod:`dashboard.sections.briefing_decisions`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import streamlit as st
 
-from briefing.errors import BriefingError
+from briefing.errors import BriefingError, TemplateError
 from briefing.model import Briefing
 from briefing.outline import Heading, Image, Paragraph, Table, build_outline
 from briefing.schedule import briefings_dir, file_name
 from core.china_time import CHINA_TZ
 from core.labels import source_label
 from dashboard.auth import Page, User
-from dashboard.briefing_data import briefing_of, docx_of
-from dashboard.charts import time_bars
+from dashboard.briefing_data import briefing_of, docx_of, docx_problem
+from dashboard.charts import Interval, count_bars, time_bars
 from dashboard.labels import CHOOSE
+from dashboard.sections import briefing_decisions
 from dashboard.services import Services
 from dashboard.session import require
 
@@ -33,7 +40,7 @@ STORED_SHOWN = 30
 
 def render(services: Services, user: User | None) -> None:
     """Draw the page for a permitted user."""
-    require(user, Page.BRIEFING)
+    user = require(user, Page.BRIEFING)
     st.title("领导简报")
     yesterday = datetime.now(CHINA_TZ).date() - timedelta(days=1)
     left, right = st.columns(2)
@@ -46,25 +53,27 @@ def render(services: Services, user: User | None) -> None:
     if not services.has_archive():
         st.info("暂无数据：舆情库尚未建立。")
     else:
-        _briefing(services, day, kind)
+        _briefing(services, user, day, kind)
     _stored(services.settings.home)
 
 
-def _briefing(services: Services, day: date, kind: str) -> None:
+def _briefing(services: Services, user: User, day: date, kind: str) -> None:
     try:
         b = briefing_of(services, day, kind)
+    except TemplateError as exc:  # the briefing template (YAML): the office's to fix, not an outage
+        st.error(
+            f"简报模板配置有误，无法生成简报：`{exc.source}`。请管理员修改该文件"
+            "（YUQING_BRIEFING_TEMPLATE_FILE）后重启服务。"
+        )
+        with st.expander("错误详情"):
+            st.text(exc.reason)
+        return
     except BriefingError:
         st.error("舆情库或回应台账暂时无法读取，请稍后再试。")
         return
     st.subheader(f"{b.title}（{b.period.label}）")
     st.caption(f"{b.department}　生成时间：{b.generated_at:%Y-%m-%d %H:%M}")
-    st.download_button(
-        "下载 Word 版（.docx）",
-        data=lambda: docx_of(services, day, kind),
-        file_name=file_name(b.period),
-        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        key="briefing_docx",
-    )
+    _download(services, b, day, kind)
     if b.empty:
         st.info("本期无舆情数据。")
     _metrics(b)
@@ -75,10 +84,32 @@ def _briefing(services: Services, day: date, kind: str) -> None:
             st.text(block.text)  # may quote post titles, topics and terms: plain text only
         elif isinstance(block, Table):
             frame = pd.DataFrame(list(block.rows), columns=list(block.headers))
-            st.dataframe(frame, hide_index=True, key=f"briefing_{block.name}")
+            # Whole, as on paper: a per-unit table of a month must show its 合计 without scrolling.
+            with st.container(key=f"briefing_table_{block.name}"):
+                st.dataframe(frame, hide_index=True, height="content", key=f"briefing_{block.name}")
+            if block.name == "decisions":
+                briefing_decisions.render(services, user, b.decisions)
         elif isinstance(block, Image):
             _chart(b, block.name)
             st.caption(block.caption)
+
+
+def _download(services: Services, b: Briefing, day: date, kind: str) -> None:
+    problem = docx_problem(services.settings)
+    if problem is not None:
+        source, reason = problem
+        st.error(
+            f"Word 模板有误，无法生成 Word 版：{reason}。模板文件：`{source}`"
+            "（YUQING_BRIEFING_DOCX_TEMPLATE）。请管理员修改模板或该设置；下方简报内容不受影响。"
+        )
+        return
+    st.download_button(
+        "下载 Word 版（.docx）",
+        data=lambda: docx_of(services, day, kind),
+        file_name=file_name(b.period),
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="briefing_docx",
+    )
 
 
 def _metrics(b: Briefing) -> None:
@@ -111,13 +142,14 @@ def _metrics(b: Briefing) -> None:
 
 def _chart(b: Briefing, name: str) -> None:
     if name == "volume":
-        moments = [moment.replace(tzinfo=None) for moment, _ in b.volume]
+        moments = [moment.astimezone(CHINA_TZ).replace(tzinfo=None) for moment, _ in b.volume]
         frame = pd.DataFrame({"时间": moments, "帖子数": [count for _, count in b.volume]})
-        hourly = len(moments) > 1 and (moments[1] - moments[0]).total_seconds() <= 3600
-        st.vega_lite_chart(frame, time_bars("时间", "帖子数", hourly=hourly), width="stretch", height=240)
+        interval = "hour" if b.period.kind == "day" else "day"
+        spec = time_bars("时间", "帖子数", interval=cast(Interval, interval), moments=moments)
+        st.vega_lite_chart(frame, spec, width="stretch", height=240)
     elif name == "topics":
         frame = pd.DataFrame({"话题": [t for t, _ in b.topics], "帖子数": [n for _, n in b.topics]})
-        st.bar_chart(frame, x="话题", y="帖子数", horizontal=True)
+        st.vega_lite_chart(frame, count_bars("话题", "帖子数"), width="stretch")
 
 
 def _stored(home: Path) -> None:

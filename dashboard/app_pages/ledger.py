@@ -20,7 +20,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.china_time import CHINA_TZ
-from dashboard import ledger_data, links
+from dashboard import ledger_data, links, scroll
 from dashboard.auth import Page, Role, User
 from dashboard.labels import ALL, CHOOSE
 from dashboard.ledger_view import highlight_overdue, scope_unit, shows_personal_data, ticket_table
@@ -46,6 +46,10 @@ PICKER_KEY = "ledger_ticket"
 LIST_KEY = "ledger_list"
 SHOWN_KEY = "ledger_shown_ids"
 SCOPES = {"open": "未办结", "all": "全部（含已办结）"}
+# Set when a ticket is opened (a row, the picker, a link): its panel is brought into view once, so
+# it is not left below the list. A step on the open ticket does not move the page.
+SCROLL_KEY = "ledger_scroll_to_ticket"
+PANEL_KEY = "ledger_ticket_panel"
 # Pixel widths that show each flag and countdown whole at 1440 px ("【签收超时】", "已超期 3天2小时");
 # the summary takes what is left.
 LIST_CONFIG = {
@@ -71,6 +75,7 @@ def render(services: Services, user: User | None) -> None:
     wanted = links.follow(links.TICKET_PARAM)  # ``?ticket=…`` opens that ticket once
     if wanted is not None:
         st.session_state[OPEN_KEY] = wanted
+        st.session_state[SCROLL_KEY] = True
     try:
         _ledger(services, user, datetime.now(CHINA_TZ))
     except SQLAlchemyError:
@@ -87,6 +92,7 @@ def _safe_url(services: Services) -> str:
 def _picked() -> None:
     # The 查看工单 picker's on_change: the picked ticket is the open one (None closes it).
     st.session_state[OPEN_KEY] = st.session_state.get(PICKER_KEY)
+    st.session_state[SCROLL_KEY] = True
 
 
 def _row_clicked() -> None:
@@ -99,6 +105,7 @@ def _row_clicked() -> None:
         rows = []
     if rows and 0 <= rows[0] < len(shown):
         st.session_state[OPEN_KEY] = shown[rows[0]]
+        st.session_state[SCROLL_KEY] = True
 
 
 def _ledger(services: Services, user: User, now: datetime) -> None:
@@ -112,8 +119,12 @@ def _ledger(services: Services, user: User, now: datetime) -> None:
         _nothing_in_scope(services, user, unit, include_closed)
     else:
         _list(services, user, unit, include_closed, total, now, opened)
+    scroll_to = st.session_state.pop(SCROLL_KEY, False)
     if opened is not None:
-        ledger_ticket.render(services, user, opened, now)
+        with st.container(key=PANEL_KEY):
+            ledger_ticket.render(services, user, opened, now)
+        if scroll_to:
+            scroll.into_view(PANEL_KEY)
 
 
 def _nothing_in_scope(services: Services, user: User, unit: str | None, include_closed: bool) -> None:

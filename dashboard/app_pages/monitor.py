@@ -1,5 +1,6 @@
-"""值班监测: the duty officer's live monitor — alerts to acknowledge, the last day's volume by source,
-the newest posts with their badges, and a ticket opened or escalated from a selected post.
+"""值班监测: the duty officer's live monitor — alerts to acknowledge (each with its own action), the
+last day's volume by source, the newest posts with their badges, and a ticket opened (立案, with the
+ledger's proposed unit and class) or escalated (升级, with a reason) from a chosen post.
 
 Everything below the filters sits in one fragment that reruns by itself every ``REFRESH``. Post text
 is untrusted: it reaches the screen only through ``st.dataframe`` cells and ``st.text``, never
@@ -30,8 +31,6 @@ REFRESH = timedelta(seconds=10)
 ROWS = 200
 EMPTY_MESSAGE = "暂无数据……舆情库里还没有帖子。采集和分类开始后，本页每 10 秒自动刷新。"
 UNAVAILABLE_MESSAGE = "舆情库暂时无法连接，请稍后再试；若持续出现，请联系管理员。"
-# Stacked hourly bars; axis and tooltip formats in digits and Chinese (the default time labels are English).
-VOLUME_CHART = time_bars("时间", "帖子数", hourly=True, colour="来源")
 
 
 def render(services: Services, user: User | None) -> None:
@@ -75,9 +74,11 @@ def _filters(services: Services) -> Filters:
             placeholder=ALL,
             key="filter_sentiment",
         )
+        topics = monitor_data.topics(services)
+        wanted = st.session_state.get("filter_topic")  # a spike's 筛选帖子 may name a topic not listed yet
         topic = st.selectbox(
             "话题",
-            [None, *monitor_data.topics(services)],
+            [None, *topics, *([wanted] if wanted and wanted not in topics else [])],
             format_func=lambda t: ALL if t is None else t,
             placeholder=ALL,
             key="filter_topic",
@@ -91,8 +92,9 @@ def _filters(services: Services) -> Filters:
 
 @st.fragment(run_every=REFRESH)
 def _monitor(services: Services, user: User, filters: Filters) -> None:
-    # Disabled since the page was drawn: rerun the whole app, which signs the account out.
-    if account_now(services, user) is None:
+    # Disabled since the page was drawn: rerun the whole app, which signs the account out. A spike's
+    # 筛选帖子 changed the filters, which are drawn outside this fragment: the whole page reruns too.
+    if account_now(services, user) is None or st.session_state.pop(monitor_alerts.REDRAW_KEY, False):
         st.rerun()
     now = datetime.now(CHINA_TZ)
     # Alerts and volume are keyed by the minute, so every screen within it shares one computation.
@@ -141,4 +143,8 @@ def _volume(services: Services, now: datetime) -> None:
     if volume.empty:
         st.info("近24小时没有新帖子。")
         return
-    st.vega_lite_chart(volume, VOLUME_CHART, width="stretch", height=240)
+    # Stacked hourly bars, labelled in digits and Chinese (the default time labels are English), at
+    # the frame's own hours: the chart draws nothing with an axis told to find hourly ticks itself.
+    hours = sorted(volume["时间"].drop_duplicates())
+    chart = time_bars("时间", "帖子数", hourly=True, colour="来源", moments=hours)
+    st.vega_lite_chart(volume, chart, width="stretch", height=240)

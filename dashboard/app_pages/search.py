@@ -2,20 +2,26 @@
 range, hits with highlighted snippets, the trend and shares of what matched, saved searches
 (:mod:`dashboard.sections.search_saved`; ``?saved=NAME``, the link of a 检索预警, loads one), and an
 export of every hit (:mod:`dashboard.sections.search_export`). Post text only reaches the screen in
-dataframe cells (plain text), with matches marked by 【】."""
+dataframe cells (plain text), with matches marked by 【】. A query that cannot run says why right
+under the 检索式 box, inside the form, not further down the page. The trend has a bar per hour, day
+or week over the whole time range chosen (empty ones as 0), labelled with dates
+(:func:`dashboard.charts.time_bars`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from archive.errors import ArchiveError, QueryError
 from core.china_time import CHINA_TZ
 from dashboard import links, monitor_data, search_data
 from dashboard.auth import Page, User
-from dashboard.charts import time_bars
+from dashboard.charts import Interval, count_bars, time_bars
 from dashboard.labels import ALL, CHOOSE, SENTIMENT_LABELS, SOURCE_LABELS
 from dashboard.search_data import Search
 from dashboard.sections import search_export, search_saved
@@ -72,19 +78,21 @@ def render(services: Services, user: User | None) -> None:
     wanted = links.follow(links.SAVED_PARAM)  # a 检索预警's link opens its saved search, once
     if wanted is not None:
         search_saved.load(services, wanted)
-    search = _form(services)
-    search_saved.render(services, user, search)
-    if search is None:
-        st.caption(HELP)
+    search, problem = _form(services)
+    results: tuple[int, pd.DataFrame] | None = None
+    if search is not None:
+        try:
+            results = search_data.search_page(services, search)
+        except QueryError as exc:
+            problem.error(f"查询有误：{exc.message}")
+        except ArchiveError:
+            problem.error("舆情库暂时无法连接，请稍后再试。")
+    search_saved.render(services, user, search)  # saving a faulty query says why, too
+    if results is None or search is None:
+        if search is None and "search_done" not in st.session_state:
+            st.caption(HELP)
         return
-    try:
-        total, table = search_data.search_page(services, search)
-    except QueryError as exc:
-        st.error(f"查询有误：{exc.message}")
-        return
-    except ArchiveError:
-        st.error("舆情库暂时无法连接，请稍后再试。")
-        return
+    total, table = results
     st.subheader(f"共 {total:,} 条结果")
     if total == 0:
         return
@@ -105,10 +113,12 @@ def china_today(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(CHINA_TZ).date()
 
 
-def _form(services: Services) -> Search | None:
+def _form(services: Services) -> tuple[Search | None, DeltaGenerator]:
+    """The search form, and the place under its 检索式 box where a query's fault is shown."""
     today = china_today()
     with st.form("search"):
         text = st.text_input("检索式", key="search_text", help=HELP)
+        problem = st.empty()  # under the box: a query that cannot run says why here
         source_box, sentiment_box, topic_box = st.columns(3)
         source = source_box.selectbox(
             "来源",
@@ -133,14 +143,17 @@ def _form(services: Services) -> Search | None:
         )
         submitted = st.form_submit_button("检索", type="primary")
     if not submitted and "search_done" not in st.session_state:
-        return None
+        return None, problem
     st.session_state["search_done"] = True
+    if isinstance(since, date) and isinstance(until, date) and since > until:
+        problem.error("起始日期晚于截止日期，请调整时间范围。")
+        return None, problem
     try:
         query = combined_query(text, {"source": source, "sentiment": sentiment, "topic": topic})
     except QueryError as exc:
-        st.error(f"查询有误：{exc.message}")
-        return None
-    return Search(text=query, since=since, until=until, sort=sort, size=200)
+        problem.error(f"查询有误：{exc.message}")
+        return None, problem
+    return Search(text=query, since=since, until=until, sort=sort, size=200), problem
 
 
 def _charts(services: Services, search: Search) -> None:
@@ -154,8 +167,12 @@ def _charts(services: Services, search: Search) -> None:
     )
     trend = search_data.search_trend(services, search, interval)
     if not trend.empty:
-        trend["时间"] = trend["时间"].map(lambda moment: moment.astimezone(CHINA_TZ).replace(tzinfo=None))
-        st.vega_lite_chart(trend, time_bars("时间", "帖子数", hourly=interval == "hour"), width="stretch")
+        moments = [moment.astimezone(CHINA_TZ).replace(tzinfo=None) for moment in trend["时间"]]
+        trend["时间"] = moments
+        spec = time_bars("时间", "帖子数", interval=cast(Interval, interval), moments=moments)
+        st.vega_lite_chart(trend, spec, width="stretch", height=260)
+        if interval == "week":
+            st.caption("每周自星期一起算（北京时间）；首尾两周可能只含时间范围内的几天。")
     columns = st.columns(3)
     for column, (field_name, title, labels) in zip(
         columns,
@@ -170,4 +187,5 @@ def _charts(services: Services, search: Search) -> None:
             st.markdown(f"**{title}**")
             counts = search_data.search_shares(services, search, field_name)
             if counts:
-                st.bar_chart(share_table(counts, labels), x="类别", y="帖子数", horizontal=True)
+                table = share_table(counts, labels)
+                st.vega_lite_chart(table, count_bars("类别", "帖子数"), width="stretch")

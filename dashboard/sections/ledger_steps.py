@@ -28,6 +28,7 @@ from dashboard.ledger_view import (
     kind_word,
     rule_text,
     topic_choices,
+    unit_choices,
 )
 from dashboard.services import Services
 from dashboard.session import as_account_now
@@ -41,6 +42,8 @@ CONFLICT = "该工单已被他人修改，请刷新后重试。"
 FORBIDDEN_STEP = "无权执行该操作。"
 UNAVAILABLE = "台账数据库暂时无法连接，请稍后再试；若持续出现，请联系管理员。"
 FLASH_KEY = "ledger_flash"
+# The comment box of steps the ledger refuses without one says so.
+COMMENT_LABELS = {Action.RESPOND: "答复内容（必填）", Action.ESCALATE: "督办理由（必填）"}
 
 
 def _flash(ticket_id: str) -> None:
@@ -65,7 +68,9 @@ def render(services: Services, user: User, ticket: Ticket, post: EnrichedPost | 
         "操作", actions, format_func=ACTION_LABELS.__getitem__, placeholder=CHOOSE, key=f"ledger_action_{key}"
     )
     if action is Action.REASSIGN:
-        others = [u for u in ticket_units(services.ledger()) if u != ticket.unit]
+        # The configured units (the remit's, the dispatcher) first, then any other the 台账 holds.
+        units = dict.fromkeys([*unit_choices(services.policy()), *ticket_units(services.ledger())])
+        others = [u for u in units if u != ticket.unit]
         st.selectbox(
             "改派至", others, index=None, accept_new_options=True, key=f"ledger_to_{key}",
             placeholder="选择或输入新的责任单位",
@@ -89,7 +94,7 @@ def render(services: Services, user: User, ticket: Ticket, post: EnrichedPost | 
     elif action is Action.CORRECT_JUDGEMENT:
         _judgement_choice(ticket, post)
     st.text_area(
-        "答复内容（必填）" if action is Action.RESPOND else "办理说明",
+        COMMENT_LABELS.get(action, "办理说明") if action is not None else "办理说明",
         key=f"ledger_comment_{key}",
         max_chars=4000,
     )

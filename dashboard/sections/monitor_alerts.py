@@ -1,5 +1,7 @@
-"""值班监测's alerts: the ones waiting for 确认 (the first few open), the acknowledged, and each
-alert's link — a ticket alert opens its ticket on 回应台账, a 检索预警 its saved search on 舆情检索.
+"""值班监测's alerts: the ones waiting for 确认 (the first few open, gravest kind first), the
+acknowledged, and each alert's own action — a ticket alert opens its ticket on 回应台账, a 检索预警
+its saved search on 舆情检索, a high-risk post is chosen below for 立案, a spike filters the posts to
+its topic or source.
 
 Alert titles and details quote posts, ticket summaries and typed queries: ``st.text`` only.
 """
@@ -17,8 +19,9 @@ from core.china_time import CHINA_TZ
 from dashboard import alert_data, flash, links
 from dashboard.acks import AcknowledgeRefused, StoredAlert
 from dashboard.alert_data import Board
-from dashboard.alerts import may_act, ticket_of_alert
+from dashboard.alerts import may_act, post_of_alert, spike_of_alert, ticket_of_alert
 from dashboard.auth import Page, User, may_open
+from dashboard.labels import SOURCE_LABELS
 from dashboard.services import Services
 from dashboard.session import as_account_now
 
@@ -32,6 +35,12 @@ SAVED_RULE = (
     "确认后重新计数。"
 )
 FLASH_KEY = "monitor_alert_flash"
+# The post chosen on the monitor, by id: a row of the newest posts, or a high-risk alert's 查看帖子.
+SELECTED_KEY = "monitor_selected"
+# Set by a spike's 筛选帖子: the filters (drawn outside the refreshing part) need the whole page redrawn.
+REDRAW_KEY = "monitor_redraw"
+SCROLL_KEY = "monitor_scroll"  # the part of the page to bring into view at the next drawing
+POST_PANEL, POSTS_SECTION = "monitor_post_panel", "monitor_posts_section"
 
 
 def render(services: Services, user: User, board: Board | None) -> None:
@@ -88,6 +97,29 @@ def _card(services: Services, user: User, item: StoredAlert, board: Board, actin
         opens_search = search is not None and may_open(user.role, Page.SEARCH)
         if opens_search and search is not None and right.button("打开检索", key=f"search:{alert.id}"):
             links.open_saved_search(search)
+        post_id = post_of_alert(alert.id)
+        if post_id is not None:
+            right.button("查看帖子", key=f"post:{alert.id}", on_click=_choose_post, args=(post_id,))
+        spike = spike_of_alert(alert.id)
+        if spike is not None and (spike[0] == "topic" or spike[1] in SOURCE_LABELS):
+            right.button("筛选帖子", key=f"filter:{alert.id}", on_click=_filter_posts, args=spike)
+
+
+def _choose_post(post_id: str) -> None:
+    # A callback: the post is the chosen one (shown with its 立案/升级 below), and comes into view.
+    st.session_state[SELECTED_KEY] = post_id
+    st.session_state[SCROLL_KEY] = POST_PANEL
+
+
+def _filter_posts(field_name: str, code: str) -> None:
+    # A callback, before any widget is drawn: the sidebar's filters show the spike's topic or source.
+    if field_name == "topic":
+        st.session_state["filter_topic"], st.session_state["filter_source"] = code, None
+    else:
+        st.session_state["filter_source"], st.session_state["filter_topic"] = code, None
+    st.session_state["filter_sentiment"], st.session_state["filter_keyword"] = None, ""
+    st.session_state[REDRAW_KEY] = True
+    st.session_state[SCROLL_KEY] = POSTS_SECTION
 
 
 def _acked_table(acked: Sequence[StoredAlert]) -> pd.DataFrame:

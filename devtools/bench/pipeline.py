@@ -66,6 +66,17 @@ def generate(samples: Sequence[tuple[str, str, str]], n: int, run: str) -> Itera
         )
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load() -> float:
+    """The machine's one-minute load average (other work competing for its cores)."""
+    return round(os.getloadavg()[0], 2)
+
+
 def _rss_mb(pid: int) -> float:
     """Peak resident memory of a live process (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -137,13 +148,17 @@ def run_pipeline(
     rate: float,
     *,
     processes: int = 1,
+    classify_processes: int | None = None,
 ) -> dict[str, Any]:
     """Publish ``n`` posts (``rate`` per second, 0 for flat out) and time each one to the archive.
 
-    The classify and index workers are ``yuqing worker classify|index`` processes, as in production,
-    ``processes`` of each (a Kafka topic needs as many partitions for them all to work), so each
-    one's peak memory is its own; this process only produces and watches the archive.
+    The classify and index workers are ``yuqing worker classify|index`` processes, as in production:
+    ``classify_processes`` classify workers (``processes`` if None) and ``processes`` index workers
+    (a Kafka topic needs as many partitions for them all to work), so each one's peak memory is its
+    own; this process only produces and watches the archive. The CPU seconds each stage used tell
+    where the machine's time went.
     """
+    counts = {"classify": classify_processes or processes, "index": processes}
     broker = make_broker(settings)
     broker.ensure_topics([settings.topic_raw, settings.topic_enriched, settings.topic_dlq])
     make_archive(settings).close()  # the tables exist before the watcher opens them read-only
@@ -155,12 +170,13 @@ def run_pipeline(
     logs.mkdir(parents=True, exist_ok=True)
     workers = {}
     for stage in ("classify", "index"):
-        for number in range(processes):
+        for number in range(counts[stage]):
             with (logs / f"{stage}-{number}.log").open("wb") as log:  # the child keeps its own copy
                 workers[stage, number] = subprocess.Popen(
                     [sys.executable, "-m", "yuqing", "worker", stage], env=env, stderr=log
                 )
     rss = {"classify": 0.0, "index": 0.0}  # the largest of each stage's processes
+    cpu = {"classify": 0.0, "index": 0.0}  # summed over each stage's processes
 
     def alive() -> bool:
         return all(process.poll() is None for process in workers.values())
@@ -174,7 +190,7 @@ def run_pipeline(
     run_id = str(int(time.time()))
     # Warm up first: model loading, jieba's dictionary and a Kafka group join are start-up, not latency.
     # Several warm-up posts under different keys, so that every partition (and every process) has one.
-    warmups = list(generate(samples, 8 * processes, f"warmup-{run_id}"))
+    warmups = list(generate(samples, 8 * max(counts.values()), f"warmup-{run_id}"))
     for warmup in warmups:
         producer.send(settings.topic_raw, warmup["id"], encode(warmup))
     producer.flush()
@@ -182,6 +198,9 @@ def run_pipeline(
     while len(watch.seen) < len(warmups) and time.monotonic() < ready_by and alive():
         time.sleep(0.05)
     started = time.monotonic()
+    load_before = _load()
+    cpu_before = {key: _cpu_s(process.pid) for key, process in workers.items() if process.poll() is None}
+    bench_before = time.process_time()
     try:
         for i, post in enumerate(generate(samples, n, run_id)):
             if rate:
@@ -200,7 +219,12 @@ def run_pipeline(
             sample_rss()
             time.sleep(0.2)
         sample_rss()
+        for key, process in workers.items():
+            if process.poll() is None and key in cpu_before:
+                cpu[key[0]] += _cpu_s(process.pid) - cpu_before[key]
     finally:
+        bench_cpu = time.process_time() - bench_before
+        load_after = _load()
         died = [key for key, process in workers.items() if process.poll() is not None]
         for process in workers.values():
             process.terminate()
@@ -226,7 +250,15 @@ def run_pipeline(
         "duplicated": len(watch.seen) - len(warmups) - len(indexed),
         "redelivered": watch.redelivered,
         "processes_per_stage": processes,
+        "classify_processes": counts["classify"],
         "peak_rss_mb": {f"{stage}_worker": round(mb, 1) for stage, mb in rss.items()},
+        # From the first post published to the last one searchable: the bench itself produces and
+        # watches; the broker's share is added by the caller that started it.
+        "cpu_s": {
+            **{stage: round(seconds, 1) for stage, seconds in cpu.items()},
+            "bench": round(bench_cpu, 1),
+        },
+        "load_1m": {"before": load_before, "after": load_after},
         "bench_rss_mb": round(_rss_mb(os.getpid()), 1),
     }
 
@@ -280,12 +312,20 @@ def _main(settings: Settings, args: argparse.Namespace) -> int:
             bench_settings,
             broker_url=f"kafka://{bootstrap}",
             kafka_session_timeout_ms=6000,
-            topic_partitions=args.processes,
+            topic_partitions=max(args.processes, args.classify_workers or 0),
         )
     try:
+        broker_cpu = _cpu_s(tansu.pid) if tansu is not None else 0.0
         result = run_pipeline(
-            bench_settings, load_texts(data_dir), args.posts, args.rate, processes=args.processes
+            bench_settings,
+            load_texts(data_dir),
+            args.posts,
+            args.rate,
+            processes=args.processes,
+            classify_processes=args.classify_workers,
         )
+        if tansu is not None:
+            result["cpu_s"]["broker"] = round(_cpu_s(tansu.pid) - broker_cpu, 1)  # includes the warm-up
     finally:
         if tansu is not None:
             tansu.terminate()
@@ -307,6 +347,12 @@ def register(sub: Any) -> None:
         type=int,
         default=1,
         help="每个环节的工作进程数（Kafka 按此数分区；内置代理只有一个在读）",
+    )
+    parser.add_argument(
+        "--classify-workers",
+        type=int,
+        default=None,
+        help="分类工作进程数（默认同 --processes；Kafka 分区数取两者较大者）",
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.set_defaults(handler=_main)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -199,3 +201,51 @@ def test_a_period_without_posts_is_empty_and_says_so(archive: EmbeddedArchive, l
     b = compute_briefing(archive, ledger, period_of(DAY + timedelta(days=30), "day"), now=NOW)
     assert b.empty and b.volume == () and b.events == () and b.spikes == () and b.risks.count == 0
     assert headline_sentences(b) == ["本期无舆情数据。"]
+
+
+def test_an_event_is_a_cluster_of_two_posts_or_more(archive: EmbeddedArchive, ledger: Engine) -> None:
+    b = compute_briefing(archive, ledger, period_of(DAY, "day"), now=NOW)
+    # ev-c3, ev-c4 and ev-c5 hold one post each that day: posts, not events.
+    assert [(e.event_id, e.volume) for e in b.events] == [("ev-noise", 8), ("ev-wage", 2)]
+    assert b.top_posts == ()
+
+
+def test_without_a_cluster_the_riskiest_posts_stand_in_the_events_place_under_their_own_name(
+    tmp_path: Path,
+) -> None:
+    from briefing.outline import TOP_POSTS_HEADING, Heading, Paragraph, Table, build_outline
+    from briefing.render import render
+
+    alone = []
+    for number, post in enumerate(posts()):
+        post["event_id"] = f"ev-alone-{number}"
+        alone.append(post)
+    store = EmbeddedArchive(tmp_path / "alone" / "archive.db")
+    store.index(alone)
+    try:
+        b = compute_briefing(store, None, period_of(DAY, "day"), now=NOW)
+    finally:
+        store.close()
+    day = sorted(_day(START), key=lambda p: -p["risk"]["score"])
+    assert b.events == ()
+    assert [post.risk for post in b.top_posts] == [p["risk"]["score"] for p in day[:5]]
+    assert [post.post_id for post in b.top_posts[:3]] == [p["id"] for p in day[:3]]  # 92, 85, 81
+    blocks = build_outline(b).blocks
+    headings = [block.text for block in blocks if isinstance(block, Heading)]
+    assert f"三、{TOP_POSTS_HEADING}" in headings and not any("重点事件" in h for h in headings)
+    after = [block for block in blocks if not isinstance(block, Heading)]
+    assert any(isinstance(block, Paragraph) and "没有两条及以上相似帖子" in block.text for block in after)
+    table = next(block for block in blocks if isinstance(block, Table) and block.name == "top_posts")
+    assert [row[1] for row in table.rows] == [str(p["risk"]["score"]) for p in day[:5]]
+    # The Word file says the same under the same heading, each title a link to its post.
+    from docx import Document
+
+    document = Document(io.BytesIO(render(b, ".docx", charts={})))
+    texts = [paragraph.text for paragraph in document.paragraphs]
+    assert f"三、{TOP_POSTS_HEADING}" in texts
+    linked = next(
+        t
+        for t in document.tables
+        if t.rows[0].cells[0].text == "序号" and t.rows[0].cells[1].text == "风险分"
+    )
+    assert "w:hyperlink" in linked.rows[1].cells[4]._tc.xml

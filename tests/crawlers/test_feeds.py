@@ -103,6 +103,31 @@ def test_a_work_order_is_masked_hashed_and_typed():
         )
 
 
+def test_a_work_order_links_to_its_own_page_or_to_nothing(tmp_path):
+    import dataclasses
+
+    fields = {"工单编号": "YX 2024/01", "受理时间": "2024-06-01", "诉求内容": "路灯不亮"}
+    item = HotlineItem("h", "http://s/hotline/api/orders", fields)
+    # Read from the API: the API's address is where it was found, not the order's page.
+    plain = hotline_post(item, API, salt="s", fetched_at=NOW)
+    assert plain["url"] == "" and plain["raw"]["origin"] == "http://s/hotline/api/orders"
+    with_page = dataclasses.replace(API, detail_url="https://s/order/{工单编号}?from=yuqing")
+    assert hotline_post(item, with_page, salt="s", fetched_at=NOW)["url"] == (
+        "https://s/order/YX2024%2F01?from=yuqing"  # spaces dropped from the number, the rest encoded
+    )
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "- {kind: hotline-inbox, name: f, display_name: f, inbox: in, detail_url: 'https://s/o/{工单编号}'}\n",
+        encoding="utf-8",
+    )
+    assert load_feeds(path)[0].detail_url == "https://s/o/{工单编号}"
+    path.write_text(
+        "- {kind: hotline-inbox, name: f, display_name: f, inbox: in, detail_url: 'https://s/o'}\n"
+    )
+    with pytest.raises(SourceConfigError, match="detail_url"):
+        load_feeds(path)
+
+
 def test_the_inbox_spider_reads_good_files_and_names_what_is_wrong_with_bad_ones(tmp_path):
     spider = HotlineInboxSpider(FeedSource(kind="hotline-inbox", name="f", display_name="f", inbox=tmp_path))
     results: dict[str, list[object]] = {}

@@ -150,6 +150,30 @@ def test_an_alert_is_recorded_once_and_stays_active_until_acknowledged_for_every
     assert store.record([first], NOW + timedelta(hours=1)) == 0 and store.active_count() == 1
 
 
+def test_the_active_list_puts_the_gravest_kind_first_then_the_newest(store: AlertStore) -> None:
+    from dashboard.alerts import SEVERITY, Alert, post_of_alert, spike_of_alert
+
+    def alert(kind: AlertKind, name: str) -> Alert:
+        return Alert(f"{kind.value}:{name}", kind, name, "", NOW)
+
+    # Raised one by one, the least grave first: raising later never lifts a lighter kind above.
+    for minutes, kind in enumerate(reversed(SEVERITY)):
+        store.record([alert(kind, "a")], NOW + timedelta(minutes=minutes))
+    store.record([alert(AlertKind.RISK, "b")], NOW + timedelta(hours=1))
+    kinds = [(a.alert.kind, a.alert.title) for a in store.active()]
+    assert kinds == [
+        (AlertKind.SPIKE, "a"), (AlertKind.RISK, "b"), (AlertKind.RISK, "a"), (AlertKind.OVERDUE, "a"),
+        (AlertKind.SAVED, "a"), (AlertKind.DUE_SOON, "a"),
+    ]  # fmt: skip
+    assert (
+        post_of_alert("risk:board:市长信箱:x1") == "board:市长信箱:x1"
+        and post_of_alert("ticket:T:签收") is None
+    )
+    assert spike_of_alert("spike:topic:燃气安全:2026112014") == ("topic", "燃气安全")
+    assert spike_of_alert("spike:source:weibo:2026112014") == ("source", "weibo")
+    assert spike_of_alert("risk:x") is None and spike_of_alert("spike:other:x:1") is None
+
+
 def test_only_acting_roles_may_acknowledge(store: AlertStore) -> None:
     alert = risk_alert(enriched_post("r1", published_at=NOW, risk=90))
     store.record([alert], NOW)

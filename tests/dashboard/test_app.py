@@ -293,30 +293,32 @@ def test_admin_page_manages_users(filled: Path) -> None:
     app.text_input(key="new_name").input("办理员九")
     app.selectbox(key="new_role").select(Role.STAFF)
     app.text_input(key="new_password").input("staff-pass-9")
-    app.button[0].click().run()
+    app.button(key="FormSubmitter:add_user-添加").click().run()
     assert app.error and "单位" in app.error[0].value  # staff need a unit: refused with the reason
-    app.text_input(key="new_username").input("staff9")
-    app.text_input(key="new_name").input("办理员九")
-    app.selectbox(key="new_role").select(Role.STAFF)
-    app.text_input(key="new_unit").input("区交通运输局")
-    app.text_input(key="new_password").input("staff-pass-9")
-    app.button[0].click().run()
+    assert app.text_input(key="new_username").value == "staff9"  # and what was typed stays
+    app.selectbox(key="new_unit").select("区交通运输局")  # a unit of the directory, never typed
+    app.button(key="FormSubmitter:add_user-添加").click().run()
     assert not app.error and "已添加用户 staff9" in app.success[0].value
     users = app.dataframe[0].value
     assert list(users["用户名"]) == ["admin1", "staff9"] and users["单位"][1] == "区交通运输局"
     assert app.selectbox(key="disable_target").options == ["staff9"]  # never oneself
-    app.selectbox(key="disable_target").select("staff9")
-    app.button[1].click().run()
+    app.selectbox(key="disable_target").select("staff9").run()
+    app.button(key="disable_ask").click().run()
+    app.button(key="admin_disable_pending_yes").click().run()
     assert list(app.dataframe[0].value["状态"]) == ["启用", "停用"]
-    app.selectbox(key="enable_target").select("staff9")
-    app.button[2].click().run()
+    app.selectbox(key="enable_target").select("staff9").run()
+    app.button(key="enable_user").click().run()
     assert (
         list(app.dataframe[0].value["状态"]) == ["启用", "启用"]
         and "已启用用户 staff9" in app.success[0].value
     )
     assert "enable_target" not in [box.key for box in app.selectbox]  # nobody left to enable
-    assert "demo-liuyan" in set(app.dataframe[1].value["渠道"])
-    assert "劳动保障" in set(app.dataframe[2].value["话题"])
+    app.session_state["admin_tab"] = "采集来源"
+    app.run()
+    assert "demo-liuyan" in set(app.dataframe[0].value["渠道"])
+    app.session_state["admin_tab"] = "职责范围"
+    app.run()
+    assert "劳动保障" in set(app.dataframe[0].value["话题"])
 
 
 def test_a_duty_officer_cannot_open_the_admin_page(filled: Path) -> None:

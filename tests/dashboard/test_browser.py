@@ -117,12 +117,22 @@ def choose(page: Any, label: str, text: str) -> None:
     """Pick the option holding ``text`` in the selectbox ``label``, typing to filter the list first.
 
     Typed, as a keyboard user would: a click on the box alone sometimes leaves its list closed, and
-    the test then waits for an option that is never drawn.
+    the test then waits for an option that is never drawn. Tried up to three times.
     """
-    box = page.get_by_label(label, exact=True)
-    box.click()
-    box.fill(text)
-    page.get_by_role("option").filter(has_text=text).first.click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        box = page.get_by_label(label, exact=True)
+        box.click()
+        box.fill(text)
+        try:
+            page.get_by_role("option").filter(has_text=text).first.click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            # A refresh of the page (值班监测 redraws itself every 10 s) closed the list: again.
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
 
 
 def open_ticket(page: Any, ticket_id: str) -> None:
@@ -183,6 +193,7 @@ PAGE_TITLES = ("值班监测", "领导简报", "回应台账", "舆情检索", "
 PAGE_NAMES = ("monitor", "briefing", "ledger", "search", "admin")
 UNIT = "区住房和城乡建设局"
 ADMIN_USER, STAFF_USER = ("admin1", "admin-pass-1"), ("staff1", "staff-pass-1")
+DUTY_USER = ("duty1", "duty-pass-1")
 
 
 @pytest.fixture
@@ -213,6 +224,7 @@ def full_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     accounts = Accounts(migrated_engine(settings.ledger_sqlalchemy_url))
     accounts.add(ADMIN_USER[0], "管理员甲", Role.ADMIN, ADMIN_USER[1], now)
     accounts.add(STAFF_USER[0], "办理员甲", Role.STAFF, STAFF_USER[1], now, unit=UNIT)
+    accounts.add(DUTY_USER[0], "值班员甲", Role.DUTY, DUTY_USER[1], now)
     monkeypatch.setenv("YUQING_HOME", str(home))
     url = f"http://127.0.0.1:{settings.dashboard_port}"
     server = ServerProcess(
@@ -350,6 +362,8 @@ def click_list_row(page: Any, row: int, *, until: str) -> None:
 def test_staff_open_a_ticket_from_the_list_and_sign_answer_close_it_in_the_browser(
     full_dashboard: tuple[str, Path], tmp_path: Path
 ) -> None:
+    from playwright.sync_api import expect
+
     from response_ledger.queries import ticket_page
     from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
     from response_ledger.workflow import TicketStatus
@@ -360,6 +374,8 @@ def test_staff_open_a_ticket_from_the_list_and_sign_answer_close_it_in_the_brows
     out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     with staff_ledger(url) as page:
         click_list_row(page, 0, until=f"h3:has-text('工单 {ticket_id}')")
+        # The ticket opened from its row is brought into view, below the list.
+        expect(page.locator(f"h3:has-text('工单 {ticket_id}')")).to_be_in_viewport(timeout=10_000)
         page.get_by_label("办理说明").fill("已收到")
         submit_until(page, "当前状态：办理中")
         assert page.locator(f"h3:has-text('工单 {ticket_id}（办理中）')").count() == 1
@@ -382,3 +398,94 @@ def test_staff_open_a_ticket_from_the_list_and_sign_answer_close_it_in_the_brows
     with SqlUnitOfWork(engine) as uow:
         assert uow.tickets.get(ticket_id).status is TicketStatus.CLOSED
     engine.dispose()
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_duty_officer_acknowledges_files_with_another_unit_and_escalates_with_a_reason(
+    full_dashboard: tuple[str, Path], tmp_path: Path
+) -> None:
+    import re
+
+    from playwright.sync_api import expect
+
+    from response_ledger.unit_of_work import SqlUnitOfWork, engine_from_settings
+    from yuqing.screenshot import APP_IDLE
+
+    url, home = full_dashboard
+    out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    success = "[data-testid='stAlertContentSuccess']"
+    with chromium_page(url, viewport={"width": 1440, "height": 900}, locale="zh-CN") as page:
+
+        def click(name: str) -> None:
+            # Between runs: while the page's script runs, a part that moved shows twice for a moment.
+            page.wait_for_selector(APP_IDLE, timeout=60_000)
+            page.get_by_role("button", name=name, exact=True).first.click(timeout=60_000)
+
+        screenshot.sign_in(page, DUTY_USER[0], DUTY_USER[1], 60_000)
+        page.wait_for_selector("h1:has-text('值班监测')", timeout=60_000)  # the duty officer's landing page
+        # The high-risk post's alert chooses its post below, then is acknowledged.
+        click("查看帖子")
+        page.wait_for_selector("text=已选帖子", timeout=60_000)
+        click("确认")
+        page.wait_for_selector(f"{success}:has-text('已确认该提醒')", timeout=60_000)
+        # 立案: the proposal is the remit topic's unit; the officer sends it elsewhere, with a note.
+        click("立案（建台账）")
+        page.get_by_label("责任单位", exact=True).wait_for(timeout=60_000)
+        page.wait_for_selector(APP_IDLE, timeout=60_000)
+        assert "建议依据：按帖子主题“城市管理”对应的责任单位" in page.inner_text("body")
+        choose(page, "责任单位", "区交通运输局")
+        page.get_by_label("备注（可选，记入工单的立单记录）").fill("实为公交线路问题")
+        click("确认立案")
+        page.wait_for_selector(f"{success}:has-text('已立案：工单')", timeout=60_000)
+        shown = page.locator(success).filter(has_text="已立案").first.inner_text()
+        ticket_id = re.search(r"YQ-[0-9a-f]{16}", shown).group(0)  # type: ignore[union-attr]
+        assert "责任单位：区交通运输局" in page.inner_text("body")
+        page.screenshot(path=str(out / "monitor-filed.png"), full_page=True)
+        # 升级 without a reason is refused beside its form; with one it is recorded.
+        click("升级（督办）")
+        click("确认升级")
+        refused = page.locator("[data-testid='stAlertContentError']").filter(has_text="督办须写明理由")
+        refused.wait_for(timeout=60_000)
+        submit = page.get_by_role("button", name="确认升级").first
+        assert refused.bounding_box()["y"] > submit.bounding_box()["y"]  # under the form's buttons
+        page.screenshot(path=str(out / "monitor-escalate-refused.png"), full_page=True)
+        page.get_by_label("督办理由（必填）").fill("群众反复投诉")
+        click("确认升级")
+        page.wait_for_selector(f"{success}:has-text('已升级（督办）工单 {ticket_id}')", timeout=60_000)
+        # The link opens the ticket on 回应台账, brought into view; the list by that unit holds it.
+        page.wait_for_selector(APP_IDLE, timeout=60_000)
+        page.get_by_role("link", name="在回应台账中打开").first.click()
+        heading = f"h3:has-text('工单 {ticket_id}')"
+        page.wait_for_selector(heading, timeout=60_000)
+        expect(page.locator(heading)).to_be_in_viewport(timeout=10_000)
+        choose(page, "责任单位", "区交通运输局")
+        grid = page.locator("[data-testid='stDataFrame'] table").first
+        expect(grid).to_contain_text(ticket_id, timeout=60_000)
+        expect(grid).not_to_contain_text(UNIT, timeout=60_000)
+    engine = engine_from_settings(Settings(home=home))
+    with SqlUnitOfWork(engine) as uow:
+        ticket = uow.tickets.get(ticket_id)
+    engine.dispose()
+    assert ticket.unit == "区交通运输局" and ticket.escalations == 1
+    assert ticket.events[0].comment == "值班监测人工立案：实为公交线路问题"
+    assert ticket.events[0].data["proposed_unit"] == "城管执法局"
+    assert (ticket.events[-1].comment, ticket.events[-1].actor) == ("群众反复投诉", "值班员甲（duty1）")
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_chinese_address_leads_to_its_page_with_its_query(full_dashboard: tuple[str, Path]) -> None:
+    from response_ledger.queries import unit_worklist
+    from response_ledger.unit_of_work import engine_from_settings
+
+    url, home = full_dashboard
+    engine = engine_from_settings(Settings(home=home))
+    ticket_id = unit_worklist(engine, UNIT)[0]["id"]
+    engine.dispose()
+    address = f"{url}/回应台账?ticket={ticket_id}"
+    with chromium_page(address, viewport={"width": 1440, "height": 900}, locale="zh-CN") as page:
+        screenshot.sign_in(page, DUTY_USER[0], DUTY_USER[1], 60_000)  # a duty officer lands on 值班监测
+        page.wait_for_selector(f"h3:has-text('工单 {ticket_id}')", timeout=60_000)
+        assert page.evaluate("location.pathname") == "/ledger"
+        assert page.locator("h1:has-text('页面不存在')").count() == 0

@@ -568,7 +568,14 @@ def test_the_list_shows_escalations_and_each_ticket_where_its_clock_started(
     home: Path, seeded: Seeded
 ) -> None:
     with SqlUnitOfWork(seeded.engine) as uow:
-        services.act(uow, seeded.late, Action.ESCALATE, actor="值班员", now=datetime.now(CHINA_TZ))
+        services.act(
+            uow,
+            seeded.late,
+            Action.ESCALATE,
+            actor="值班员",
+            now=datetime.now(CHINA_TZ),
+            comment="请加快办理",
+        )
     app = open_page(home)
     table = app.dataframe[0].value
     assert table.set_index("工单编号").loc[seeded.late, "督办"] == "1 次"
@@ -581,3 +588,49 @@ def test_staff_whose_unit_no_ticket_carries_are_told_which_units_exist(home: Pat
     app = open_page(home, User("staff9", "办理员丙", Role.STAFF, "区住建局"))
     assert "台账中没有任何工单的责任单位是您账号的所属单位" in app.info[0].value
     assert any(UNIT_A in t.value and UNIT_B in t.value for t in app.text)
+
+
+def _scrolls_to_the_ticket(app: AppTest) -> bool:
+    return any("st-key-ledger_ticket_panel" in str(e.proto.body) for e in app.get("html"))
+
+
+def test_a_ticket_opened_is_brought_into_view_and_a_step_leaves_the_page_where_it_is(
+    home: Path, seeded: Seeded
+) -> None:
+    app = open_page(home)
+    assert not _scrolls_to_the_ticket(app)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    assert _scrolls_to_the_ticket(app)  # the panel is below the list: the page scrolls to it once
+    _step(app, seeded.fresh, Action.SIGN, "已收到")
+    assert app.subheader[0].value == f"工单 {seeded.fresh}（办理中）" and not _scrolls_to_the_ticket(app)
+
+
+def test_a_link_brings_its_ticket_into_view(home: Path, seeded: Seeded) -> None:
+    add_account(Settings(home=home).ledger_sqlalchemy_url, DUTY)
+    app = AppTest.from_function(_page, args=(str(home), ""), default_timeout=TIMEOUT_S)
+    app.session_state["user"] = DUTY
+    app.query_params["ticket"] = seeded.late
+    app.run()
+    assert app.subheader[0].value.startswith(f"工单 {seeded.late}") and _scrolls_to_the_ticket(app)
+
+
+def test_escalating_from_the_ledger_needs_a_reason(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, DUTY)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    app.selectbox(key=f"ledger_action_{seeded.fresh}").set_value(Action.ESCALATE).run()
+    assert app.text_area(key=f"ledger_comment_{seeded.fresh}").label == "督办理由（必填）"
+    app.button(key=f"ledger_submit_{seeded.fresh}").click().run()
+    assert [e.value for e in app.error] == [f"操作未完成：工单 {seeded.fresh}：督办须写明理由。"]
+    assert seeded.status(seeded.fresh)[1] == 1
+    _step(app, seeded.fresh, Action.ESCALATE, "群众反复来电")
+    assert app.success[0].value == f"已督办工单 {seeded.fresh}，当前状态：待签收。"
+    assert seeded.status(seeded.fresh)[2][-1] == (Action.ESCALATE, "值班员甲（duty1）", "群众反复来电")
+
+
+def test_a_reassignment_offers_the_configured_units(home: Path, seeded: Seeded) -> None:
+    app = open_page(home, DUTY)
+    app.selectbox(key="ledger_ticket").set_value(seeded.fresh).run()
+    options = app.selectbox(key=f"ledger_to_{seeded.fresh}").options
+    # The remit's units and the dispatcher, then the units the 台账 holds; never the ticket's own.
+    assert options[0] == "区人力资源和社会保障局" and "区政府办公室" in options and UNIT_B in options
+    assert UNIT_A not in options

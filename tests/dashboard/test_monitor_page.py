@@ -21,7 +21,7 @@ from dashboard.auth import Role, User
 from response_ledger import SqlUnitOfWork, engine_from_settings, load_policy
 from response_ledger.queries import unit_worklist
 from response_ledger.services import new_ticket, ticket_id_for_post
-from tests.dashboard.samples import add_account, enriched_post, sample_posts, write_archive
+from tests.dashboard.samples import XSS_TITLE, add_account, enriched_post, sample_posts, write_archive
 from yuqing.settings import Settings
 
 TIMEOUT_S = 60
@@ -163,6 +163,33 @@ def test_a_spike_alert_is_explained_and_stays_acknowledged_across_sessions(home:
     assert "话题「燃气安全」近1小时突增至 12 条" not in " ".join(texts(again))
 
 
+def test_a_spikes_action_filters_the_posts_to_it_and_the_gravest_alerts_come_first(home: Path) -> None:
+    wait_clear_of_the_hour()
+    now = datetime.now(CHINA_TZ)
+    spike = [
+        enriched_post(f"gas{i}", title="", text="小区燃气泄漏，居民紧急疏散", topic="燃气安全", risk=30,
+                      published_at=now - timedelta(minutes=2 * i + 1))
+        for i in range(8)
+    ]  # fmt: skip
+    late = enriched_post("late", title="占道经营无人管", published_at=now - timedelta(days=5))
+    write_archive(home / "archive.db", [*spike, late, *sample_posts(now)])
+    app = open_monitor(home)
+    seed_ticket(home, late, started=now - timedelta(days=5))  # its alert is raised after the others
+    import streamlit as st
+
+    st.cache_data.clear()
+    app.run()
+    kinds = [t[: t.index("】") + 1] for t in texts(app) if t.startswith("【")]
+    # The spikes (topic and source) and the high-risk post before the overdue ticket raised after them.
+    assert kinds == ["【舆情突增】", "【舆情突增】", "【高风险帖子】", "【工单已超期】"], kinds
+    [button] = [b for b in app.button if str(b.key).startswith("filter:spike:topic:燃气安全:")]
+    assert button.label == "筛选帖子"
+    button.click().run()
+    assert not app.exception
+    assert app.selectbox(key="filter_topic").value == "燃气安全"
+    assert set(posts(app)["话题"]) == {"燃气安全"} and len(posts(app)) == 8
+
+
 def seed_ticket(home: Path, post: EnrichedPost, *, started: datetime) -> str:
     """A 政务舆情 ticket (answer within 48 hours) for ``post`` whose clock started at ``started``."""
     engine = engine_from_settings(Settings(home=home))
@@ -198,35 +225,131 @@ def test_overdue_and_due_soon_tickets_from_the_ledger_are_alerts(home: Path) -> 
     assert any("超期工单 1 张、即将到期 1 张" in caption.value for caption in app.caption)
 
 
-def test_a_duty_officer_opens_a_ticket_from_a_selected_post_then_escalates_it(home: Path) -> None:
+def _in_order(app: AppTest) -> list[str]:
+    """The labels and values of the page's elements in drawing order."""
+    out: list[str] = []
+
+    def walk(node: object) -> None:
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                walk(child)
+            return
+        out.append(str(getattr(node, "label", None) or getattr(node, "value", "")))
+
+    walk(app.main)
+    return out
+
+
+def _links(app: AppTest) -> list[tuple[str, str, str]]:
+    """Each page link's (label, page, query)."""
+    return [(e.proto.label, e.proto.page, e.proto.query_string) for e in app.get("page_link")]
+
+
+def test_filing_shows_the_proposal_and_opens_the_ticket_as_the_officer_changed_it(home: Path) -> None:
     posts_ = sample_posts(datetime.now(CHINA_TZ))
     write_archive(home / "archive.db", posts_)
     post = next(p for p in posts_ if p["title"] == "小区夜间施工噪音扰民")
+    expected = ticket_id_for_post(post["id"])
     app = open_monitor(home)
     assert not [button for button in app.button if button.key == "monitor_open"]  # nothing selected yet
     select_post(app, "小区夜间施工噪音扰民")
     assert "标题：小区夜间施工噪音扰民" in texts(app)
-    app.button(key="monitor_escalate").click().run()
-    assert app.warning and "尚未立案" in app.warning[0].value
-
+    # Without a ticket there is nothing to escalate: 立案 only, and its form opens on the click.
+    assert not [button for button in app.button if button.key == "monitor_escalate"]
+    assert not [box for box in app.selectbox if box.key == f"monitor_unit_{post['id']}"]
     app.button(key="monitor_open").click().run()
-    assert not app.exception
-    expected = ticket_id_for_post(post["id"])
-    assert app.success[0].value == f"已立案，工单编号 {expected}。"
+    unit = app.selectbox(key=f"monitor_unit_{post['id']}")
+    ticket_class = app.selectbox(key=f"monitor_class_{post['id']}")
+    # The ledger's proposal: the remit topic's unit (the classifier's), the class of an unanswered
+    # board message; the units are the configured ones, the classes the policy's, each with why.
+    assert unit.value == "城管执法局" and unit.options[0] == "城管执法局"
+    assert {"区交通运输局", "区卫生健康局", "区政府办公室"} <= set(unit.options)
+    assert ticket_class.value == "board-message"
+    assert "建议依据：按帖子主题“城市管理”对应的责任单位（职责范围）" in texts(app)
+    assert "建议依据：未回复的网站留言" in texts(app)
+
+    unit.set_value("区交通运输局")
+    ticket_class.set_value("government-opinion")
+    app.text_area(key=f"monitor_note_{post['id']}").input("实为公交线路问题，交交通运输局")
+    app.button(key="monitor_file_submit").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.success[0].value.startswith(f"已立案：工单 {expected}（政务舆情），办理时限 20")
+    assert "已进入回应台账，状态“待签收”" in app.success[0].value
+    assert "责任单位：区交通运输局" in texts(app)  # a unit name is shown as text
+    assert ("在回应台账中打开", "ledger", f"ticket={expected}") in _links(app)
     engine = engine_from_settings(Settings(home=home))
-    [ticket] = unit_worklist(engine, "城管执法局")
-    assert (ticket["id"], ticket["source"], ticket["status"]) == (expected, "board", "待签收")
-    assert posts(app)["台账"].tolist()[0] == expected
-    assert any(info.value == f"该帖子已有工单 {expected}。" for info in app.info)
-
-    app.button(key="monitor_open").click().run()
-    assert any(info.value == f"该帖子已有工单 {expected}，未重复立案。" for info in app.info)
-    assert len(unit_worklist(engine, "城管执法局")) == 1
-
-    app.button(key="monitor_escalate").click().run()
-    assert app.success[0].value == f"已升级（督办）工单 {expected}，累计督办 1 次。"
-    assert unit_worklist(engine, "城管执法局")[0]["escalations"] == 1
+    assert [row["id"] for row in unit_worklist(engine, "区交通运输局")] == [expected]
+    with SqlUnitOfWork(engine) as uow:
+        ticket = uow.tickets.get(expected)
+    opening = ticket.events[0]
     engine.dispose()
+    assert (ticket.ticket_class, ticket.status.value) == ("government-opinion", "待签收")
+    assert opening.actor == "值班员甲（duty1）"
+    assert opening.comment == "值班监测人工立案：实为公交线路问题，交交通运输局"
+    assert (opening.data["proposed_unit"], opening.data["proposed_class"]) == ("城管执法局", "网站留言")
+    assert posts(app)["台账"].tolist()[0] == expected
+    # Filed: the post now offers 升级 of its ticket, not another 立案.
+    assert not app.info  # the outcome names the ticket; nothing says it twice
+    assert not [button for button in app.button if button.key == "monitor_open"]
+    assert app.button(key="monitor_escalate")
+
+
+def test_escalating_asks_for_a_reason_and_refuses_none_beside_the_form(home: Path) -> None:
+    posts_ = sample_posts(datetime.now(CHINA_TZ))
+    write_archive(home / "archive.db", posts_)
+    post = next(p for p in posts_ if p["title"] == "小区夜间施工噪音扰民")
+    ticket_id = seed_ticket(home, post, started=datetime.now(CHINA_TZ))
+    app = select_post(open_monitor(home), "小区夜间施工噪音扰民")
+    app.button(key="monitor_escalate").click().run()
+    assert app.text_area(key=f"monitor_reason_{post['id']}").label == "督办理由（必填）"
+    app.button(key="monitor_escalate_submit").click().run()
+    assert not app.exception and not app.success
+    assert [e.value for e in app.error] == [f"升级失败：工单 {ticket_id}：督办须写明理由。"]
+    drawn = _in_order(app)
+    assert drawn.index(app.error[0].value) > drawn.index("确认升级")  # beside the form, under its buttons
+    engine = engine_from_settings(Settings(home=home))
+    assert unit_worklist(engine, "区城管执法局")[0]["escalations"] == 0
+    # The form stays open with the refusal until the reason is given.
+    app.text_area(key=f"monitor_reason_{post['id']}").input("群众反复投诉，请加快办理")
+    app.button(key="monitor_escalate_submit").click().run()
+    assert not app.error
+    assert app.success[0].value.startswith(
+        f"已升级（督办）工单 {ticket_id}，累计督办 1 次；工单在回应台账，状态“待签收”"
+    )
+    assert "责任单位：区城管执法局" in texts(app)
+    assert unit_worklist(engine, "区城管执法局")[0]["escalations"] == 1
+    with SqlUnitOfWork(engine) as uow:
+        last = uow.tickets.get(ticket_id).events[-1]
+    engine.dispose()
+    assert (last.comment, last.actor) == ("群众反复投诉，请加快办理", "值班员甲（duty1）")
+    assert not [box for box in app.text_area if box.key == f"monitor_reason_{post['id']}"]  # closed
+
+
+def test_a_post_filed_meanwhile_by_someone_else_is_not_filed_twice(home: Path) -> None:
+    posts_ = sample_posts(datetime.now(CHINA_TZ))
+    write_archive(home / "archive.db", posts_)
+    post = next(p for p in posts_ if p["title"] == "小区夜间施工噪音扰民")
+    app = select_post(open_monitor(home), "小区夜间施工噪音扰民")
+    app.button(key="monitor_open").click().run()
+    ticket_id = seed_ticket(home, post, started=datetime.now(CHINA_TZ))  # another officer was quicker
+    app.button(key="monitor_file_submit").click().run()
+    assert [info.value for info in app.info] == [f"该帖子已有工单 {ticket_id}，未重复立案。"]
+    engine = engine_from_settings(Settings(home=home))
+    assert len(unit_worklist(engine, "区城管执法局")) == 1
+    engine.dispose()
+
+
+def test_a_high_risk_alert_chooses_its_post_for_filing(home: Path) -> None:
+    write_archive(home / "archive.db", sample_posts(datetime.now(CHINA_TZ)))
+    app = open_monitor(home)
+    [button] = [b for b in app.button if str(b.key).startswith("post:risk:")]
+    assert button.label == "查看帖子"
+    button.click().run()
+    assert not app.exception
+    assert f"标题：{XSS_TITLE}" in texts(app)  # the risk-90 post, its title as text
+    assert app.button(key="monitor_open")
+    assert app.session_state["monitor_posts"]["selection"]["rows"] == [1]  # its row in the table
 
 
 def test_the_selection_follows_its_post_when_a_new_post_arrives(home: Path) -> None:
@@ -343,3 +466,22 @@ def test_a_saved_search_at_its_threshold_is_an_alert_that_opens_its_search(home:
     app.button(key=ack).click().run()
     assert not app.exception and not ack_buttons(app, "saved:")
     assert not any(str(b.key).startswith("search:") for b in app.button)
+
+
+def test_a_post_links_only_to_its_own_page(home: Path) -> None:
+    from dashboard.tables import own_page
+
+    now = datetime.now(CHINA_TZ)
+    api = "https://12345.example.gov.cn/api/orders"
+    # Read from the platform's API before orders had their own pages: its url is the API's.
+    order = enriched_post("o1", source="hotline", channel="12345", title="路灯不亮", published_at=now)
+    order["url"], order["raw"] = api, {"origin": api}
+    detailed = enriched_post("o2", source="hotline", channel="12345", title="井盖缺失", published_at=now)
+    detailed["url"], detailed["raw"] = "https://12345.example.gov.cn/order/o2", {"origin": api}
+    write_archive(home / "archive.db", [order, detailed])
+    table = posts(open_monitor(home)).set_index("标题")
+    assert table.loc["路灯不亮", "链接"] == "—"
+    assert table.loc["井盖缺失", "链接"] == "https://12345.example.gov.cn/order/o2"
+    app = select_post(open_monitor(home), "路灯不亮")
+    assert "链接：（无原帖页面）" in texts(app)
+    assert own_page({"url": "javascript:alert(1)"}) == "" and own_page({"url": ""}) == ""

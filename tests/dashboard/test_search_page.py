@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -196,28 +196,104 @@ def test_save_list_load_and_delete_a_search(home: Path) -> None:
     assert [(s["name"], s["alert_threshold"]) for s in stored] == [("中性咨询", 5)]
 
     fresh = open_page(home)  # a new session loads the saved search into its form and runs it
+    assert fresh.selectbox(key="saved_pick").value is None  # nothing picked until someone picks
+    assert fresh.button(key="saved_load").disabled and fresh.button(key="saved_delete").disabled
+    fresh.selectbox(key="saved_pick").set_value("中性咨询").run()
     fresh.button(key="saved_load").click().run()
     assert not fresh.exception
     assert fresh.text_input(key="search_text").value == "(材料 OR 记者) sentiment:neutral"
     assert fresh.selectbox(key="search_sentiment").value == "全部"
     assert total_shown(fresh) == 2
 
+    fresh.selectbox(key="saved_pick").set_value("中性咨询").run()
+    fresh.button(key="saved_delete").click().run()  # asks first: nothing deleted yet
+    assert any("确定删除" in w.value for w in fresh.warning)
+    assert len(json.loads(saved_file(home).read_text(encoding="utf-8"))["searches"]) == 1
+    fresh.button(key="saved_delete_no").click().run()
+    assert not [w for w in fresh.warning if "确定删除" in w.value]
+    fresh.selectbox(key="saved_pick").set_value("中性咨询").run()
     fresh.button(key="saved_delete").click().run()
+    fresh.button(key="saved_delete_yes").click().run()
     assert fresh.success[0].value == "已删除“中性咨询”。"
     assert json.loads(saved_file(home).read_text(encoding="utf-8"))["searches"] == []
     assert "还没有保存的查询。" in [caption.value for caption in fresh.caption]
 
 
-def test_an_invalid_or_duplicate_save_shows_the_error_and_saves_nothing(home: Path) -> None:
+def test_an_invalid_save_shows_the_error_and_saves_nothing(home: Path) -> None:
     app = save_current(search(open_page(home), "停车 risk:80..60"), "坏查询")
-    assert app.error[0].value.startswith("保存失败：") and "写反了" in app.error[0].value
+    assert [e.value for e in app.error][1:] == [
+        "保存失败：范围“80..60”写反了：起点“80”在终点“60”之后（第 9 个字符处）；请把小的写在前面"
+    ]
     assert not saved_file(home).exists()
 
-    app = save_current(search(app, "噪音"), "噪音")
-    app = save_current(app, "噪音")
-    assert app.error[0].value.startswith("保存失败：已有名为“噪音”的查询")
-    stored = json.loads(saved_file(home).read_text(encoding="utf-8"))["searches"]
-    assert [s["name"] for s in stored] == ["噪音"]
+
+def test_a_taken_name_asks_before_replacing_and_replacing_starts_the_count_afresh(home: Path) -> None:
+    app = save_current(search(open_page(home), "噪音"), "噪音", threshold=3)
+    before = SavedSearches(saved_file(home)).get("噪音")
+    app = save_current(search(app, "噪音 OR 扰民"), "噪音")
+    assert not app.error  # not refused: asked
+    [question] = [w.value for w in app.warning if "已有同名" in w.value]
+    assert "预警从替换时起重新计数" in question
+    shown = [t.value for t in app.text]
+    assert (
+        "原检索式：噪音（预警阈值：3 条）" in shown and "新检索式：噪音 OR 扰民（预警阈值：不预警）" in shown
+    )
+    assert app.text_input(key="saved_name").value == "噪音"  # what was typed stays while asked
+    assert SavedSearches(saved_file(home)).get("噪音") == before
+    app.button(key="saved_replace_cancel").click().run()
+    assert SavedSearches(saved_file(home)).get("噪音") == before and not app.warning
+
+    app = save_current(app, "噪音", threshold=10)
+    app.button(key="saved_replace").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.success[0].value == "已替换“噪音”，预警从现在起重新计数。"
+    after = SavedSearches(saved_file(home)).get("噪音")
+    assert (after.query, after.alert_threshold) == (
+        "噪音 OR 扰民",
+        10,
+    ) and after.created_at >= before.created_at
+    assert [s.name for s in SavedSearches(saved_file(home)).all()] == ["噪音"]
+    assert app.text_input(key="saved_name").value == ""
+
+
+def test_a_query_fault_is_shown_under_the_search_box_inside_the_form(home: Path) -> None:
+    app = search(open_page(home), "停车 risk:80..60")
+    inside = errors_in_form(app, "search")
+    assert len(inside) == 1 and inside[0].startswith("查询有误：范围“80..60”写反了")
+    assert [e.value for e in app.error] == inside  # nowhere else, and not under the saved searches
+    app = search(app, "停车")
+    assert not app.error
+
+
+def errors_in_form(app: AppTest, form: str) -> list[str]:
+    """The error messages drawn inside the form ``form``."""
+    found: list[str] = []
+
+    def walk(node: Any, inside: bool) -> None:
+        inside = inside or (getattr(node, "type", None) == "form" and form in str(getattr(node, "proto", "")))
+        if getattr(node, "type", None) == "error" and inside:
+            found.append(node.value)
+        children = getattr(node, "children", None)
+        for child in children.values() if isinstance(children, dict) else children or []:
+            walk(child, inside)
+
+    walk(app._tree, False)
+    return found
+
+
+def test_the_alert_threshold_says_exactly_what_fires(home: Path) -> None:
+    app = open_page(home)
+    [help_text] = [c.value for c in app.caption if c.value.startswith("预警阈值：")]
+    for words in (
+        "从保存（或替换）该查询时起",
+        "按发布时间累计",
+        "累计达到 N 条",
+        "【检索预警】",
+        "确认后从确认时起重新累计",
+        "起止日期不随查询保存",
+    ):
+        assert words in help_text
+    assert app.number_input(key="saved_threshold").label == "预警阈值（可选，条）"
 
 
 def test_the_duty_officer_sees_saved_searches_read_only(home: Path) -> None:
@@ -229,6 +305,7 @@ def test_the_duty_officer_sees_saved_searches_read_only(home: Path) -> None:
     ]
     assert not [button for button in app.button if button.label in ("保存", "删除")]
     assert not [box for box in app.text_input if box.key == "saved_name"]
+    app.selectbox(key="saved_pick").set_value("负面").run()
     app.button(key="saved_load").click().run()
     assert total_shown(app) == 2
 
@@ -263,25 +340,50 @@ def test_the_export_holds_every_hit_and_is_built_only_when_asked(home: Path) -> 
     workbook = load_workbook(io.BytesIO(files[1]), read_only=True)
     rows = list(workbook.active.iter_rows(values_only=True))
     assert rows[0][0] == "编号" and len(rows) - 1 == total_shown(app) == 5
+    # Values in Chinese, and the time a real date cell (it sorts and filters in Excel).
+    header = list(rows[0])
+    column = {name: [row[header.index(name)] for row in rows[1:]] for name in ("来源", "情感", "发布时间")}
+    assert set(column["来源"]) <= {"12345热线", "留言板", "微博", "新闻"}
+    assert set(column["情感"]) <= {"负面", "中性", "正面"}
+    assert all(isinstance(moment, datetime) for moment in column["发布时间"])
     lines = files[2].decode("utf-8-sig").splitlines()
-    assert len(lines) - 1 == 5
+    assert len(lines) - 1 == 5 and lines[0].startswith("编号,发布时间,来源")
+    assert not any(code in files[2].decode("utf-8-sig") for code in (",weibo,", ",board,", ",negative,"))
 
 
 def trend_spec(app: AppTest) -> dict[str, Any]:
     specs = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
-    trends = [spec for spec in specs if spec.get("encoding", {}).get("x", {}).get("field") == "时间"]
+    trends = [
+        spec for spec in specs if spec.get("encoding", {}).get("tooltip", [{}])[0].get("field") == "时间"
+    ]
     assert len(trends) == 1, specs
     return trends[0]
 
 
 def test_the_trend_is_a_vega_lite_chart_with_chinese_axis_labels(home: Path) -> None:
     app = run_filtered(open_page(home))
-    assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%m-%d"
+    day = trend_spec(app)
+    assert day["encoding"]["x"]["axis"]["format"] == "%m-%d"
+    assert day["encoding"]["y"]["axis"] == {"format": "d", "tickMinStep": 1}  # whole posts
+    # The axis spans the range asked for (the last 30 days through today), not only the hits.
+    start, end = day["encoding"]["x"]["scale"]["domain"]
+    today = search_page.china_today()
+    assert (end["year"], end["month"], end["date"]) == (
+        (today + timedelta(days=1)).year,
+        (today + timedelta(days=1)).month,
+        (today + timedelta(days=1)).day,
+    )
+    first = today - timedelta(days=30)
+    assert (start["month"], start["date"]) == (first.month, first.day)
     app.radio(key="search_interval").set_value("hour").run()
     assert not app.exception, [e.value for e in app.exception]
-    assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%H时"
+    assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%m-%d %H时"
     app.radio(key="search_interval").set_value("week").run()
-    assert trend_spec(app)["encoding"]["x"]["axis"]["format"] == "%m-%d"
+    week = trend_spec(app)
+    assert week["encoding"]["x"]["axis"]["format"] == "%m-%d起"
+    labels = [date(v["year"], v["month"], v["date"]) for v in week["encoding"]["x"]["axis"]["values"]]
+    assert all(label.weekday() == 0 for label in labels) and len(set(labels)) == len(labels) >= 5
+    assert any("每周自星期一起算" in caption.value for caption in app.caption)
 
 
 def test_the_default_time_range_ends_on_the_departments_date_not_the_servers() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from response_ledger.calendar import HolidayEntry
 from response_ledger.model import Ticket
@@ -57,6 +57,7 @@ class FakeHolidays(HolidayRepository):
 
     def __init__(self) -> None:
         self.rows: dict[date, HolidayEntry] = {}
+        self.years: dict[int, tuple[str, datetime]] = {}
 
     def entries(self) -> list[HolidayEntry]:
         return [self.rows[d] for d in sorted(self.rows)]
@@ -66,6 +67,15 @@ class FakeHolidays(HolidayRepository):
 
     def _remove(self, day: date) -> None:
         self.rows.pop(day, None)
+
+    def complete_years(self) -> dict[int, tuple[str, datetime]]:
+        return dict(sorted(self.years.items()))
+
+    def _mark(self, year: int, by: str, at: datetime) -> None:
+        self.years[year] = (by, at)
+
+    def _unmark(self, year: int) -> None:
+        self.years.pop(year, None)
 
 
 class FakeUnitOfWork(UnitOfWork):

@@ -45,10 +45,13 @@ def test_the_holiday_table_feeds_due_and_a_bad_rule_is_a_chinese_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(monkeypatch, tmp_path, "holiday", "add", "2027-01-01", "--name", "元旦") == 0
-    assert (
-        run(monkeypatch, tmp_path, "due", "--rule", "workdays:20", "--start", "2026-12-20T09:00:00+08:00")
-        == 0
-    )
+    due = ("due", "--rule", "workdays:20", "--start", "2026-12-20T09:00:00+08:00")
+    assert run(monkeypatch, tmp_path, *due) == 0
+    # One date counts, but 2027 is known only once its whole schedule is marked complete.
+    assert capsys.readouterr().out.splitlines()[-1] == "2027-01-18T23:59:59+08:00 provisional"
+    assert run(monkeypatch, tmp_path, "holiday", "complete", "2027") == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "已录入完整的年份：2027"
+    assert run(monkeypatch, tmp_path, *due) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "2027-01-18T23:59:59+08:00"
     assert run(monkeypatch, tmp_path, "due", "--rule", "weeks:2", "--start", "2026-12-20T09:00:00+08:00") == 2
     assert "台账操作失败" in capsys.readouterr().err

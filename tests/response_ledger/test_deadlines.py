@@ -56,9 +56,25 @@ def test_a_deadline_in_2027_is_counted_on_weekends_only_and_marked_provisional()
     assert due("months:1", "2026-12-31T10:00") == Due(at("2027-02-01T23:59:59"), provisional=True)
 
 
-def test_the_admin_holiday_table_schedules_2027_and_the_deadline_is_no_longer_provisional() -> None:
+def test_one_date_of_2027_counts_but_does_not_make_the_year_known() -> None:
     table = WorkCalendar([HolidayEntry(date(2027, 1, 1), is_workday=False, name="元旦")])
+    assert due("workdays:20", "2026-12-20T09:00", table) == Due(at("2027-01-18T23:59:59"), provisional=True)
+    assert not table.is_scheduled(date(2027, 6, 1))
+
+
+def test_a_year_marked_complete_is_known_and_its_unlisted_days_are_ordinary() -> None:
+    table = WorkCalendar(
+        [HolidayEntry(date(2027, 1, 1), is_workday=False, name="元旦")], complete_years=[2027]
+    )
     assert due("workdays:20", "2026-12-20T09:00", table) == Due(at("2027-01-18T23:59:59"), provisional=False)
+    assert table.is_scheduled(date(2027, 6, 1)) and table.is_workday(date(2027, 6, 1))
+    assert not table.is_workday(date(2027, 6, 5))  # a Saturday the table does not list
+
+
+def test_a_single_day_changed_in_a_year_the_package_covers_keeps_the_rest_of_the_package() -> None:
+    table = WorkCalendar([HolidayEntry(date(2026, 3, 2), is_workday=False, name="临时调整")])
+    assert not table.is_workday(date(2026, 10, 1))  # 国庆 from the package, still
+    assert table.is_workday(date(2026, 10, 10))  # the package's 调休 Saturday
 
 
 def test_the_admin_table_overrides_the_package_for_a_single_day() -> None:

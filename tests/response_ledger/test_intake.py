@@ -123,6 +123,55 @@ def test_a_duty_officer_opens_a_ticket_by_hand_from_a_post_no_rule_took() -> Non
     assert open_tickets(uow, [quiet], NOW, policy=POLICY).duplicates == ["weibo:demo:calm"]
 
 
+def test_the_proposal_is_the_rules_choice_or_opinion_for_the_remit_unit_and_says_why() -> None:
+    from response_ledger.intake import CLOCK_BY_HAND, propose
+
+    order = post("1", hotline={"order_no": "1", "appeal_type": "咨询", "unit": "区教育局"})
+    proposed = propose(order, NOW, POLICY)
+    assert (proposed.ticket_class, proposed.unit) == ("12345-consult", "区教育局")
+    assert (proposed.unit_basis, proposed.class_basis) == ("12345 工单自带的承办单位", "12345 咨询类工单")
+    quiet = post("calm", source="weibo", risk={"score": 10, "reasons": []})
+    proposed = propose(quiet, NOW, POLICY)  # no rule takes it: 政务舆情 from now, for the topic's unit
+    assert (proposed.ticket_class, proposed.unit, proposed.start) == (
+        "government-opinion",
+        "区生态环境分局",
+        NOW,
+    )
+    assert proposed.clock == CLOCK_BY_HAND and proposed.unit_basis.startswith("按帖子主题“")
+    outside = post(
+        "x", source="board", topic={"label": "其他", "score": 0.1, "in_remit": False, "unit": None}
+    )
+    assert propose(outside, NOW, POLICY).unit == "区政府办公室"
+
+
+def test_a_duty_officer_changes_the_unit_and_class_and_the_opening_event_says_so() -> None:
+    import pytest
+
+    from response_ledger.errors import InvalidActionData, RuleError
+    from response_ledger.intake import open_by_hand
+
+    uow = FakeUnitOfWork()
+    bus = post("bus", source="board", topic={"label": "卫生计生", "score": 0.4, "in_remit": True,
+                                             "unit": "区卫生健康局"})  # fmt: skip
+    with pytest.raises(RuleError):
+        open_by_hand(uow, bus, NOW, actor="值班员", ticket_class="no-such-class", policy=POLICY)
+    with pytest.raises(InvalidActionData, match="不能超过 100 个字"):
+        open_by_hand(uow, bus, NOW, actor="值班员", unit="局" * 101, policy=POLICY)
+    done = open_by_hand(
+        uow, bus, NOW, actor="值班员", unit="区交通运输局", ticket_class="government-opinion",
+        comment="公交线路问题 ", policy=POLICY,
+    )  # fmt: skip
+    assert done.opened and done.ticket is not None and uow.commits == 1
+    opened = uow.tickets.get(done.ticket_id)
+    assert (opened.unit, opened.ticket_class) == ("区交通运输局", "government-opinion")
+    first = opened.events[0]
+    assert first.comment == "公交线路问题"
+    assert (first.data["proposed_unit"], first.data["proposed_class"]) == ("区卫生健康局", "网站留言")
+    # Taken as proposed: nothing about a proposal is recorded.
+    kept = open_by_hand(uow, post("b2", source="board"), NOW, actor="值班员", policy=POLICY)
+    assert kept.ticket is not None and set(kept.ticket.events[0].data) == {"post_id", "clock"}
+
+
 def test_praise_is_its_own_class_acknowledged_with_no_reply_limit() -> None:
     uow = FakeUnitOfWork()
     praise = post("p", hotline={"order_no": "p", "appeal_type": "表扬", "unit": "区教育局"}, event_id="ev-p")

@@ -62,3 +62,13 @@ def test_the_praise_class_has_no_reply_limit_and_must_be_defined() -> None:
         "praise_class": "nope"}}  # fmt: skip
     with pytest.raises(RuleError, match="nope"):
         parse_policy(broken)
+
+
+def test_the_unit_directory_of_the_policy_is_a_list_of_distinct_names() -> None:
+    intake = {"hotline_default_class": "x", "board_class": "x", "opinion_class": "x", "major_class": "x"}
+    base = {"classes": {"x": {"close": "hours:2"}}, "intake": intake}
+    assert parse_policy({**base, "units": [" 区信访局 ", "区档案馆"]}).units == ("区信访局", "区档案馆")
+    assert parse_policy(base).units == ()
+    for bad in ("区信访局", ["区信访局", "区信访局"], ["", "区档案馆"], ["局" * 101]):
+        with pytest.raises(RuleError):
+            parse_policy({**base, "units": bad})

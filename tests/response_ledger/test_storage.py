@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from response_ledger import services
 from response_ledger import tables as t
+from response_ledger.calendar import HolidayEntry
 from response_ledger.db import alembic_config, applied_revisions, migrate
 from response_ledger.errors import ConcurrencyConflict, TicketNotFound
 from response_ledger.migrations import HEAD_REVISION
@@ -140,11 +141,54 @@ def test_changing_the_holiday_table_recomputes_open_provisional_deadlines(engine
     with SqlUnitOfWork(engine) as uow:
         after = uow.tickets.get(ticket_id)
         assert [e.name for e in uow.holidays.entries()] == ["元旦"]
-    assert moved == 1 and not after.provisional and after.due_at == at("2027-01-11T23:59:59")
+    # The day counts at once, but one date does not make 2027 known: still provisional.
+    assert moved == 1 and after.provisional and after.due_at == at("2027-01-11T23:59:59")
     assert after.version == before.version  # a recomputation is not a staff step
     with SqlUnitOfWork(engine) as uow:
+        assert (
+            services.mark_year_complete(uow, 2027, complete=True, by="管理员甲", at=at("2026-12-01T09:00"))
+            == 1
+        )
+    with SqlUnitOfWork(engine) as uow:
+        assert not uow.tickets.get(ticket_id).provisional
+        assert uow.holidays.complete_years() == {2027: ("管理员甲", at("2026-12-01T09:00"))}
         services.remove_holiday(uow, date(2027, 1, 1))
-        assert uow.tickets.get(ticket_id).provisional
+        assert uow.tickets.get(ticket_id).due_at == at("2027-01-08T23:59:59")
+    with SqlUnitOfWork(engine) as uow:
+        services.mark_year_complete(uow, 2027, complete=False, by="管理员甲", at=at("2026-12-02T09:00"))
+        assert uow.tickets.get(ticket_id).provisional and uow.holidays.complete_years() == {}
+
+
+def test_a_years_schedule_replaces_that_years_days_in_one_go(engine: Engine) -> None:
+    ticket_id = _open(engine, start="2026-12-20T09:00")
+    with SqlUnitOfWork(engine) as uow:
+        services.set_holiday(uow, date(2026, 10, 1), is_workday=False, name="国庆节")
+        services.set_holiday(uow, date(2027, 3, 1), is_workday=False, name="录错的")
+    schedule = [
+        HolidayEntry(date(2027, 1, 1), False, "元旦"),
+        HolidayEntry(date(2027, 2, 14), True, "春节调休"),
+    ]
+    with SqlUnitOfWork(engine) as uow:
+        moved = services.set_year_schedule(
+            uow, 2027, schedule, complete=True, by="管理员甲", at=at("2026-12-01T09:00")
+        )
+    with SqlUnitOfWork(engine) as uow:
+        assert [(e.day, e.name) for e in uow.holidays.entries()] == [
+            (date(2026, 10, 1), "国庆节"),  # another year's days stay
+            (date(2027, 1, 1), "元旦"),
+            (date(2027, 2, 14), "春节调休"),
+        ]
+        ticket = uow.tickets.get(ticket_id)
+    assert moved == 1 and not ticket.provisional and ticket.due_at == at("2027-01-11T23:59:59")
+    with SqlUnitOfWork(engine) as uow, pytest.raises(ValueError, match="outside 2027"):
+        services.set_year_schedule(
+            uow,
+            2027,
+            [HolidayEntry(date(2028, 1, 1), False)],
+            complete=True,
+            by="x",
+            at=at("2026-12-01T09:00"),
+        )
 
 
 def test_migrations_are_current_and_idempotent(engine: Engine) -> None:

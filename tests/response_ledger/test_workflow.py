@@ -72,6 +72,14 @@ def test_every_step_is_an_event_with_actor_time_and_comment() -> None:
     assert subject.status is TicketStatus.IN_PROGRESS
 
 
+def test_a_escalation_without_a_reason_is_refused_and_records_nothing() -> None:
+    subject = ticket()
+    for reason in ("", "  \n "):
+        with pytest.raises(InvalidActionData, match="督办须写明理由"):
+            subject.act(Action.ESCALATE, actor="王主任", at=at("2026-09-02T10:00"), comment=reason)
+    assert subject.escalations == 0 and len(subject.events) == 1
+
+
 def test_a_returned_ticket_is_reassigned_and_must_be_signed_again_by_the_new_unit() -> None:
     subject = ticket()
     subject.act(Action.SIGN, actor="李四", at=at("2026-09-01T10:00"))
@@ -205,3 +213,15 @@ def test_the_ledgers_judgement_values_are_the_classifiers_labels() -> None:
     assert set(SENTIMENTS) == {NEGATIVE, NEUTRAL, POSITIVE}
     assert set(APPEALS) == set(APPEAL_TYPES) and set(URGENCIES) == {URGENT, NOT_URGENT}
     assert set(JUDGEMENTS) | {"topic"} == set(TASKS)  # each key is the task it trains
+
+
+def test_a_leaders_instruction_is_a_step_with_its_text_and_needs_one() -> None:
+    from response_ledger.model import INSTRUCTION_MAX
+
+    subject = ticket()
+    subject.act(Action.INSTRUCT, actor="王局长（leader1）", at=at("2026-09-02T10:00"), comment="请今日内答复")
+    assert (subject.events[-1].action, subject.events[-1].comment) == (Action.INSTRUCT, "请今日内答复")
+    assert subject.status is TicketStatus.PENDING_SIGN and subject.escalations == 0
+    for empty in ("", "   ", "批" * (INSTRUCTION_MAX + 1)):
+        with pytest.raises(InvalidActionData, match="批示须填写"):
+            subject.act(Action.INSTRUCT, actor="王局长", at=at("2026-09-02T11:00"), comment=empty)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import socket
+import threading
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -76,3 +79,40 @@ def test_a_broken_sources_file_is_unhealthy(tmp_path: Path) -> None:
         CHECKS["sources"](Settings(home=tmp_path, sources_file=sources))
     with pytest.raises(Unhealthy):
         CHECKS["sources"](Settings(home=tmp_path, sources_file=tmp_path / "missing.yaml"))
+
+
+class _SecuredCluster(BaseHTTPRequestHandler):
+    """Elasticsearch with security on: the right basic credentials pass, anything else is 401."""
+
+    def do_HEAD(self) -> None:
+        good = "Basic " + base64.b64encode(b"elastic:right-password").decode()
+        status = 404 if self.headers.get("Authorization") == good else 401  # 404: no alias yet, fine
+        self.send_response(status)
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_archive_check_signs_in_with_the_archive_credentials(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SecuredCluster)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        signed_in = Settings(
+            home=tmp_path, archive_url=url, elastic_username="elastic", elastic_password="right-password"
+        )
+        CHECKS["archive"](signed_in)
+        wrong = Settings(
+            home=tmp_path, archive_url=url, elastic_username="elastic", elastic_password="wrong-one"
+        )
+        with pytest.raises(Unhealthy, match="refused the archive's request \\(401\\)") as caught:
+            CHECKS["archive"](wrong)
+        assert "wrong-one" not in str(caught.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -35,7 +35,7 @@ def _text(settings: Settings, args: argparse.Namespace) -> int:
     from core.china_time import now_iso
     from core.messages import text_post
 
-    enricher = Enricher.load(settings.model_path)
+    enricher = Enricher.load(settings.model_path, settings.taxonomy_path)
     texts = args.text or [line.strip() for line in sys.stdin if line.strip()]
     now = now_iso()
     # A letter is read as a board message, a social post as a Weibo post: each genre has its models.

@@ -55,6 +55,32 @@ def _archive(settings: Settings) -> None:
     if url.hostname is None:
         raise Unhealthy("YUQING_ARCHIVE_URL names no host")
     _connect(url.hostname, url.port or (443 if url.scheme == "https" else 9200))
+    _archive_credentials(settings)
+
+
+def _archive_credentials(settings: Settings) -> None:
+    """One request with the archive's credentials and CA: a refused password or certificate fails."""
+    import elastic_transport
+    from elasticsearch import ApiError, Elasticsearch
+
+    from archive.elastic_cluster import client_kwargs
+    from yuqing.backends import elastic_auth
+
+    try:
+        with Elasticsearch(
+            settings.archive_url,
+            request_timeout=TIMEOUT_S,
+            max_retries=0,
+            **client_kwargs(elastic_auth(settings)),
+        ) as client:
+            client.indices.exists_alias(name=settings.archive_index)
+    except ApiError as exc:
+        raise Unhealthy(
+            f"Elasticsearch refused the archive's request ({exc.meta.status}): {exc.message}"
+        ) from exc
+    except elastic_transport.TransportError as exc:
+        # The URL may carry the password: name the error's kind, never the URL.
+        raise Unhealthy(f"Elasticsearch unreachable: {type(exc).__name__}") from exc
 
 
 def _ledger(settings: Settings) -> None:

@@ -50,7 +50,7 @@ def _engine(settings: Settings) -> Any:
 def _policy(settings: Settings) -> Any:
     from response_ledger.policy import load_policy
 
-    return load_policy(settings.ledger_policy_file)
+    return load_policy(settings.ledger_policy_path)
 
 
 def _uow(settings: Settings) -> Any:
@@ -78,6 +78,7 @@ def _due(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _holiday(settings: Settings, args: argparse.Namespace) -> int:
+    from core.china_time import CHINA_TZ
     from response_ledger import services
 
     with _uow(settings) as uow:
@@ -90,9 +91,16 @@ def _holiday(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.holiday_command == "add":
             moved = services.set_holiday(uow, args.day, is_workday=args.workday, name=args.name)
+        elif args.holiday_command == "complete":
+            # A year counts as known from the table only once marked complete (response_ledger.calendar).
+            moved = services.mark_year_complete(
+                uow, args.year, complete=not args.undo, by=args.actor, at=datetime.now(CHINA_TZ)
+            )
         else:
             moved = services.remove_holiday(uow, args.day)
+        complete = sorted(uow.holidays.complete_years())
     print(f"节假日表已更新，重新计算了 {moved} 个未办结工单的时限。")
+    print(f"已录入完整的年份：{'、'.join(map(str, complete)) or '（无）'}")
     return 0
 
 
@@ -321,6 +329,12 @@ def register(sub: Subparsers) -> None:
     remove.add_argument("day", type=_day)
     listing = hcmds.add_parser("list")
     listing.add_argument("--year", type=int)
+    complete = hcmds.add_parser(
+        "complete", help="标记某年的安排已全部录入（之后该年才视为已知）；--undo 取消"
+    )
+    complete.add_argument("year", type=int)
+    complete.add_argument("--undo", action="store_true")
+    complete.add_argument("--actor", default="命令行", help="记录的标记人")
     holiday.set_defaults(handler=_run(_holiday))
 
     opener = cmds.add_parser("open", help="人工立单")
@@ -338,7 +352,7 @@ def register(sub: Subparsers) -> None:
         help=(
             "办理工单：sign 签收、return 退回、reassign 改派、request_extension 申请延期、"
             "approve_extension 批准延期、reject_extension 驳回延期、pause 暂停、resume 恢复、"
-            "respond 答复、follow_up 回访、reopen 重办、close 办结、escalate 督办、"
+            "respond 答复、follow_up 回访、reopen 重办、close 办结、escalate 督办（--comment 写明理由）、"
             "correct_topic 更正主题（--topic）、"
             "correct_judgement 更正研判（--sentiment、--appeal、--urgent 至少一项）"
         ),

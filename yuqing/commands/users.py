@@ -1,11 +1,17 @@
-"""``yuqing users add|disable|enable|passwd|list``: dashboard accounts, managed from the command line."""
+"""``yuqing users add|set|disable|enable|passwd|list``: dashboard accounts, managed from the command line.
+
+As on 系统管理 → 用户: a unit must be one of the unit directory's (the remit taxonomy's, the ledger
+policy's and the tickets' units, :mod:`dashboard.units`), a reset password signs the user out
+everywhere, and the last active administrator stays one.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from yuqing.commands import Subparsers
 from yuqing.settings import Settings
@@ -21,13 +27,39 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+def _known_units(settings: Settings, engine: Any) -> list[str]:
+    from classifiers.taxonomy import load_taxonomy
+    from dashboard.units import directory
+    from response_ledger.policy import load_policy
+    from response_ledger.queries import ticket_units
+
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    policy = load_policy(settings.ledger_policy_path)
+    return [unit.name for unit in directory(taxonomy, policy, ticket_units(engine))]
+
+
+def _unit(settings: Settings, engine: Any, unit: str | None) -> str | None:
+    """``unit`` checked against the unit directory (None: no unit); a ValueError naming the known ones."""
+    if unit is None or not unit.strip():
+        return None
+    known = _known_units(settings, engine)
+    if unit.strip() not in known:
+        raise ValueError(
+            f"单位“{unit}”不在单位名录中。可用的单位：{'、'.join(known) or '（无）'}。"
+            "新单位请先在“系统管理 → 职责范围 → 单位名录”中新增。"
+        )
+    return unit.strip()
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from core.china_time import CHINA_TZ
-    from dashboard.accounts import AccountError, Accounts
+    from dashboard.accounts import UNSET, AccountError, Accounts
     from dashboard.auth import Role
+    from dashboard.sessions import SessionStore
     from response_ledger.db import migrated_engine
 
-    accounts = Accounts(migrated_engine(settings.ledger_sqlalchemy_url))
+    engine = migrated_engine(settings.ledger_sqlalchemy_url)
+    accounts = Accounts(engine)
     now = datetime.now(CHINA_TZ)
     try:
         if args.users_command == "add":
@@ -37,12 +69,29 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 Role(args.role),
                 _password(args),
                 now,
-                unit=args.unit,
+                unit=_unit(settings, engine, args.unit),
             )
             print(f"已添加用户 {user.username}（{user.role.label}）")
+        elif args.users_command == "set":
+            unit = None if args.no_unit else (_unit(settings, engine, args.unit) if args.unit else UNSET)
+            user = accounts.update(
+                args.username,
+                now,
+                display_name=args.name,
+                role=Role(args.role) if args.role else None,
+                unit=unit,
+            )
+            print(f"已修改用户 {user.username}：{user.role.label}，单位 {user.unit or '—'}，", end="")
+            print(f"姓名 {user.display_name}")
         elif args.users_command == "passwd":
             accounts.set_password(args.username, _password(args), now)
-            print(f"已修改用户 {args.username} 的密码")
+            store = SessionStore(
+                engine,
+                idle=timedelta(minutes=settings.session_idle_minutes),
+                lifetime=timedelta(hours=settings.session_max_hours),
+            )
+            ended = store.revoke_others(args.username, now)
+            print(f"已修改用户 {args.username} 的密码，其 {ended} 个登录会话已退出")
         elif args.users_command == "disable":
             accounts.disable(args.username, now)
             print(f"已停用用户 {args.username}")
@@ -71,7 +120,14 @@ def register(sub: Subparsers) -> None:
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--name", help="显示名称")
     add.add_argument("--unit", help="办理人员所属单位")
-    passwd = commands.add_parser("passwd", help="设置新密码")
+    change = commands.add_parser("set", help="修改账号的角色、单位或显示名称")
+    change.add_argument("username")
+    change.add_argument("--role", choices=[r.value for r in Role], help="新角色")
+    change.add_argument("--name", help="新的显示名称")
+    unit = change.add_mutually_exclusive_group()
+    unit.add_argument("--unit", help="新单位（须在单位名录中）")
+    unit.add_argument("--no-unit", action="store_true", help="清除单位（办理人员不可）")
+    passwd = commands.add_parser("passwd", help="设置新密码（该用户已登录的会话全部退出）")
     passwd.add_argument("username")
     for command in (add, passwd):
         command.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
