@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
+import pickle
 import re
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.china_time import CHINA_TZ
 from core.errors import MessageError
 from core.masking import mask_name, mask_text
 from core.messages import validate_raw
+from core.redact import redact
 from crawlers.catalog import KIND_LABELS, AnySource, address, find_source, kind_of
 from crawlers.errors import CrawlerError, ItemRejected
 from crawlers.items import BoardItem, FailedPage, HotlineItem, NewsItem, WeiboItem
@@ -192,10 +196,26 @@ def try_source(
     if source is None:
         raise SourceNotFound(f"没有名为“{name}”的数据源（yuqing sources list 列出全部）")
     source = dataclasses.replace(source, max_pages=max(pages, 1))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        future = pool.submit(_trial_child, settings, source, max(limit, 1), polite, dict(secrets or {}))
-        return future.result(timeout=timeout_s)
+    # A child of our own (``python -m crawlers.trial``), not multiprocessing's spawn: spawn re-imports
+    # the parent's ``__main__``, which inside Streamlit (or after an AppTest) is a page script. The
+    # job goes in on stdin (secrets never on the command line), the result comes back in a file.
+    job = pickle.dumps((settings, source, max(limit, 1), polite, dict(secrets or {})))
+    with tempfile.TemporaryDirectory(prefix="yuqing-trial-") as folder:
+        out = Path(folder) / "result.pickle"
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "crawlers.trial", str(out)],
+                input=job, capture_output=True, timeout=timeout_s, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as exc:
+            raise CrawlerError(f"试采超过 {timeout_s:.0f} 秒未完成，已停止") from exc
+        if done.returncode != 0 or not out.exists():
+            tail = done.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:]
+            raise CrawlerError(f"试采进程失败（退出码 {done.returncode}）：{redact(' '.join(tail))}")
+        result = pickle.loads(out.read_bytes())  # noqa: S301 - written by our own child just now
+    if not isinstance(result, TrialResult):
+        raise CrawlerError("试采进程返回了无法识别的结果")
+    return result
 
 
 def _trial_child(
@@ -415,3 +435,19 @@ def format_trial(result: TrialResult, *, full: bool = False) -> str:
         summary += f"已达到条数上限 {result.limit}（--limit），其余未抓取。"
     lines.append(summary)
     return "\n".join(lines)
+
+
+def _main(argv: list[str]) -> int:
+    """The child of :func:`try_source`: the job on stdin, the pickled :class:`TrialResult` to ``argv[0]``."""
+    # Run as ``python -m``, this module is ``__main__``: the result is built by the importable module so
+    # that it pickles as ``crawlers.trial.TrialResult``, which the parent can load.
+    from crawlers.trial import _trial_child as trial
+
+    settings, source, limit, polite, secrets = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - our parent
+    result = trial(settings, source, limit, polite, secrets)
+    Path(argv[0]).write_bytes(pickle.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

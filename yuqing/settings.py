@@ -95,7 +95,7 @@ class Settings:
     # (`yuqing bench pipeline`); a repost of a story older than the window starts a new event.
     event_memory: int = 40_000
     # Salt for hashing authors and callers; a per-deployment secret from the environment, never the repo.
-    author_salt: str = ""
+    author_salt: str = dataclasses.field(default="", repr=False)
     # A dashboard session idle longer than this signs out by itself.
     session_idle_minutes: float = 30
     # A dashboard session ends this long after sign-in however busy it is (then sign in again).

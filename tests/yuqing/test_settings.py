@@ -181,3 +181,8 @@ def test_cluster_settings_errors_never_echo_values(variables: dict[str, str]) ->
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(variables)
     assert "hunter2" not in str(caught.value) and "hunter2" not in repr(caught.value)
+
+
+def test_secrets_never_show_in_the_settings_repr() -> None:
+    settings = Settings(author_salt="salt-secret", smtp_password="smtp-secret")
+    assert "salt-secret" not in repr(settings) and "smtp-secret" not in repr(settings)
