@@ -3,7 +3,8 @@
 Changes run in button callbacks (before the page is drawn again, so a form that succeeded can be
 emptied and one that failed keeps what was typed); each acts as the account stands at the click
 (:func:`dashboard.session.as_account_now`) and only for an administrator. What they report waits in
-the session (:mod:`dashboard.flash`). A change that cannot be undone with one click (停用, 删除,
+the session (:mod:`dashboard.flash`); a ledger database that cannot be reached is reported here, once,
+for every change. A change that cannot be undone with one click (停用, 删除,
 取消完整标记) is asked for first and done only after 确认.
 """
 
@@ -14,6 +15,7 @@ from functools import wraps
 from typing import Concatenate, ParamSpec
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import flash
 from dashboard.auth import Page, User, may_open
@@ -40,7 +42,10 @@ def admin_action(
             if not may_open(user.role, Page.ADMIN):  # the page checked already; a change checks again
                 flash.leave(flash_key, "error", NOT_ALLOWED)
                 return
-            callback(services, user, *args, **kwargs)
+            try:
+                callback(services, user, *args, **kwargs)
+            except SQLAlchemyError:
+                flash.leave(flash_key, "error", LEDGER_UNAVAILABLE)
 
         return as_account_now(checked)
 

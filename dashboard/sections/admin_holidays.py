@@ -175,11 +175,7 @@ def _years(services: Services, user: User, state: admin_data.Holidays, this_year
 def _mark(services: Services, user: User, year: int | None) -> None:
     if year is None:
         return
-    try:
-        entries = admin_data.holidays(services).entries
-    except SQLAlchemyError:
-        flash.leave(FLASH, "error", LEDGER_UNAVAILABLE)
-        return
+    entries = admin_data.holidays(services).entries  # a database down is reported by admin_action
     if not any(entry.day.year == year and not entry.is_workday for entry in entries):
         flash.leave(FLASH, "error", f"{year} 年在本表中还没有放假日，不能标记为已录入完整。")
         return

@@ -228,9 +228,6 @@ def _save_topic(services: Services, admin: User, picked: str) -> None:
     except (ValueError, ConfigError) as exc:
         flash.leave(FLASH, "error", f"保存失败：{exc}")
         return
-    except SQLAlchemyError:
-        flash.leave(FLASH, "error", LEDGER_UNAVAILABLE)
-        return
     if editing is None:
         before, topics = None, [*topics, topic]
     else:
@@ -356,9 +353,6 @@ def _add_unit(services: Services, admin: User) -> None:
     except (ValueError, ConfigError) as exc:
         flash.leave(FLASH_UNITS, "error", f"新增失败：{exc}")
         return
-    except SQLAlchemyError:
-        flash.leave(FLASH_UNITS, "error", LEDGER_UNAVAILABLE)
-        return
     st.session_state["unit_new"] = ""
     flash.leave(FLASH_UNITS, "success", "已新增单位，现在可在账号和话题中选择它。")
 
@@ -384,9 +378,6 @@ def _drop_unit(services: Services, admin: User, name: str) -> None:
         )
     except (ValueError, ConfigError) as exc:
         flash.leave(FLASH_UNITS, "error", f"移除失败：{exc}")
-        return
-    except SQLAlchemyError:
-        flash.leave(FLASH_UNITS, "error", LEDGER_UNAVAILABLE)
         return
     st.session_state["unit_drop"] = None
     flash.leave(FLASH_UNITS, "success", "已从单位名录移除该单位。")

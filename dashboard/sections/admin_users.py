@@ -145,9 +145,6 @@ def _add(services: Services, admin: User) -> None:
     except (AccountError, PasswordPolicyError, ValueError) as exc:
         flash.leave(FLASH_ADD, "error", f"添加失败：{exc}")  # the form keeps what was typed
         return
-    except SQLAlchemyError:
-        flash.leave(FLASH_ADD, "error", LEDGER_UNAVAILABLE)
-        return
     audit(services.settings, admin, ACCOUNTS_TABLE, f"添加用户 {username}（{Role(role).label}）")
     for key in ("new_username", "new_name", "new_password"):
         state[key] = ""
@@ -235,9 +232,6 @@ def _update(services: Services, admin: User, username: str) -> None:
     except AccountError as exc:
         flash.leave(FLASH_EDIT, "error", f"修改失败：{exc}")
         return
-    except SQLAlchemyError:
-        flash.leave(FLASH_EDIT, "error", LEDGER_UNAVAILABLE)
-        return
     audit(
         services.settings,
         admin,
@@ -261,9 +255,6 @@ def _reset(services: Services, admin: User, username: str) -> None:
         ended = session_store(services).revoke_others(username, now)
     except (AccountError, PasswordPolicyError, ValueError) as exc:
         flash.leave(FLASH_EDIT, "error", f"重置失败：{exc}")
-        return
-    except SQLAlchemyError:
-        flash.leave(FLASH_EDIT, "error", LEDGER_UNAVAILABLE)
         return
     audit(services.settings, admin, ACCOUNTS_TABLE, f"重置用户 {username} 的密码")
     state["reset_password"] = state["reset_again"] = ""
@@ -319,9 +310,6 @@ def _disable(services: Services, admin: User, username: str) -> None:
     except AccountError as exc:
         flash.leave(FLASH_STATE, "error", f"停用失败：{exc}")
         return
-    except SQLAlchemyError:
-        flash.leave(FLASH_STATE, "error", LEDGER_UNAVAILABLE)
-        return
     audit(services.settings, admin, ACCOUNTS_TABLE, f"停用用户 {username}")
     st.session_state["disable_target"] = None
     flash.leave(FLASH_STATE, "success", f"已停用用户 {username}。")
@@ -335,9 +323,6 @@ def _enable(services: Services, admin: User, username: str | None) -> None:
         accounts(services).enable(username, datetime.now(CHINA_TZ))
     except AccountError as exc:
         flash.leave(FLASH_STATE, "error", f"启用失败：{exc}")
-        return
-    except SQLAlchemyError:
-        flash.leave(FLASH_STATE, "error", LEDGER_UNAVAILABLE)
         return
     audit(services.settings, admin, ACCOUNTS_TABLE, f"启用用户 {username}")
     st.session_state["enable_target"] = None
