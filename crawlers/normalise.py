@@ -16,7 +16,7 @@ from typing import Protocol
 
 from core.china_time import CHINA_TZ
 from core.masking import mask_name, mask_text, pseudonym
-from core.messages import SCHEMA_VERSION, Author, RawPost, Reply, post_id
+from core.messages import SCHEMA_VERSION, Author, RawPost, Reply, Source, post_id
 from crawlers.errors import ItemRejected
 from crawlers.items import BoardItem
 
@@ -130,6 +130,42 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
+class Written(Protocol):
+    """What a written piece (a letter, an article) brings: its address, title and text."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str | None: ...
+
+
+def written_post(
+    source: Source,
+    channel: str,
+    identity: str,
+    item: Written,
+    *,
+    published: datetime,
+    fetched_at: datetime,
+    raw: dict[str, object],
+) -> RawPost:
+    """The posts.raw message of a written piece: title and text normalised and masked, times in ISO."""
+    return RawPost(
+        schema=SCHEMA_VERSION,
+        id=identity,
+        source=source,
+        channel=channel,
+        url=item.url,
+        title=mask_text(normalise_line(item.title)),
+        text=mask_text(normalise_text(item.text)),
+        published_at=iso(published),
+        fetched_at=iso(fetched_at),
+        raw=raw,
+    )
+
+
 def to_raw_post(item: BoardItem, source: BoardConfig, *, salt: str, fetched_at: datetime) -> RawPost:
     """Build the posts.raw message for an item; raise :class:`ItemRejected` if it cannot be built.
 
@@ -149,19 +185,10 @@ def to_raw_post(item: BoardItem, source: BoardConfig, *, salt: str, fetched_at: 
     raw: dict[str, object] = {"board": source.display_name}
     if item.signature:
         raw["list_signature"] = item.signature
-    post = RawPost(
-        schema=SCHEMA_VERSION,
-        id=identity,
-        source="board",
-        channel=source.name,
-        url=item.url,
-        title=mask_text(normalise_line(item.title)),
-        text=mask_text(normalise_text(item.text)),
-        published_at=iso(published),
-        fetched_at=iso(fetched_at),
-        reply=_reply(item, source, raw),
-        raw=raw,
+    post = written_post(
+        "board", source.name, identity, item, published=published, fetched_at=fetched_at, raw=raw
     )
+    post["reply"] = _reply(item, source, raw)
     author = normalise_line(item.author)
     if author:
         post["author"] = Author(

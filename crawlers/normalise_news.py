@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urlsplit
 
-from core.masking import mask_text, pseudonym
-from core.messages import SCHEMA_VERSION, Author, RawPost, post_id
+from core.masking import pseudonym
+from core.messages import Author, RawPost, post_id
 from crawlers.errors import ItemRejected
 from crawlers.items import NewsItem
-from crawlers.normalise import iso, normalise_line, normalise_text, parse_loose_time
+from crawlers.normalise import normalise_line, parse_loose_time, written_post
 
 if TYPE_CHECKING:
     from crawlers.news import NewsSource
@@ -62,17 +62,8 @@ def news_post(item: NewsItem, source: NewsSource, *, salt: str, fetched_at: date
         raw["origin"] = item.origin
     if item.signature:
         raw["list_signature"] = item.signature
-    post = RawPost(
-        schema=SCHEMA_VERSION,
-        id=identity,
-        source="news",
-        channel=source.name,
-        url=item.url,
-        title=mask_text(normalise_line(item.title)),
-        text=mask_text(normalise_text(item.text)),
-        published_at=iso(published),
-        fetched_at=iso(fetched_at),
-        raw=raw,
+    post = written_post(
+        "news", source.name, identity, item, published=published, fetched_at=fetched_at, raw=raw
     )
     author = _BYLINE.sub("", normalise_line(item.author))
     if author:
