@@ -25,6 +25,7 @@ from typing import Any
 from archive.export import COLUMNS as EXPORT_COLUMNS
 from core.china_time import CHINA_TZ, now_iso
 from core.errors import MessageError
+from core.labels import REPLY_LABELS, SENTIMENT_LABELS, SOURCE_LABELS
 from core.masking import mask_name, mask_text
 from core.messages import SCHEMA_VERSION, dead_letter, encode, post_id, validate_raw
 from core.spreadsheet import restore_cell
@@ -43,10 +44,12 @@ RAW_HEADS = (
     "region", "metrics", "reply", "hotline", "raw",
 )  # fmt: skip
 # The Chinese labels the dashboard and briefings show, back to the codes the contract holds.
+# The export's words read back as codes: the words are core.labels' (what the export writes), plus
+# the short 热线 people type by hand.
 LABELS: dict[str, dict[str, str]] = {
-    "source": {"12345热线": "hotline", "热线": "hotline", "留言板": "board", "微博": "weibo", "新闻": "news"},
-    "sentiment.label": {"负面": "negative", "中性": "neutral", "正面": "positive"},
-    "reply.status": {"已回复": "replied", "未回复": "pending"},
+    "source": {**{word: code for code, word in SOURCE_LABELS.items()}, "热线": "hotline"},
+    "sentiment.label": {word: code for code, word in SENTIMENT_LABELS.items()},
+    "reply.status": {word: code for code, word in REPLY_LABELS.items()},
 }
 TIME_FIELDS = ("published_at", "fetched_at", "reply.replied_at")
 TIME_FORMATS = (
